@@ -1,0 +1,12 @@
+"""descend: a deep-learning framework written from scratch on NumPy.
+
+``import descend as dc`` gives tensors and automatic differentiation (reverse mode, forward mode
+with dual numbers, higher order); ``dc.nn``, ``dc.optim``, ``dc.data`` and ``dc.train`` hold
+networks, optimizers, data and the training loop.
+"""
+
+from .autodiff import *  # noqa: F401,F403
+from .autodiff import Function, GradcheckError, Tensor, autograd_grad, detect_anomaly, float32, float64  # noqa: F401
+from . import autodiff  # noqa: F401
+
+__version__ = "0.1.0"

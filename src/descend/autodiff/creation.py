@@ -1,0 +1,141 @@
+"""Making tensors: ``tensor``, ``from_numpy``, ``zeros``, ``ones``, ``full``, ``arange``, ``eye``,
+``rand``, ``randn`` and friends.
+
+Floating values take the default dtype (float32) unless ``dtype=`` says otherwise; integer
+values stay integer (int64), booleans stay boolean. Every factory takes ``requires_grad=``.
+"""
+
+import numpy as np
+
+from . import dtype as _dt
+from .random import generator
+from .tensor import Tensor
+
+
+def as_array(data, dtype=None):
+    """A NumPy array of ``data`` in ``dtype``, or, if None, in the default dtype for floats."""
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = np.array(data, copy=True)
+    if arr.dtype == object:
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} values; expected numbers or nested lists of numbers")
+    if dtype is not None:
+        return arr.astype(_dt.as_dtype(dtype), copy=False)
+    if arr.dtype.kind == "f":
+        return arr.astype(_dt.get_default_dtype(), copy=False)
+    if arr.dtype.kind in "iu" and arr.dtype != np.int64:
+        return arr.astype(np.int64)
+    return arr
+
+
+def _finish(arr, requires_grad):
+    t = Tensor._make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (numbers, nested lists, arrays or tensors)."""
+    return _finish(as_array(data, dtype), requires_grad)
+
+
+def from_numpy(array, requires_grad=False):
+    """A tensor that shares memory with ``array`` and keeps its dtype (as ``torch.from_numpy``)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return _finish(array, requires_grad)
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"size {tuple(size)}: every dimension must be a non-negative integer")
+    return tuple(int(s) for s in size)
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    """A tensor of zeros of the given shape."""
+    return _finish(np.zeros(_shape(size), _dt.as_dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    """A tensor of ones of the given shape."""
+    return _finish(np.ones(_shape(size), _dt.as_dtype(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False):
+    """An uninitialised tensor of the given shape."""
+    return _finish(np.empty(_shape(size), _dt.as_dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    """A tensor of the given shape filled with ``fill_value``."""
+    if dtype is None and isinstance(fill_value, (bool, int, np.integer)):
+        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
+    return _finish(np.full(_shape((size,)), fill_value, _dt.as_dtype(dtype)), requires_grad)
+
+
+def _like(x, dtype):
+    return (x.data.dtype if isinstance(x, Tensor) else np.asarray(x).dtype) if dtype is None else _dt.as_dtype(dtype)
+
+
+def zeros_like(x, dtype=None, requires_grad=False):
+    return _finish(np.zeros(np.shape(x.data if isinstance(x, Tensor) else x), _like(x, dtype)), requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False):
+    return _finish(np.ones(np.shape(x.data if isinstance(x, Tensor) else x), _like(x, dtype)), requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad=False):
+    return _finish(np.full(np.shape(x.data if isinstance(x, Tensor) else x), fill_value, _like(x, dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """Values from ``start`` (default 0) up to, not including, ``end``, ``step`` apart.
+
+    Integer arguments give an int64 tensor, any float argument the default float dtype.
+    """
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if is_int else _dt.get_default_dtype()
+    return _finish(np.arange(start, end, step, dtype=_dt.as_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    return _finish(np.linspace(start, end, steps, dtype=_dt.as_dtype(dtype)), requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    """The n x m identity matrix (m = n by default)."""
+    return _finish(np.eye(n, m, dtype=_dt.as_dtype(dtype)), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False):
+    """Samples of U[0, 1) from descend's generator (seeded by ``dc.manual_seed``)."""
+    dt = _dt.as_dtype(dtype)
+    return _finish(generator().random(_shape(size)).astype(dt, copy=False), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False):
+    """Samples of N(0, 1) from descend's generator (seeded by ``dc.manual_seed``)."""
+    dt = _dt.as_dtype(dtype)
+    return _finish(generator().standard_normal(_shape(size)).astype(dt, copy=False), requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None):
+    """Integers in [low, high) (or [0, low) if ``high`` is omitted) of the given shape."""
+    if high is None:
+        low, high = 0, low
+    return _finish(generator().integers(low, high, size=_shape((size,)) if size != () else ()).astype(_dt.as_dtype(dtype or np.int64)), False)
+
+
+def randperm(n, dtype=None):
+    """A random permutation of 0..n-1."""
+    return _finish(generator().permutation(n).astype(_dt.as_dtype(dtype or np.int64)), False)

@@ -1,0 +1,201 @@
+"""Reverse accumulation: the bprop pass over the flow graph.
+
+Given an output y and a seed ȳ (= ∂L/∂y, 1 for a scalar loss), every box is visited once, after
+all boxes that consume its output, in an iterative topological order (Kahn's algorithm, so
+graphs of any depth work without recursion). A box receives the sum of the gradients from all
+its consumers (a reused intermediate accumulates) and hands each input xᵢ its share
+ȳᵀ ∂y/∂xᵢ. A gradient that reaches an input in a broadcast shape is summed back to that input's
+shape here, in one place, not in each primitive. Leaves accumulate into ``.grad``.
+
+The backward rules run under ``no_grad`` (they cost no graph) unless ``create_graph=True``,
+which records them so that the result can be differentiated again. After the pass, the graph
+is freed unless ``retain_graph=True`` (default: the value of ``create_graph``).
+"""
+
+import numpy as np
+
+from .function import _check_anomaly
+from .mode import state
+from .ops.shape import sum_to
+from .tensor import Tensor
+
+
+def backward(root, grad=None, retain_graph=None, create_graph=False):
+    """Accumulate d root / d leaf into ``leaf.grad`` (see :meth:`Tensor.backward`)."""
+    if not root.requires_grad:
+        raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn; "
+                           "did you make its inputs with requires_grad=True and compute it outside no_grad()?")
+    seed = _seed(root, grad, "backward()")
+    _run([root], [seed], create_graph if retain_graph is None else retain_graph, create_graph, None)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
+
+    As ``torch.autograd.grad``: ``outputs`` and ``inputs`` are Tensors or sequences of them,
+    ``grad_outputs`` the seeds (ones for scalars). Returns a tuple with one gradient per input;
+    an input the outputs do not depend on raises unless ``allow_unused`` (then its entry is None).
+    """
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad(): {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise RuntimeError(f"grad(): input {i} does not require grad; make it with requires_grad=True")
+    roots, seeds = [], []
+    for y, g in zip(outputs, grad_outputs):
+        if not y.requires_grad:
+            continue
+        roots.append(y)
+        seeds.append(_seed(y, g, "grad()"))
+    capture = {}
+    for i, x in enumerate(inputs):
+        capture.setdefault(x._ctx if x._ctx is not None else id(x), []).append(i)
+    found = [None] * len(inputs)
+    if roots:
+        _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph, (capture, found))
+    for i, g in enumerate(found):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad(): input {i} (shape {tuple(inputs[i].shape)}) was not used to compute the outputs; "
+                               "pass allow_unused=True to get None for it")
+    return found
+
+
+def _seed(root, grad, where):
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(f"{where}: grad can be omitted only for a one-element output; this output has shape "
+                               f"{tuple(root.shape)}, so pass grad= (the vector v of vᵀJ) of the same shape")
+        return Tensor._make(np.ones_like(root.data))
+    if not isinstance(grad, Tensor):
+        grad = Tensor._make(np.asarray(grad, dtype=root.data.dtype))
+    if grad.shape != root.shape:
+        raise RuntimeError(f"{where}: grad has shape {tuple(grad.shape)} but the output has shape {tuple(root.shape)}")
+    return grad
+
+
+def _freed_error(node):
+    return RuntimeError(
+        f"trying to backward through the graph a second time: the graph of {type(node).__name__} was freed by "
+        "an earlier backward. Pass retain_graph=True to the first backward() if you need to go through it twice."
+    )
+
+
+def _count_consumers(roots):
+    """For every box reachable from the roots, how many recorded edges lead into it."""
+    deps = {}
+    stack = []
+    for r in roots:
+        c = r._ctx
+        if c is not None and c not in deps:
+            deps[c] = 0
+            stack.append(c)
+    while stack:
+        node = stack.pop()
+        if node._freed:
+            raise _freed_error(node)
+        for t in node.inputs:
+            c = t._ctx
+            if c is not None and t.requires_grad:
+                if c in deps:
+                    deps[c] += 1
+                else:
+                    deps[c] = 1
+                    stack.append(c)
+    return deps
+
+
+def _run(roots, seeds, retain_graph, create_graph, capture):
+    prev = state.grad_enabled
+    state.grad_enabled = create_graph
+    try:
+        _propagate(roots, seeds, retain_graph, create_graph, capture)
+    finally:
+        state.grad_enabled = prev
+
+
+def _propagate(roots, seeds, retain_graph, create_graph, capture):
+    deps = _count_consumers(roots)
+    anomaly = state.anomaly
+    fast = not create_graph and state.forward_tag is None
+    stored = set()  # ids of gradients already handed to a leaf in this pass (never alias two .grad)
+    grads = {}
+    for r, g in zip(roots, seeds):
+        c = r._ctx
+        if c is None:
+            _to_leaf(r, g, g, capture, fast, stored)
+        else:
+            grads[c] = grads[c] + g if c in grads else g
+    ready = [c for c in grads if deps[c] == 0]
+    while ready:
+        node = ready.pop()
+        g = grads.pop(node, None)
+        inputs = node.inputs
+        if g is not None:
+            if node._hooks:
+                for hook in node._hooks:
+                    new = hook(g)
+                    if new is not None:
+                        g = new
+            if node._retained is not None:
+                out = node._retained()
+                if out is not None:
+                    out.grad = g if create_graph else g.detach()
+            if capture is not None and node in capture[0]:
+                for i in capture[0][node]:
+                    capture[1][i] = g
+            node._check_versions()
+            in_grads = node.backward(g)
+            if anomaly:
+                for gi in in_grads:
+                    if gi is not None:
+                        _check_anomaly(node, gi, "backward")
+        else:
+            in_grads = (None,) * len(inputs)
+        for t, gi in zip(inputs, in_grads):
+            if not t.requires_grad:
+                continue
+            if gi is not None and gi.data.shape != t.data.shape:
+                gi = sum_to(gi, t.data.shape)
+            c = t._ctx
+            if c is None:
+                if gi is not None:
+                    _to_leaf(t, gi, g, capture, fast, stored)
+                continue
+            if gi is not None:
+                grads[c] = grads[c] + gi if c in grads else gi
+            deps[c] -= 1
+            if deps[c] == 0:
+                ready.append(c)
+        if not retain_graph:
+            node.release()
+
+
+def _to_leaf(t, gi, g_in, capture, fast, stored):
+    if t._hooks:
+        for hook in t._hooks:
+            new = hook(gi)
+            if new is not None:
+                gi = new
+    if capture is not None:
+        slots = capture[0].get(id(t))
+        if slots is not None:
+            for i in slots:
+                found = capture[1][i]
+                capture[1][i] = gi if found is None else found + gi
+        return
+    if not fast:
+        t.grad = gi if t.grad is None else t.grad + gi
+    elif t.grad is None:
+        # Own the array: a gradient that is the incoming one, a view, or already given to another
+        # leaf is copied, so that in-place changes of one .grad never show up in another.
+        if gi is g_in or gi.data.base is not None or id(gi) in stored or not gi.data.flags.writeable:
+            gi = Tensor._make(gi.data.copy())
+        stored.add(id(gi))
+        t.grad = gi
+    else:
+        t.grad = Tensor._make(t.grad.data + gi.data)

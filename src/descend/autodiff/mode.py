@@ -1,0 +1,70 @@
+"""Global switches of the engine: gradient recording, forward-mode level, anomaly detection.
+
+``no_grad()`` stops the recording of the graph (the backward pass of every primitive runs under
+it unless ``create_graph=True``); ``enable_grad()`` turns it back on inside a ``no_grad`` block.
+Both work as context managers and as decorators.
+"""
+
+import functools
+
+
+class _State:
+    __slots__ = ("grad_enabled", "forward_tag", "anomaly")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.forward_tag = None  # the tag of the active forward-mode (dual-number) pass, if any
+        self.anomaly = False
+
+
+state = _State()
+
+
+class _GradMode:
+    enabled = True
+
+    def __enter__(self):
+        self._prev = state.grad_enabled
+        state.grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager (and decorator) in which operations record no graph."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (and decorator) that turns recording back on, e.g. inside ``no_grad``."""
+
+    enabled = True
+
+
+class set_grad_enabled(_GradMode):
+    """``with set_grad_enabled(flag):`` records the graph if and only if ``flag`` is true."""
+
+    def __init__(self, mode):
+        self.enabled = bool(mode)
+        self._prev = state.grad_enabled
+        state.grad_enabled = self.enabled
+
+    def __enter__(self):
+        return self
+
+
+def is_grad_enabled():
+    """True when operations currently record the graph."""
+    return state.grad_enabled

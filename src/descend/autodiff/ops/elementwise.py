@@ -1,0 +1,574 @@
+"""Elementwise primitives: y = f(x) or y = f(a, b), applied entry by entry with broadcasting.
+
+Each box states its derivative. For a binary op the engine sums gradients back over broadcast
+dimensions; a jvp that sees only one tangent returns it in that input's shape and
+``Function.apply`` broadcasts it to y's shape.
+
+Sub-gradients at kinks (PyTorch's conventions): relu'(0) = 0, |x|'(0) = 0, sign'(x) = 0,
+clamp passes the gradient where min ≤ x ≤ max, maximum/minimum split it equally on ties.
+"""
+
+import numpy as np
+
+from ..function import Function
+from ..tensor import Tensor
+from .convert import pair
+
+
+def _zeros(x):
+    return Tensor._make(np.zeros_like(x.data))
+
+
+def _const(arr):
+    return Tensor._make(arr)
+
+
+def _sum_tangents(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+# --------------------------------------------------------------------------- binary arithmetic
+class Add(Function):
+    """y = a + b;  ∂y/∂a = ∂y/∂b = 1."""
+
+    saved_inputs = ()
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+    def jvp(self, ta, tb):
+        return _sum_tangents(ta, tb)
+
+
+class Sub(Function):
+    """y = a − b;  ∂y/∂a = 1, ∂y/∂b = −1."""
+
+    saved_inputs = ()
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        return gy, -gy if self.inputs[1].requires_grad else None
+
+    def jvp(self, ta, tb):
+        if tb is None:
+            return ta
+        return -tb if ta is None else ta - tb
+
+
+class Mul(Function):
+    """y = a·b;  ∂y/∂a = b, ∂y/∂b = a."""
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return (gy * b if a.requires_grad else None), (gy * a if b.requires_grad else None)
+
+    def jvp(self, ta, tb):
+        a, b = self.inputs
+        return _sum_tangents(None if ta is None else ta * b, None if tb is None else a * tb)
+
+
+class Div(Function):
+    """y = a / b;  ∂y/∂a = 1/b, ∂y/∂b = −a/b²."""
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = gy / b if a.requires_grad else None
+        gb = -gy * a / (b * b) if b.requires_grad else None
+        return ga, gb
+
+    def jvp(self, ta, tb):
+        a, b = self.inputs
+        return _sum_tangents(None if ta is None else ta / b, None if tb is None else -tb * a / (b * b))
+
+
+class Pow(Function):
+    """y = aᵇ (both tensors);  ∂y/∂a = b·aᵇ⁻¹, ∂y/∂b = aᵇ·ln a."""
+
+    def forward(self, a, b):
+        return np.power(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = gy * b * a ** (b - 1) if a.requires_grad else None
+        gb = gy * a ** b * a.log() if b.requires_grad else None
+        return ga, gb
+
+    def jvp(self, ta, tb):
+        a, b = self.inputs
+        return _sum_tangents(None if ta is None else ta * b * a ** (b - 1),
+                             None if tb is None else tb * a ** b * a.log())
+
+
+class PowScalar(Function):
+    """y = xᵖ for a constant p;  dy/dx = p·xᵖ⁻¹."""
+
+    def forward(self, x, p):
+        self.p = p
+        return np.power(x, p, dtype=x.dtype) if x.dtype.kind == "f" else np.power(x, p)
+
+    def _dydx(self):
+        (x,) = self.inputs
+        p = self.p
+        if p == 0:
+            return _zeros(x)
+        if p == 1:
+            return None
+        if p == 2:
+            return x * 2
+        return x ** (p - 1) * p
+
+    def backward(self, gy):
+        d = self._dydx()
+        return (gy if d is None else gy * d),
+
+    def jvp(self, tx):
+        d = self._dydx()
+        return tx if d is None else tx * d
+
+
+class Maximum(Function):
+    """y = max(a, b);  the gradient goes to the larger input, half to each on a tie."""
+
+    def forward(self, a, b):
+        return np.maximum(a, b)
+
+    def _weights(self):
+        a, b = self.inputs[0].data, self.inputs[1].data
+        wa = (a > b) + 0.5 * (a == b)
+        dt = np.result_type(a, b)
+        return _const(wa.astype(dt)), _const((1 - wa).astype(dt))
+
+    def backward(self, gy):
+        wa, wb = self._weights()
+        return gy * wa, gy * wb
+
+    def jvp(self, ta, tb):
+        wa, wb = self._weights()
+        return _sum_tangents(None if ta is None else ta * wa, None if tb is None else tb * wb)
+
+
+class Minimum(Maximum):
+    """y = min(a, b);  the gradient goes to the smaller input, half to each on a tie."""
+
+    def forward(self, a, b):
+        return np.minimum(a, b)
+
+    def _weights(self):
+        a, b = self.inputs[0].data, self.inputs[1].data
+        wa = (a < b) + 0.5 * (a == b)
+        dt = np.result_type(a, b)
+        return _const(wa.astype(dt)), _const((1 - wa).astype(dt))
+
+
+class Where(Function):
+    """y = a where cond else b;  the gradient is routed by the (constant) condition."""
+
+    saved_inputs = (0,)
+
+    def forward(self, cond, a, b):
+        return np.where(cond, a, b)
+
+    def backward(self, gy):
+        cond, a, b = self.inputs
+        zero = _zeros(gy)
+        ga = where(cond, gy, zero) if a.requires_grad else None
+        gb = where(cond, zero, gy) if b.requires_grad else None
+        return None, ga, gb
+
+    def jvp(self, tc, ta, tb):
+        cond = self.inputs[0]
+        zero = Tensor._make(np.zeros((), dtype=self.inputs[1].data.dtype))
+        return where(cond, zero if ta is None else ta, zero if tb is None else tb)
+
+
+# --------------------------------------------------------------------------- unary
+class Neg(Function):
+    """y = −x."""
+
+    saved_inputs = ()
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return (-gy,)
+
+    def jvp(self, tx):
+        return -tx
+
+
+class Exp(Function):
+    """y = eˣ;  dy/dx = y."""
+
+    saves_output = True
+    saved_inputs = ()
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, gy):
+        return (gy * self.output(),)
+
+    def jvp(self, tx):
+        return tx * self.output()
+
+
+class Log(Function):
+    """y = ln x;  dy/dx = 1/x."""
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, gy):
+        return (gy / self.inputs[0],)
+
+    def jvp(self, tx):
+        return tx / self.inputs[0]
+
+
+class Log1p(Function):
+    """y = ln(1 + x);  dy/dx = 1/(1 + x)."""
+
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, gy):
+        return (gy / (self.inputs[0] + 1),)
+
+    def jvp(self, tx):
+        return tx / (self.inputs[0] + 1)
+
+
+class Sqrt(Function):
+    """y = √x;  dy/dx = 1/(2y)."""
+
+    saves_output = True
+    saved_inputs = ()
+
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def backward(self, gy):
+        return (gy / (self.output() * 2),)
+
+    def jvp(self, tx):
+        return tx / (self.output() * 2)
+
+
+class Sin(Function):
+    """y = sin x;  dy/dx = cos x."""
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, gy):
+        return (gy * self.inputs[0].cos(),)
+
+    def jvp(self, tx):
+        return tx * self.inputs[0].cos()
+
+
+class Cos(Function):
+    """y = cos x;  dy/dx = −sin x."""
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, gy):
+        return (-gy * self.inputs[0].sin(),)
+
+    def jvp(self, tx):
+        return -tx * self.inputs[0].sin()
+
+
+class Tanh(Function):
+    """y = tanh x;  dy/dx = 1 − y²."""
+
+    saves_output = True
+    saved_inputs = ()
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def _dydx(self):
+        y = self.output()
+        return 1 - y * y
+
+    def backward(self, gy):
+        return (gy * self._dydx(),)
+
+    def jvp(self, tx):
+        return tx * self._dydx()
+
+
+class Sigmoid(Function):
+    """y = σ(x) = 1/(1 + e⁻ˣ), computed without overflow;  dy/dx = y(1 − y)."""
+
+    saves_output = True
+    saved_inputs = ()
+
+    def forward(self, x):
+        # σ(x) = ½(1 + tanh(x/2)) is exact, stable at ±∞ and one pass over memory.
+        y = np.tanh(x * 0.5)
+        y *= 0.5
+        y += 0.5
+        return y
+
+    def _dydx(self):
+        y = self.output()
+        return y * (1 - y)
+
+    def backward(self, gy):
+        return (gy * self._dydx(),)
+
+    def jvp(self, tx):
+        return tx * self._dydx()
+
+
+class Relu(Function):
+    """y = max(0, x);  dy/dx = 1 if x > 0 else 0 (so relu'(0) = 0)."""
+
+    saves_output = True
+    saved_inputs = ()
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def _mask(self):
+        y = self.output().data
+        return _const((y > 0).astype(y.dtype))
+
+    def backward(self, gy):
+        return (gy * self._mask(),)
+
+    def jvp(self, tx):
+        return tx * self._mask()
+
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign x (so |x|'(0) = 0)."""
+
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, gy):
+        return (gy * _const(np.sign(self.inputs[0].data)),)
+
+    def jvp(self, tx):
+        return tx * _const(np.sign(self.inputs[0].data))
+
+
+class Sign(Function):
+    """y = sign x;  dy/dx = 0 everywhere (its derivative at 0 does not exist; 0 is used)."""
+
+    saved_inputs = ()
+
+    def forward(self, x):
+        return np.sign(x)
+
+    def backward(self, gy):
+        return (_zeros(gy),)
+
+    def jvp(self, tx):
+        return _zeros(tx)
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi);  dy/dx = 1 where lo ≤ x ≤ hi, else 0."""
+
+    def forward(self, x, lo=None, hi=None):
+        self.lo, self.hi = lo, hi
+        return np.clip(x, lo, hi)
+
+    def _mask(self):
+        x = self.inputs[0].data
+        m = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            m &= x >= self.lo
+        if self.hi is not None:
+            m &= x <= self.hi
+        return _const(m.astype(x.dtype))
+
+    def backward(self, gy):
+        return (gy * self._mask(),)
+
+    def jvp(self, tx):
+        return tx * self._mask()
+
+
+class Cast(Function):
+    """y = x converted to another floating dtype;  the gradient is converted back."""
+
+    saved_inputs = ()
+
+    def forward(self, x, dtype):
+        self.dtype = dtype
+        return x.astype(dtype)
+
+    def backward(self, gy):
+        return (Cast.apply(gy, dtype=self.inputs[0].data.dtype),)
+
+    def jvp(self, tx):
+        return Cast.apply(tx, dtype=self.dtype)
+
+
+# --------------------------------------------------------------------------- Tensor-level functions
+def add(a, b):
+    """a + b with broadcasting."""
+    a, b = pair(a, b, "add")
+    return Add.apply(a, b)
+
+
+def sub(a, b):
+    """a − b with broadcasting."""
+    a, b = pair(a, b, "sub")
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    """a · b (elementwise) with broadcasting."""
+    a, b = pair(a, b, "mul")
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    """a / b (true division) with broadcasting."""
+    a, b = pair(a, b, "div")
+    if a.data.dtype.kind != "f":
+        from ..dtype import get_default_dtype
+
+        a, b = Tensor._make(a.data.astype(get_default_dtype())), Tensor._make(b.data.astype(get_default_dtype()))
+    return Div.apply(a, b)
+
+
+def pow(a, b):
+    """aᵇ; b may be a number (a constant exponent) or a Tensor."""
+    if isinstance(b, (int, float)) and isinstance(a, Tensor):
+        return PowScalar.apply(a, p=b)
+    a, b = pair(a, b, "pow")
+    return Pow.apply(a, b)
+
+
+def maximum(a, b):
+    """Elementwise max(a, b); on ties each input gets half the gradient."""
+    a, b = pair(a, b, "maximum")
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    """Elementwise min(a, b); on ties each input gets half the gradient."""
+    a, b = pair(a, b, "minimum")
+    return Minimum.apply(a, b)
+
+
+def where(cond, a, b):
+    """a where ``cond`` is true, else b (``cond`` a boolean tensor or array; no gradient to it)."""
+    if not isinstance(cond, Tensor):
+        cond = Tensor._make(np.asarray(cond, dtype=bool))
+    elif cond.data.dtype != np.bool_:
+        cond = Tensor._make(cond.data.astype(bool))
+    a, b = pair(a, b, "where")
+    return Where.apply(cond, a, b)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def exp(x):
+    """eˣ."""
+    return Exp.apply(_floating(x, "exp"))
+
+
+def log(x):
+    """Natural logarithm ln x."""
+    return Log.apply(_floating(x, "log"))
+
+
+def log1p(x):
+    """ln(1 + x), accurate for small x."""
+    return Log1p.apply(_floating(x, "log1p"))
+
+
+def sqrt(x):
+    """√x."""
+    return Sqrt.apply(_floating(x, "sqrt"))
+
+
+def sin(x):
+    return Sin.apply(_floating(x, "sin"))
+
+
+def cos(x):
+    return Cos.apply(_floating(x, "cos"))
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return Tanh.apply(_floating(x, "tanh"))
+
+
+def sigmoid(x):
+    """Logistic sigmoid σ(x) = 1/(1 + e⁻ˣ)."""
+    return Sigmoid.apply(_floating(x, "sigmoid"))
+
+
+def relu(x):
+    """Rectified linear unit max(0, x), with relu'(0) = 0."""
+    return Relu.apply(x)
+
+
+def abs(x):
+    """|x|, with |x|'(0) = 0."""
+    return Abs.apply(x)
+
+
+def sign(x):
+    """sign(x) ∈ {−1, 0, 1}; its gradient is 0."""
+    return Sign.apply(x)
+
+
+def clamp(x, min=None, max=None):
+    """x clipped to [min, max] (either bound may be None)."""
+    if min is None and max is None:
+        raise ValueError("clamp: give at least one of min and max")
+    return Clamp.apply(x, lo=min, hi=max)
+
+
+def square(x):
+    return PowScalar.apply(x, p=2)
+
+
+def to(x, dtype):
+    """x converted to ``dtype`` (differentiable between floating dtypes)."""
+    from ..dtype import as_dtype
+
+    dt = as_dtype(dtype)
+    if dt == x.data.dtype:
+        return x
+    if dt.kind != "f" or x.data.dtype.kind != "f":
+        return Tensor._make(x.data.astype(dt))
+    return Cast.apply(x, dtype=dt)
+
+
+def _floating(x, name):
+    if x.data.dtype.kind != "f":
+        from ..dtype import get_default_dtype
+
+        return Tensor._make(x.data.astype(get_default_dtype()))
+    return x

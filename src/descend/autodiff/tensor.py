@@ -1,0 +1,299 @@
+"""The Tensor: a NumPy array, its gradient, and the box of the flow graph that made it.
+
+A Tensor holds
+
+- ``data``: the NumPy array of values;
+- ``requires_grad``: whether gradients with respect to it are wanted;
+- ``grad``: after ``backward()``, the Tensor dL/dx of a leaf (the sum over all backward calls);
+- ``grad_fn``: the :class:`~descend.autodiff.function.Function` box whose ``forward`` made it
+  (``None`` for a leaf: a tensor the user made).
+
+The arithmetic operators and methods (``+``, ``@``, ``exp``, ``sum``, ``reshape``, ...) are bound to
+the class by :mod:`descend.autodiff.ops` when the package is imported, so that this file
+depends on nothing but NumPy.
+
+In-place methods (``add_``, ``mul_``, ``zero_``, ``copy_``, ``x[i] = v``, ...) change ``data`` and
+bump the tensor's version counter; a backward pass that needs a value that was changed since
+it was saved raises instead of returning a wrong gradient. Code that writes into ``.data``
+directly must call :meth:`Tensor.bump_version` itself (optimizers do).
+"""
+
+import weakref
+
+import numpy as np
+
+from . import dtype as _dt
+from .mode import state as _state
+
+
+class Tensor:
+    """An n-dimensional array that records the operations made on it for differentiation."""
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_fw", "_hooks", "_retain", "__weakref__")
+    __array_priority__ = 1000  # NumPy defers to our reflected operators
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        from .creation import as_array
+
+        self.data = as_array(data, dtype)
+        self.grad = None
+        self.requires_grad = False
+        self._ctx = None
+        self._vc = [0]
+        self._fw = None
+        self._hooks = None
+        self._retain = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, requires_grad=False, ctx=None):
+        """Wrap an array without checks or copies (the engine's fast path)."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = ctx
+        t._vc = [0]
+        t._fw = None
+        t._hooks = None
+        t._retain = False
+        return t
+
+    # ----------------------------------------------------------------- basic attributes
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        return self.data.ndim
+
+    def size(self, dim=None):
+        """The shape, or its length along ``dim`` (PyTorch's ``size``)."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self):
+        return self.data.size
+
+    @property
+    def is_leaf(self):
+        """True for a tensor the user made (not the result of a recorded operation)."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    def bump_version(self):
+        """Record that ``data`` was changed in place (done by every in-place method)."""
+        self._vc[0] += 1
+
+    def numpy(self):
+        """The values as a NumPy array (shares memory with the tensor, like ``.detach().numpy()``)."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item(): only a tensor with one element can be converted to a Python number; this one has shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self):
+        """A new leaf that shares ``data`` (and its version counter) but records nothing."""
+        t = Tensor._make(self.data)
+        t._vc = self._vc
+        return t
+
+    def clone(self):
+        """A copy of the data that stays in the graph (gradient flows back to self)."""
+        return self * 1 if self.requires_grad else Tensor._make(self.data.copy())
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place (leaf floating tensors only); returns self."""
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating tensors can require gradients; this tensor has dtype {self.data.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach() to cut it out of the graph")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        if self._ctx is not None:
+            self._ctx._retained = weakref.ref(self)
+        return self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when the gradient with respect to this tensor is computed.
+
+        If the hook returns a Tensor, it replaces the gradient. Returns a handle with ``remove()``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook() on a tensor that does not require grad")
+        owner = self if self._ctx is None else self._ctx
+        if owner._hooks is None:
+            owner._hooks = []
+        owner._hooks.append(hook)
+        return _HookHandle(owner._hooks, hook)
+
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Accumulate d self / d leaf into ``leaf.grad`` for every leaf that requires grad.
+
+        ``grad`` is the vector v of the vector-Jacobian product vᵀ J; it may be omitted only
+        for a one-element tensor (v = 1). The graph is freed afterwards unless ``retain_graph``;
+        ``create_graph=True`` records the backward pass itself so it can be differentiated again.
+        """
+        from .engine import backward
+
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    # ----------------------------------------------------------------- forward mode
+    @property
+    def tangent(self):
+        """The tangent (dual part) carried inside the current ``dc.jvp`` pass, or None."""
+        fw = self._fw
+        if fw is not None and fw[0] is _state.forward_tag:
+            return fw[1]
+        return None
+
+    # ----------------------------------------------------------------- in-place methods
+    def _check_inplace(self, what):
+        if _state.grad_enabled and self.requires_grad:
+            kind = "a leaf tensor that requires grad" if self._ctx is None else "a tensor that is part of a recorded graph"
+            raise RuntimeError(f"{what}: in-place change of {kind}; wrap it in `with dc.no_grad():` or use the out-of-place operation")
+
+    def _inplace(self, what, value):
+        self._check_inplace(what)
+        if value.dtype != self.data.dtype and not np.can_cast(value.dtype, self.data.dtype, "same_kind"):
+            raise TypeError(f"{what}: cannot write values of dtype {value.dtype} into a tensor of dtype {self.data.dtype}")
+        self._vc[0] += 1
+
+    @staticmethod
+    def _value(other):
+        return other.data if isinstance(other, Tensor) else np.asarray(other)
+
+    def add_(self, other, alpha=1):
+        v = self._value(other)
+        self._inplace("add_", v)
+        if alpha == 1:
+            np.add(self.data, v, out=self.data, casting="same_kind")
+        else:
+            np.add(self.data, alpha * v, out=self.data, casting="same_kind")
+        return self
+
+    def sub_(self, other, alpha=1):
+        return self.add_(other, alpha=-alpha)
+
+    def mul_(self, other):
+        v = self._value(other)
+        self._inplace("mul_", v)
+        np.multiply(self.data, v, out=self.data, casting="same_kind")
+        return self
+
+    def div_(self, other):
+        v = self._value(other)
+        self._inplace("div_", v)
+        np.divide(self.data, v, out=self.data, casting="same_kind")
+        return self
+
+    def clamp_(self, min=None, max=None):
+        self._inplace("clamp_", self.data)
+        np.clip(self.data, min, max, out=self.data)
+        return self
+
+    def copy_(self, src):
+        v = self._value(src)
+        self._inplace("copy_", v)
+        try:
+            np.copyto(self.data, v, casting="same_kind")
+        except ValueError:
+            raise ValueError(f"copy_: cannot copy a source of shape {v.shape} into a tensor of shape {self.shape}") from None
+        return self
+
+    def fill_(self, value):
+        self._inplace("fill_", self.data)
+        self.data.fill(value)
+        return self
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def __setitem__(self, index, value):
+        v = self._value(value)
+        self._inplace("x[...] = v", v)
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        self.data[index] = v
+
+    # ----------------------------------------------------------------- Python protocol
+    __hash__ = object.__hash__
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous; use .any() or .all()")
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors can be used as an index, not {self.data.dtype}")
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        extras = []
+        if self.data.dtype != _dt.get_default_dtype() and self.data.dtype.kind == "f":
+            extras.append(f"dtype={self.data.dtype}")
+        elif self.data.dtype.kind in "iub" and self.data.dtype != np.int64:
+            extras.append(f"dtype={self.data.dtype}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{type(self._ctx).__name__}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
