@@ -428,22 +428,36 @@ class Cast(Function):
 
 
 # --------------------------------------------------------------------------- Tensor-level functions
+def _binary(box, a, b, name):
+    """``box.apply(a, b)``, turning NumPy's broadcasting error into one that names the op and both shapes."""
+    try:
+        return box.apply(a, b)
+    except ValueError:
+        if _broadcastable(a.shape, b.shape):
+            raise
+        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+
+
+def _broadcastable(sa, sb):
+    return all(x == y or x == 1 or y == 1 for x, y in zip(sa[::-1], sb[::-1]))
+
+
 def add(a, b):
     """a + b with broadcasting."""
     a, b = pair(a, b, "add")
-    return Add.apply(a, b)
+    return _binary(Add, a, b, "add")
 
 
 def sub(a, b):
     """a − b with broadcasting."""
     a, b = pair(a, b, "sub")
-    return Sub.apply(a, b)
+    return _binary(Sub, a, b, "sub")
 
 
 def mul(a, b):
     """a · b (elementwise) with broadcasting."""
     a, b = pair(a, b, "mul")
-    return Mul.apply(a, b)
+    return _binary(Mul, a, b, "mul")
 
 
 def div(a, b):
@@ -453,7 +467,7 @@ def div(a, b):
         from ..dtype import get_default_dtype
 
         a, b = Tensor._make(a.data.astype(get_default_dtype())), Tensor._make(b.data.astype(get_default_dtype()))
-    return Div.apply(a, b)
+    return _binary(Div, a, b, "div")
 
 
 def pow(a, b):
@@ -461,19 +475,19 @@ def pow(a, b):
     if isinstance(b, (int, float)) and isinstance(a, Tensor):
         return PowScalar.apply(a, p=b)
     a, b = pair(a, b, "pow")
-    return Pow.apply(a, b)
+    return _binary(Pow, a, b, "pow")
 
 
 def maximum(a, b):
     """Elementwise max(a, b); on ties each input gets half the gradient."""
     a, b = pair(a, b, "maximum")
-    return Maximum.apply(a, b)
+    return _binary(Maximum, a, b, "maximum")
 
 
 def minimum(a, b):
     """Elementwise min(a, b); on ties each input gets half the gradient."""
     a, b = pair(a, b, "minimum")
-    return Minimum.apply(a, b)
+    return _binary(Minimum, a, b, "minimum")
 
 
 def where(cond, a, b):
@@ -483,7 +497,10 @@ def where(cond, a, b):
     elif cond.data.dtype != np.bool_:
         cond = Tensor._make(cond.data.astype(bool))
     a, b = pair(a, b, "where")
-    return Where.apply(cond, a, b)
+    try:
+        return Where.apply(cond, a, b)
+    except ValueError:
+        raise ValueError(f"where: shapes {cond.shape} (condition), {a.shape} and {b.shape} cannot be broadcast together") from None
 
 
 def neg(x):
