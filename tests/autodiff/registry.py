@@ -1,0 +1,312 @@
+"""The registry of descend's primitives that drives the generic tests in ``test_primitives.py``.
+
+Each :class:`Case` names one primitive (or one variant of it: a dim, a broadcasting pattern,
+a reflected operator) and gives
+
+- ``fn``: the descend call, a function of descend Tensors;
+- ``ref``: the NumPy reference, the same function of NumPy arrays;
+- ``torch_ref``: the PyTorch reference, the same function of torch tensors;
+- ``shapes``: one or more tuples of input shapes (one shape per input; broadcasting pairs,
+  scalars ``()``, batches);
+- ``domain``: where inputs are drawn, one name per input (or one for all): ``"any"`` N(0, 1),
+  ``"pos"`` U[0.5, 2] (log, sqrt, pow bases), ``"away0"`` |x| ∈ [0.3, 1.5] with random sign
+  (relu, abs, where: away from the kink), ``"unit"`` U[-0.8, 0.8] (away from clamp bounds ±1),
+  ``"distinct"`` well-separated values in random order (max/min: no ties within ε);
+- ``differentiable``: False for argmax, comparisons and other outputs without gradient;
+- ``second_order``: whether the second derivative is worth checking against PyTorch's double
+  backward (False for linear maps and piecewise constant derivatives, where torch may say the
+  gradient does not depend on the input); ``gradgradcheck`` runs for every differentiable case.
+
+Adding a primitive to the tests = adding one entry to ``CASES``.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import descend as dc
+
+
+@dataclass
+class Case:
+    """One primitive (variant) with its references, input shapes and domains."""
+
+    name: str
+    fn: object
+    ref: object
+    torch_ref: object
+    shapes: list
+    domain: object = "any"
+    differentiable: bool = True
+    second_order: bool = True
+    gradcheck: bool = True
+    rtol: float = 1e-7
+    ids: list = field(default_factory=list)
+
+    def domains(self, n):
+        return (self.domain,) * n if isinstance(self.domain, str) else tuple(self.domain)
+
+    def inputs(self, shapes, seed=0):
+        """NumPy float64 inputs of the given shapes drawn from the case's domains."""
+        rng = np.random.default_rng(seed)
+        return [draw(rng, s, d) for s, d in zip(shapes, self.domains(len(shapes)))]
+
+
+def draw(rng, shape, domain):
+    """A float64 array of ``shape`` from the named domain (see the module docstring)."""
+    if domain == "any":
+        return rng.standard_normal(shape)
+    if domain == "pos":
+        return rng.uniform(0.5, 2.0, shape)
+    if domain == "away0":
+        return rng.uniform(0.3, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+    if domain == "unit":
+        return rng.uniform(-0.8, 0.8, shape)
+    if domain == "distinct":
+        n = int(np.prod(shape, dtype=np.int64))
+        return (rng.permutation(n) * 0.25 - 0.1 * n + rng.uniform(0, 0.05, n)).reshape(shape)
+    raise ValueError(f"unknown domain {domain!r}")
+
+
+def _t():
+    import torch
+
+    return torch
+
+
+UNARY = [(), (3,), (3, 4), (2, 3, 2)]
+BINARY = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 1)), ((), (3,)), ((3,), ())]
+MAT = [((3, 4),)]
+CUBE = [((2, 3, 4),)]
+
+MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]])
+INT_IDX = np.array([0, 2, 0, 1, 2])
+
+
+def _np_softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _np_lse(x, axis=None, keepdims=False):
+    m = x.max(axis=axis, keepdims=True)
+    y = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
+    return y if keepdims else (np.squeeze(y, axis=axis) if axis is not None else y.reshape(()))
+
+
+def _np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _np_first(x, axis, largest):
+    """max/min values along ``axis`` (NumPy) for the ``x.max(dim)`` entries."""
+    return x.max(axis=axis) if largest else x.min(axis=axis)
+
+
+CASES = [
+    # ---------------------------------------------------------------- binary arithmetic
+    Case("add", lambda a, b: a + b, lambda a, b: a + b, lambda a, b: a + b, BINARY, second_order=False),
+    Case("sub", lambda a, b: a - b, lambda a, b: a - b, lambda a, b: a - b, BINARY, second_order=False),
+    Case("mul", lambda a, b: a * b, lambda a, b: a * b, lambda a, b: a * b, BINARY),
+    Case("div", lambda a, b: a / b, lambda a, b: a / b, lambda a, b: a / b, BINARY, domain=("any", "pos")),
+    Case("pow_tensor_tensor", lambda a, b: a ** b, lambda a, b: a ** b, lambda a, b: a ** b, BINARY, domain=("pos", "any")),
+    Case("pow_tensor_scalar", lambda x: x ** 3, lambda x: x ** 3, lambda x: x ** 3, [(s,) for s in UNARY]),
+    Case("pow_tensor_half", lambda x: x ** 0.5, lambda x: x ** 0.5, lambda x: x ** 0.5, [((3, 4),)], domain="pos"),
+    Case("pow_tensor_neg", lambda x: x ** -2, lambda x: x ** -2.0, lambda x: x ** -2, [((3, 4),)], domain="pos"),
+    Case("pow_scalar_tensor", lambda x: 2.5 ** x, lambda x: 2.5 ** x, lambda x: 2.5 ** x, [((3, 4),), ((),)]),
+    Case("add_scalar", lambda x: x + 1.5, lambda x: x + 1.5, lambda x: x + 1.5, [((3, 4),)], second_order=False),
+    Case("radd_scalar", lambda x: 1.5 + x, lambda x: 1.5 + x, lambda x: 1.5 + x, [((3, 4),)], second_order=False),
+    Case("rsub_scalar", lambda x: 1.5 - x, lambda x: 1.5 - x, lambda x: 1.5 - x, [((3, 4),)], second_order=False),
+    Case("rmul_scalar", lambda x: 3.0 * x, lambda x: 3.0 * x, lambda x: 3.0 * x, [((3, 4),)], second_order=False),
+    Case("rdiv_scalar", lambda x: 2.0 / x, lambda x: 2.0 / x, lambda x: 2.0 / x, [((3, 4),)], domain="pos"),
+    Case("div_scalar", lambda x: x / 4.0, lambda x: x / 4.0, lambda x: x / 4.0, [((3, 4),)], second_order=False),
+    Case("neg", lambda x: -x, lambda x: -x, lambda x: -x, [(s,) for s in UNARY], second_order=False),
+    # ---------------------------------------------------------------- matmul
+    Case("matmul", lambda a, b: a @ b, lambda a, b: a @ b, lambda a, b: a @ b,
+         [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((5, 2, 3), (3, 4)),
+          ((3,), (2, 3, 4)), ((2, 3), (5, 3, 4)), ((2, 1, 2, 3), (3, 3, 4))]),
+    # ---------------------------------------------------------------- unary elementwise
+    Case("exp", lambda x: x.exp(), np.exp, lambda x: x.exp(), [(s,) for s in UNARY]),
+    Case("log", lambda x: x.log(), np.log, lambda x: x.log(), [(s,) for s in UNARY], domain="pos"),
+    Case("log1p", lambda x: dc.log1p(x), np.log1p, lambda x: x.log1p(), [(s,) for s in UNARY], domain="pos"),
+    Case("sqrt", lambda x: x.sqrt(), np.sqrt, lambda x: x.sqrt(), [(s,) for s in UNARY], domain="pos"),
+    Case("sin", lambda x: x.sin(), np.sin, lambda x: x.sin(), [(s,) for s in UNARY]),
+    Case("cos", lambda x: dc.cos(x), np.cos, lambda x: x.cos(), [(s,) for s in UNARY]),
+    Case("tanh", lambda x: x.tanh(), np.tanh, lambda x: x.tanh(), [(s,) for s in UNARY]),
+    Case("sigmoid", lambda x: x.sigmoid(), _np_sigmoid, lambda x: x.sigmoid(), [(s,) for s in UNARY]),
+    Case("relu", lambda x: x.relu(), lambda x: np.maximum(x, 0), lambda x: x.relu(), [(s,) for s in UNARY],
+         domain="away0", second_order=False),
+    Case("abs", lambda x: x.abs(), np.abs, lambda x: x.abs(), [(s,) for s in UNARY], domain="away0", second_order=False),
+    Case("abs_builtin", lambda x: abs(x), np.abs, lambda x: abs(x), [((3, 4),)], domain="away0", second_order=False),
+    Case("sign", lambda x: x.sign(), np.sign, lambda x: x.sign(), [(s,) for s in UNARY], domain="away0",
+         second_order=False),
+    Case("clamp", lambda x: x.clamp(-0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), lambda x: x.clamp(-0.5, 0.5),
+         [((3, 4),), ((2, 3, 2),)], second_order=False),
+    Case("clamp_min", lambda x: dc.clamp(x, min=0.2), lambda x: np.maximum(x, 0.2), lambda x: x.clamp(min=0.2),
+         [((3, 4),)], second_order=False),
+    Case("clamp_max", lambda x: x.clamp(max=0.1), lambda x: np.minimum(x, 0.1), lambda x: x.clamp(max=0.1),
+         [((3, 4),)], second_order=False),
+    Case("square", lambda x: x.square(), np.square, lambda x: x.square(), [((3, 4),)]),
+    Case("maximum", lambda a, b: dc.maximum(a, b), np.maximum, lambda a, b: _t().maximum(a, b), BINARY,
+         second_order=False),
+    Case("minimum", lambda a, b: a.minimum(b), np.minimum, lambda a, b: _t().minimum(a, b), BINARY,
+         second_order=False),
+    Case("where", lambda c, a, b: dc.where(c > 0, a, b), lambda c, a, b: np.where(c > 0, a, b),
+         lambda c, a, b: _t().where(c > 0, a, b), [((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), ()), ((2, 1), (2, 3), (1, 3))],
+         domain=("away0", "any", "any"), second_order=False),
+    Case("where_product", lambda c, a: dc.where(c > 0, a * a, a.exp()), lambda c, a: np.where(c > 0, a * a, np.exp(a)),
+         lambda c, a: _t().where(c > 0, a * a, a.exp()), [((3, 4), (3, 4))], domain=("away0", "any")),
+    # ---------------------------------------------------------------- reductions
+    Case("sum", lambda x: x.sum(), np.sum, lambda x: x.sum(), [(s,) for s in UNARY], second_order=False),
+    Case("sum_dim1", lambda x: x.sum(dim=1), lambda x: x.sum(axis=1), lambda x: x.sum(dim=1), CUBE, second_order=False),
+    Case("sum_dims_keepdim", lambda x: x.sum(dim=(0, 2), keepdim=True), lambda x: x.sum(axis=(0, 2), keepdims=True),
+         lambda x: x.sum(dim=(0, 2), keepdim=True), CUBE, second_order=False),
+    Case("sum_axis_neg", lambda x: dc.sum(x, axis=-1), lambda x: x.sum(axis=-1), lambda x: x.sum(dim=-1), CUBE,
+         second_order=False),
+    Case("mean", lambda x: x.mean(), np.mean, lambda x: x.mean(), [(s,) for s in UNARY], second_order=False),
+    Case("mean_dim", lambda x: x.mean(dim=-1, keepdim=True), lambda x: x.mean(axis=-1, keepdims=True),
+         lambda x: x.mean(dim=-1, keepdim=True), CUBE, second_order=False),
+    Case("mean_dims", lambda x: dc.mean(x, dim=(0, 1)), lambda x: x.mean(axis=(0, 1)), lambda x: x.mean(dim=(0, 1)),
+         CUBE, second_order=False),
+    Case("var", lambda x: x.var(), lambda x: x.var(ddof=1), lambda x: x.var(), [((3, 4),), ((2, 3, 4),)]),
+    Case("var_dim", lambda x: x.var(dim=1, keepdim=True), lambda x: x.var(axis=1, ddof=1, keepdims=True),
+         lambda x: x.var(dim=1, keepdim=True), CUBE),
+    Case("var_biased_dims", lambda x: dc.var(x, dim=(0, 2), correction=0), lambda x: x.var(axis=(0, 2)),
+         lambda x: x.var(dim=(0, 2), correction=0), CUBE),
+    Case("std", lambda x: x.std(), lambda x: x.std(ddof=1), lambda x: x.std(), [((3, 4),)]),
+    Case("std_dim", lambda x: dc.std(x, dim=-1), lambda x: x.std(axis=-1, ddof=1), lambda x: x.std(dim=-1), CUBE),
+    Case("max", lambda x: x.max(), np.max, lambda x: x.max(), [((3, 4),), ((2, 3, 4),)], domain="distinct",
+         second_order=False),
+    Case("min", lambda x: x.min(), np.min, lambda x: x.min(), [((3, 4),)], domain="distinct", second_order=False),
+    Case("max_dim", lambda x: x.max(dim=1)[0], lambda x: x.max(axis=1), lambda x: x.max(dim=1)[0], CUBE + MAT,
+         domain="distinct", second_order=False),
+    Case("max_dim_keepdim", lambda x: x.max(dim=-1, keepdim=True).values, lambda x: x.max(axis=-1, keepdims=True),
+         lambda x: x.max(dim=-1, keepdim=True).values, CUBE, domain="distinct", second_order=False),
+    Case("min_dim", lambda x: x.min(dim=0).values, lambda x: x.min(axis=0), lambda x: x.min(dim=0).values,
+         CUBE + MAT, domain="distinct", second_order=False),
+    Case("max_dim_indices", lambda x: x.max(dim=1)[1], lambda x: x.argmax(axis=1), lambda x: x.max(dim=1)[1], CUBE,
+         domain="distinct", differentiable=False),
+    Case("min_dim_indices", lambda x: x.min(dim=-1).indices, lambda x: x.argmin(axis=-1),
+         lambda x: x.min(dim=-1).indices, CUBE, domain="distinct", differentiable=False),
+    Case("amax", lambda x: x.amax(), np.max, lambda x: x.amax(), MAT, domain="distinct", second_order=False),
+    Case("amax_dims", lambda x: x.amax(dim=(0, 2)), lambda x: x.max(axis=(0, 2)), lambda x: x.amax(dim=(0, 2)), CUBE,
+         domain="distinct", second_order=False),
+    Case("amin_dim_keepdim", lambda x: dc.amin(x, dim=1, keepdim=True), lambda x: x.min(axis=1, keepdims=True),
+         lambda x: x.amin(dim=1, keepdim=True), CUBE, domain="distinct", second_order=False),
+    Case("amin_axis", lambda x: x.amin(axis=-1), lambda x: x.min(axis=-1), lambda x: x.amin(dim=-1), CUBE,
+         domain="distinct", second_order=False),
+    Case("logsumexp", lambda x: x.logsumexp(), _np_lse, lambda x: x.logsumexp(dim=tuple(range(x.ndim))),
+         [((3, 4),), ((5,),)]),
+    Case("logsumexp_dim", lambda x: x.logsumexp(dim=1), lambda x: _np_lse(x, axis=1), lambda x: x.logsumexp(dim=1),
+         CUBE + MAT),
+    Case("logsumexp_dims_keepdim", lambda x: dc.logsumexp(x, dim=(0, 2), keepdim=True),
+         lambda x: _np_lse(x, axis=(0, 2), keepdims=True), lambda x: x.logsumexp(dim=(0, 2), keepdim=True), CUBE),
+    Case("argmax", lambda x: x.argmax(), np.argmax, lambda x: x.argmax(), MAT + CUBE, domain="distinct",
+         differentiable=False),
+    Case("argmax_dim", lambda x: x.argmax(dim=1), lambda x: x.argmax(axis=1), lambda x: x.argmax(dim=1), CUBE,
+         domain="distinct", differentiable=False),
+    Case("argmin_dim_keepdim", lambda x: dc.argmin(x, dim=-1, keepdim=True), lambda x: x.argmin(axis=-1, keepdims=True),
+         lambda x: x.argmin(dim=-1, keepdim=True), CUBE, domain="distinct", differentiable=False),
+    Case("argmin", lambda x: x.argmin(), np.argmin, lambda x: x.argmin(), MAT, domain="distinct", differentiable=False),
+    Case("softmax", lambda x: x.softmax(dim=-1), lambda x: _np_softmax(x, -1), lambda x: x.softmax(dim=-1),
+         [((5,),), ((3, 4),), ((2, 3, 4),)]),
+    Case("softmax_dim0", lambda x: dc.softmax(x, dim=0), lambda x: _np_softmax(x, 0), lambda x: x.softmax(dim=0), CUBE),
+    Case("log_softmax", lambda x: x.log_softmax(dim=-1), lambda x: np.log(_np_softmax(x, -1)),
+         lambda x: x.log_softmax(dim=-1), [((5,),), ((3, 4),), ((2, 3, 4),)]),
+    Case("log_softmax_dim1", lambda x: dc.log_softmax(x, dim=1), lambda x: np.log(_np_softmax(x, 1)),
+         lambda x: x.log_softmax(dim=1), CUBE),
+    # ---------------------------------------------------------------- shape
+    Case("reshape", lambda x: x.reshape(4, 3), lambda x: x.reshape(4, 3), lambda x: x.reshape(4, 3), MAT,
+         second_order=False),
+    Case("reshape_tuple_neg", lambda x: x.reshape((-1, 2)), lambda x: x.reshape(-1, 2), lambda x: x.reshape(-1, 2), CUBE,
+         second_order=False),
+    Case("view", lambda x: x.view(6, 4), lambda x: x.reshape(6, 4), lambda x: x.view(6, 4), CUBE, second_order=False),
+    Case("flatten", lambda x: x.flatten(), lambda x: x.reshape(-1), lambda x: x.flatten(), CUBE, second_order=False),
+    Case("flatten_start", lambda x: x.flatten(1), lambda x: x.reshape(2, -1), lambda x: x.flatten(1), CUBE,
+         second_order=False),
+    Case("transpose", lambda x: x.transpose(0, 2), lambda x: x.swapaxes(0, 2), lambda x: x.transpose(0, 2), CUBE,
+         second_order=False),
+    Case("T", lambda x: x.T, lambda x: x.T, lambda x: x.T, MAT, second_order=False),
+    Case("mT", lambda x: x.mT, lambda x: x.swapaxes(-1, -2), lambda x: x.mT, CUBE, second_order=False),
+    Case("permute", lambda x: x.permute(2, 0, 1), lambda x: x.transpose(2, 0, 1), lambda x: x.permute(2, 0, 1), CUBE,
+         second_order=False),
+    Case("squeeze", lambda x: x.squeeze(), lambda x: x.squeeze(), lambda x: x.squeeze(), [((3, 1, 4, 1),)],
+         second_order=False),
+    Case("squeeze_dim", lambda x: x.squeeze(1), lambda x: x.squeeze(1), lambda x: x.squeeze(1), [((3, 1, 4, 1),)],
+         second_order=False),
+    Case("unsqueeze", lambda x: x.unsqueeze(1), lambda x: x[:, None], lambda x: x.unsqueeze(1), MAT,
+         second_order=False),
+    Case("unsqueeze_neg", lambda x: x.unsqueeze(-1), lambda x: x[..., None], lambda x: x.unsqueeze(-1), MAT,
+         second_order=False),
+    Case("expand", lambda x: x.expand(2, 3, 4), lambda x: np.broadcast_to(x, (2, 3, 4)), lambda x: x.expand(2, 3, 4),
+         [((3, 1),), ((4,),)], second_order=False),
+    Case("expand_keep", lambda x: x.expand(-1, 5), lambda x: np.broadcast_to(x, (3, 5)), lambda x: x.expand(-1, 5),
+         [((3, 1),)], second_order=False),
+    Case("broadcast_to", lambda x: x.broadcast_to((2, 3, 4)), lambda x: np.broadcast_to(x, (2, 3, 4)),
+         lambda x: x.broadcast_to((2, 3, 4)), [((1, 4),)], second_order=False),
+    Case("cat", lambda a, b: dc.cat([a, b], dim=0), lambda a, b: np.concatenate([a, b], 0),
+         lambda a, b: _t().cat([a, b], dim=0), [((2, 3), (4, 3))], second_order=False),
+    Case("cat_dim_last", lambda a, b, c: dc.cat([a, b, c], dim=-1), lambda a, b, c: np.concatenate([a, b, c], -1),
+         lambda a, b, c: _t().cat([a, b, c], dim=-1), [((2, 3, 1), (2, 3, 2), (2, 3, 3))], second_order=False),
+    Case("stack", lambda a, b: dc.stack([a, b]), lambda a, b: np.stack([a, b]), lambda a, b: _t().stack([a, b]),
+         [((3, 4), (3, 4))], second_order=False),
+    Case("stack_dim", lambda a, b, c: dc.stack([a, b, c], dim=1), lambda a, b, c: np.stack([a, b, c], 1),
+         lambda a, b, c: _t().stack([a, b, c], dim=1), [((3, 2), (3, 2), (3, 2))], second_order=False),
+    Case("stack_neg_dim", lambda a, b: dc.stack([a, b], dim=-1), lambda a, b: np.stack([a, b], -1),
+         lambda a, b: _t().stack([a, b], dim=-1), [((3, 2), (3, 2))], second_order=False),
+    # ---------------------------------------------------------------- indexing
+    Case("index_int", lambda x: x[1], lambda x: x[1], lambda x: x[1], MAT, second_order=False),
+    Case("index_neg_int_pair", lambda x: x[-1, 2], lambda x: x[-1, 2], lambda x: x[-1, 2], MAT, second_order=False),
+    Case("index_slices", lambda x: x[1:, ::2], lambda x: x[1:, ::2], lambda x: x[1:, ::2], MAT, second_order=False),
+    Case("index_ellipsis_none", lambda x: x[..., None, 1:3], lambda x: x[..., None, 1:3],
+         lambda x: x[..., None, 1:3], CUBE, second_order=False),
+    Case("index_int_array_repeats", lambda x: x[INT_IDX], lambda x: x[INT_IDX],
+         lambda x: x[_t().from_numpy(INT_IDX)], MAT, second_order=False),
+    Case("index_int_tensor_repeats", lambda x: x[dc.tensor(INT_IDX)], lambda x: x[INT_IDX],
+         lambda x: x[_t().from_numpy(INT_IDX)], MAT, second_order=False),
+    Case("index_int_list_cols", lambda x: x[:, [3, 0, 3]], lambda x: x[:, [3, 0, 3]], lambda x: x[:, [3, 0, 3]], MAT,
+         second_order=False),
+    Case("index_two_arrays", lambda x: x[INT_IDX, INT_IDX], lambda x: x[INT_IDX, INT_IDX],
+         lambda x: x[_t().from_numpy(INT_IDX), _t().from_numpy(INT_IDX)], MAT, second_order=False),
+    Case("index_bool_mask", lambda x: x[MASK], lambda x: x[MASK], lambda x: x[_t().from_numpy(MASK)], MAT,
+         second_order=False),
+    Case("index_bool_tensor_rows", lambda x: x[dc.tensor(MASK[:, 0])], lambda x: x[MASK[:, 0]],
+         lambda x: x[_t().from_numpy(MASK[:, 0].copy())], MAT, second_order=False),
+    Case("index_then_square", lambda x: x[INT_IDX] ** 2, lambda x: x[INT_IDX] ** 2,
+         lambda x: x[_t().from_numpy(INT_IDX)] ** 2, MAT),
+    # ---------------------------------------------------------------- comparisons and conversion
+    Case("lt", lambda a, b: a < b, lambda a, b: a < b, lambda a, b: a < b, BINARY, differentiable=False),
+    Case("le", lambda a, b: a <= b, lambda a, b: a <= b, lambda a, b: a <= b, BINARY, differentiable=False),
+    Case("gt", lambda a, b: a > b, lambda a, b: a > b, lambda a, b: a > b, BINARY, differentiable=False),
+    Case("ge", lambda a, b: a.ge(b), lambda a, b: a >= b, lambda a, b: a >= b, BINARY, differentiable=False),
+    Case("eq", lambda a, b: a == b, lambda a, b: a == b, lambda a, b: a == b, [((3, 4), (3, 4))],
+         differentiable=False),
+    Case("ne_scalar", lambda a: a != 0.5, lambda a: a != 0.5, lambda a: a != 0.5, MAT, differentiable=False),
+    Case("gt_scalar", lambda a: a > 0, lambda a: a > 0, lambda a: a > 0, MAT, differentiable=False),
+    Case("to_same_dtype", lambda x: x.to(x.dtype) * 2, lambda x: x * 2, lambda x: x.to(x.dtype) * 2, MAT,
+         second_order=False),
+    Case("to_float64_and_back", lambda x: (x.to(dc.float64) * 2).to(x.dtype),
+         lambda x: x * 2, lambda x: (x.double() * 2).to(x.dtype), MAT, second_order=False),
+    # ---------------------------------------------------------------- compositions
+    Case("mlp_layer", lambda x, w, b: (x @ w + b).tanh().sum(dim=-1), lambda x, w, b: np.tanh(x @ w + b).sum(-1),
+         lambda x, w, b: (x @ w + b).tanh().sum(dim=-1), [((4, 3), (3, 2), (2,))]),
+    Case("cross_entropy_like", lambda x: -(x.log_softmax(dim=-1)[[0, 1, 2], [1, 0, 3]]).mean(),
+         lambda x: -np.log(_np_softmax(x, -1))[[0, 1, 2], [1, 0, 3]].mean(),
+         lambda x: -(x.log_softmax(dim=-1)[[0, 1, 2], [1, 0, 3]]).mean(), MAT),
+]
+
+
+def ids(case, shapes):
+    """A readable test id: name and shapes."""
+    return case.name + "-" + "&".join("x".join(map(str, s)) or "scalar" for s in shapes)
+
+
+def expand(cases, predicate=lambda c: True):
+    """``(case, shapes)`` pairs for pytest parametrisation, with their ids."""
+    params, names = [], []
+    for c in cases:
+        if predicate(c):
+            for shapes in c.shapes:
+                params.append((c, shapes))
+                names.append(ids(c, shapes))
+    return params, names
