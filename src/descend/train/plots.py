@@ -1,0 +1,62 @@
+"""PNG plots of a run: loss and accuracy curves, and the layer statistics of LayerMonitor (matplotlib)."""
+
+import os
+
+
+def plot_run(run_dir, history, layer_records, out=print):
+    """Write ``plots/loss.png``, ``plots/accuracy.png`` and ``plots/layers.png``; returns the paths written.
+
+    Without matplotlib, prints one line saying so and writes nothing.
+    """
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        out("plots skipped: matplotlib is not installed (pip install matplotlib)")
+        return []
+    d = os.path.join(run_dir, "plots")
+    os.makedirs(d, exist_ok=True)
+    epochs = list(range(1, len(history.get("loss", [])) + 1))
+    written = []
+    for metric in ("loss", "accuracy"):
+        if metric not in history:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(epochs, history[metric], label=f"train {metric}")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], label=f"validation {metric}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        if metric == "loss":
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        path = os.path.join(d, f"{metric}.png")
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    params = [r for r in layer_records if r.get("kind") == "parameter"]
+    acts = [r for r in layer_records if r.get("kind") == "activation"]
+    if params or acts:
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+        for key, ax, rows, title in (("grad_norm", axes[0], params, "gradient norm ‖g‖"),
+                                     ("update_ratio", axes[1], params, "update / weight ‖Δθ‖/‖θ‖"),
+                                     ("act_std", axes[2], acts, "activation std")):
+            for layer in dict.fromkeys(r["layer"] for r in rows):
+                pts = [(r["step"], r[key]) for r in rows if r["layer"] == layer and key in r]
+                if pts:
+                    ax.plot(*zip(*pts), label=layer)
+            ax.set_title(title)
+            ax.set_xlabel("step")
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3)
+            if rows:
+                ax.legend(fontsize=7)
+        fig.tight_layout()
+        path = os.path.join(d, "layers.png")
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written
