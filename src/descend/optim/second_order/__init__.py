@@ -1,0 +1,3 @@
+"""Second-order and closure-driven optimizers (L-BFGS, BFGS, nonlinear CG, Newton, Hessian-free) and line searches."""
+
+__all__ = []
