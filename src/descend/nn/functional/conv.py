@@ -1,0 +1,249 @@
+"""2-D convolution (cross-correlation, as PyTorch) by im2col and one matrix product.
+
+y[n, o, i, j] = b_o + Σ_{c,p,q} W[o, c, p, q] · x_pad[n, c, i·s_h + p·d_h, j·s_w + q·d_w]
+
+Shapes: x (N, C, H, W), W (O, C, kh, kw), b (O,) → y (N, O, Hₒ, Wₒ) with
+Hₒ = ⌊(H + 2 p_h − d_h (kh − 1) − 1) / s_h⌋ + 1 (same for the width).
+
+The windows of the padded input are a strided view; they are copied once into the column
+matrix (N·Hₒ·Wₒ, C·kh·kw), which is multiplied by W reshaped to (O, C·kh·kw). Backward:
+W̄ = ȳᵀ cols, and x̄ scatters ȳ W back onto the windows (col2im: one strided add per kernel
+offset). Three primitives—the convolution, its input gradient and its weight gradient—are each
+other's derivatives, so convolutions can be differentiated any number of times.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from descend.autodiff.function import Function
+
+from ._util import check_float, const, fast, pair
+
+
+class Geometry:
+    """Stride, padding and dilation of a 2-D window operation, and its output size."""
+
+    __slots__ = ("stride", "padding", "dilation")
+
+    def __init__(self, stride, padding, dilation):
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+
+    def out_size(self, H, W, kh, kw):
+        (sh, sw), (ph, pw), (dh, dw) = self.stride, self.padding, self.dilation
+        return (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+
+
+def pad_nchw(x, padding, value=0):
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    N, C, H, W = x.shape
+    out = np.full((N, C, H + 2 * ph, W + 2 * pw), value, dtype=x.dtype)
+    out[:, :, ph:ph + H, pw:pw + W] = x
+    return out
+
+
+def windows(xp, kh, kw, Ho, Wo, geo):
+    """Strided view (N, C, Hₒ, Wₒ, kh, kw) of the windows of the padded input (no copy)."""
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    sN, sC, sH, sW = xp.strides
+    N, C = xp.shape[:2]
+    return as_strided(xp, (N, C, Ho, Wo, kh, kw), (sN, sC, sH * sh, sW * sw, sH * dh, sW * dw), writeable=False)
+
+
+def im2col(x, kh, kw, geo):
+    """The column matrix (N·Hₒ·Wₒ, C·kh·kw) of x (N, C, H, W) and (Hₒ, Wₒ)."""
+    N, C, H, W = x.shape
+    Ho, Wo = geo.out_size(H, W, kh, kw)
+    xp = pad_nchw(x, geo.padding)
+    win = windows(xp, kh, kw, Ho, Wo, geo)
+    cols = np.empty((N, Ho, Wo, C, kh, kw), dtype=x.dtype)
+    np.copyto(cols, win.transpose(0, 2, 3, 1, 4, 5))
+    return cols.reshape(N * Ho * Wo, C * kh * kw), Ho, Wo
+
+
+def col2im(gcols, x_shape, kh, kw, Ho, Wo, geo):
+    """Adjoint of :func:`im2col`: add the columns (N·Hₒ·Wₒ, C·kh·kw) back onto an (N, C, H, W) array."""
+    N, C, H, W = x_shape
+    (sh, sw), (ph, pw), (dh, dw) = geo.stride, geo.padding, geo.dilation
+    g = gcols.reshape(N, Ho, Wo, C, kh, kw)
+    gxp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=gcols.dtype)
+    for p in range(kh):
+        r0 = p * dh
+        for q in range(kw):
+            c0 = q * dw
+            gxp[:, r0:r0 + sh * (Ho - 1) + 1:sh, c0:c0 + sw * (Wo - 1) + 1:sw, :] += g[:, :, :, :, p, q]
+    return gxp[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2)
+
+
+def _nhwc_rows(gy):
+    """ȳ (N, O, Hₒ, Wₒ) as rows (N·Hₒ·Wₒ, O)."""
+    N, O = gy.shape[:2]
+    return gy.transpose(0, 2, 3, 1).reshape(-1, O)
+
+
+def conv_forward(x, w, geo):
+    O, C, kh, kw = w.shape
+    N = x.shape[0]
+    cols, Ho, Wo = im2col(x, kh, kw, geo)
+    y = cols @ w.reshape(O, -1).T
+    return y.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2), cols
+
+
+def conv_grad_input(gy, w, x_shape, geo):
+    O, C, kh, kw = w.shape
+    Ho, Wo = gy.shape[2:]
+    gcols = _nhwc_rows(gy) @ w.reshape(O, -1)
+    return col2im(gcols, x_shape, kh, kw, Ho, Wo, geo)
+
+
+def conv_grad_weight(x, gy, w_shape, geo, cols=None):
+    O, C, kh, kw = w_shape
+    if cols is None:
+        cols, _, _ = im2col(x, kh, kw, geo)
+    return (_nhwc_rows(gy).T @ cols).reshape(w_shape)
+
+
+class Conv2dFn(Function):
+    """y = conv(x, W) (+ b);  x̄ = conv_grad_input(ȳ, W),  W̄ = conv_grad_weight(x, ȳ),  b̄ = Σ_{n,i,j} ȳ."""
+
+    saved_inputs = (0, 1)
+
+    def forward(self, x, w, *b, geo):
+        self.geo = geo
+        y, cols = conv_forward(x, w, geo)
+        self.cols = cols if (len(self.inputs) > 1 and self.inputs[1].requires_grad) else None
+        if b:
+            y = y + b[0].reshape(1, -1, 1, 1)
+        return y
+
+    def backward(self, gy):
+        x, w = self.inputs[0], self.inputs[1]
+        has_b = len(self.inputs) == 3
+        gx = gw = gb = None
+        if fast():
+            g = gy.data
+            if x.requires_grad:
+                gx = const(conv_grad_input(g, w.data, x.data.shape, self.geo))
+            if w.requires_grad:
+                gw = const(conv_grad_weight(x.data, g, w.data.shape, self.geo, self.cols))
+            if has_b and self.inputs[2].requires_grad:
+                gb = const(g.sum(axis=(0, 2, 3)))
+        else:
+            if x.requires_grad:
+                gx = Conv2dGradInput.apply(gy, w, x_shape=x.data.shape, geo=self.geo)
+            if w.requires_grad:
+                gw = Conv2dGradWeight.apply(x, gy, w_shape=w.data.shape, geo=self.geo)
+            if has_b and self.inputs[2].requires_grad:
+                gb = gy.sum(dim=(0, 2, 3))
+        self.cols = None
+        return (gx, gw, gb) if has_b else (gx, gw)
+
+    def jvp(self, tx, tw, *tb):
+        x, w = self.inputs[0], self.inputs[1]
+        out = None
+        if tx is not None:
+            out = Conv2dFn.apply(tx, w, geo=self.geo)
+        if tw is not None:
+            part = Conv2dFn.apply(x, tw, geo=self.geo)
+            out = part if out is None else out + part
+        if tb and tb[0] is not None:
+            part = tb[0].reshape(1, -1, 1, 1)
+            out = part if out is None else out + part
+        return out
+
+
+class Conv2dGradInput(Function):
+    """x̄ = conv_grad_input(ȳ, W), bilinear in (ȳ, W): the transposed convolution."""
+
+    def forward(self, gy, w, x_shape, geo):
+        self.x_shape, self.geo = x_shape, geo
+        return conv_grad_input(gy, w, x_shape, geo)
+
+    def backward(self, g):
+        gy, w = self.inputs
+        d_gy = Conv2dFn.apply(g, w, geo=self.geo) if gy.requires_grad else None
+        d_w = Conv2dGradWeight.apply(g, gy, w_shape=w.data.shape, geo=self.geo) if w.requires_grad else None
+        return d_gy, d_w
+
+    def jvp(self, tgy, tw):
+        gy, w = self.inputs
+        out = None if tgy is None else Conv2dGradInput.apply(tgy, w, x_shape=self.x_shape, geo=self.geo)
+        if tw is not None:
+            part = Conv2dGradInput.apply(gy, tw, x_shape=self.x_shape, geo=self.geo)
+            out = part if out is None else out + part
+        return out
+
+
+class Conv2dGradWeight(Function):
+    """W̄ = conv_grad_weight(x, ȳ), bilinear in (x, ȳ)."""
+
+    def forward(self, x, gy, w_shape, geo):
+        self.w_shape, self.geo = w_shape, geo
+        return conv_grad_weight(x, gy, w_shape, geo)
+
+    def backward(self, g):
+        x, gy = self.inputs
+        d_x = Conv2dGradInput.apply(gy, g, x_shape=x.data.shape, geo=self.geo) if x.requires_grad else None
+        d_gy = Conv2dFn.apply(x, g, geo=self.geo) if gy.requires_grad else None
+        return d_x, d_gy
+
+    def jvp(self, tx, tgy):
+        x, gy = self.inputs
+        out = None if tx is None else Conv2dGradWeight.apply(tx, gy, w_shape=self.w_shape, geo=self.geo)
+        if tgy is not None:
+            part = Conv2dGradWeight.apply(x, tgy, w_shape=self.w_shape, geo=self.geo)
+            out = part if out is None else out + part
+        return out
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation y = W ⋆ x + b (PyTorch's F.conv2d, zero padding).
+
+    Shapes: input (N, C, H, W), weight (O, C, kh, kw), bias (O,) → (N, O, Hₒ, Wₒ). ``stride``,
+    ``padding`` and ``dilation`` are ints or pairs; ``padding`` may also be "valid" (0) or
+    "same" (stride 1 only). Only ``groups=1`` is supported.
+    """
+    name = "conv2d"
+    check_float(input, name)
+    check_float(weight, name, "weight")
+    if groups != 1:
+        raise ValueError(f"{name}: groups={groups}; only groups=1 is supported")
+    if input.ndim != 4:
+        raise ValueError(f"{name}: input must have shape (N, C, H, W), got {tuple(input.shape)}")
+    if weight.ndim != 4:
+        raise ValueError(f"{name}: weight must have shape (O, C, kh, kw), got {tuple(weight.shape)}")
+    if input.shape[1] != weight.shape[1]:
+        raise ValueError(f"{name}: input has {input.shape[1]} channels (shape {tuple(input.shape)}) but the weight "
+                         f"expects {weight.shape[1]} (weight shape {tuple(weight.shape)})")
+    if input.data.dtype != weight.data.dtype:
+        raise TypeError(f"{name}: input has dtype {input.data.dtype} but weight has dtype {weight.data.dtype}")
+    stride = pair(stride, name, "stride")
+    dilation = pair(dilation, name, "dilation")
+    kh, kw = weight.shape[2:]
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0)
+        elif padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"{name}: padding='same' needs stride 1, got stride={stride}")
+            th, tw = dilation[0] * (kh - 1), dilation[1] * (kw - 1)
+            if th % 2 or tw % 2:
+                raise ValueError(f"{name}: padding='same' needs an even total padding; kernel {kh}x{kw} with "
+                                 f"dilation {dilation} gives {th}, {tw}")
+            padding = (th // 2, tw // 2)
+        else:
+            raise ValueError(f"{name}: padding={padding!r}; expected an int, a pair, 'valid' or 'same'")
+    padding = pair(padding, name, "padding")
+    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise ValueError(f"{name}: stride={stride}, dilation={dilation} must be >= 1 and padding={padding} >= 0")
+    geo = Geometry(stride, padding, dilation)
+    Ho, Wo = geo.out_size(input.shape[2], input.shape[3], kh, kw)
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"{name}: input of spatial size {tuple(input.shape[2:])} with padding {padding} is smaller than "
+                         f"the (dilated) kernel {kh}x{kw}, dilation {dilation}")
+    if bias is None:
+        return Conv2dFn.apply(input, weight, geo=geo)
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(f"{name}: bias has shape {tuple(bias.shape)}; expected ({weight.shape[0]},)")
+    return Conv2dFn.apply(input, weight, bias, geo=geo)

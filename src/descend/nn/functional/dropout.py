@@ -1,0 +1,26 @@
+"""Inverted dropout: in training each entry is kept with probability 1 − p and scaled by 1/(1 − p)."""
+
+import numpy as np
+
+from descend.autodiff.random import generator
+
+from ._util import check_float, const
+
+
+def dropout(input, p=0.5, training=True):
+    """y = x ⊙ m / (1 − p), mᵢ ~ Bernoulli(1 − p), in training; y = x otherwise. Any shape.
+
+    The mask is drawn from descend's generator (``dc.manual_seed`` repeats it); p = 1 zeroes everything.
+    """
+    check_float(input, "dropout")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p={p}; expected a probability in [0, 1]")
+    if not training or p == 0.0:
+        return input
+    dt = input.data.dtype
+    if p == 1.0:
+        return input * 0.0
+    u = generator().random(input.shape, dtype=np.float32 if dt == np.float32 else np.float64)
+    mask = (u >= p).astype(dt)
+    mask *= dt.type(1.0 / (1.0 - p))
+    return input * const(mask)

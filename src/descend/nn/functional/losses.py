@@ -1,0 +1,463 @@
+"""Loss functions l(f(x; θ), y) of empirical risk minimization, with PyTorch's names and reductions.
+
+Every loss takes ``reduction`` in {"mean", "sum", "none"} ("none" keeps one loss per element or
+per sample). Bad input raises at the call: a class label out of range names the label and the
+number of classes; float labels where class indices are expected raise TypeError; a target
+whose shape differs from the prediction raises ValueError instead of broadcasting.
+
+``cross_entropy`` is one fused primitive (log-softmax and negative log-likelihood together,
+from the logits through log-sum-exp); its backward is (softmax(a) − onehot(y))/N.
+"""
+
+import math
+
+import numpy as np
+
+from descend.autodiff import ops as _ops
+from descend.autodiff.function import Function
+from descend.autodiff.tensor import Tensor
+
+from ._util import as_tensor, check_float, check_reduction, const, fast, reduce, same_dtype, same_shape
+from .activations import SoftplusCore
+
+
+# --------------------------------------------------------------------------- regression losses
+def mse_loss(input, target, reduction="mean"):
+    """l = (ŷ − y)², averaged over all elements by default. Shapes: input and target equal."""
+    check_float(input, "mse_loss")
+    target = as_tensor(target, "mse_loss", input)
+    check_reduction(reduction, "mse_loss")
+    same_shape(input, target, "mse_loss")
+    same_dtype(input, target, "mse_loss")
+    d = input - target
+    return reduce(d * d, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """l = |ŷ − y| (gradient sign(ŷ − y), 0 at 0). Shapes: input and target equal."""
+    check_float(input, "l1_loss")
+    target = as_tensor(target, "l1_loss", input)
+    check_reduction(reduction, "l1_loss")
+    same_shape(input, target, "l1_loss")
+    same_dtype(input, target, "l1_loss")
+    return reduce((input - target).abs(), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """l = ½ d² if |d| < δ else δ(|d| − ½δ), d = ŷ − y (PyTorch's HuberLoss). Shapes equal."""
+    check_float(input, "huber_loss")
+    target = as_tensor(target, "huber_loss", input)
+    check_reduction(reduction, "huber_loss")
+    same_shape(input, target, "huber_loss")
+    same_dtype(input, target, "huber_loss")
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta={delta}; expected delta > 0")
+    d = input - target
+    a = d.abs()
+    loss = _ops.where(a.data < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+    return reduce(loss, reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """l = ½ d²/β if |d| < β else |d| − ½β (PyTorch's SmoothL1Loss; equals huber_loss/β)."""
+    check_float(input, "smooth_l1_loss")
+    target = as_tensor(target, "smooth_l1_loss", input)
+    check_reduction(reduction, "smooth_l1_loss")
+    same_shape(input, target, "smooth_l1_loss")
+    same_dtype(input, target, "smooth_l1_loss")
+    d = input - target
+    a = d.abs()
+    if beta == 0:
+        return reduce(a, reduction)
+    loss = _ops.where(a.data < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+    return reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """l = ½ (log max(σ², ε) + (ŷ − y)² / max(σ², ε)) (+ ½ log 2π if ``full``), PyTorch's GaussianNLLLoss.
+
+    ``var`` has the input's shape, or that shape with a last dimension of 1, or one dimension
+    fewer (one variance per sample). The clamp at ε lets the gradient through unchanged, as in PyTorch.
+    """
+    check_float(input, "gaussian_nll_loss")
+    target = as_tensor(target, "gaussian_nll_loss", input)
+    var = as_tensor(var, "gaussian_nll_loss", input)
+    check_reduction(reduction, "gaussian_nll_loss")
+    same_shape(input, target, "gaussian_nll_loss")
+    if var.shape != input.shape:
+        if input.ndim >= 1 and var.shape == input.shape[:-1]:
+            var = var.unsqueeze(-1)
+        elif not (input.ndim >= 1 and var.shape == input.shape[:-1] + (1,)):
+            raise ValueError(f"gaussian_nll_loss: var has shape {tuple(var.shape)}; expected the input's shape "
+                             f"{tuple(input.shape)}, or it with a last dimension of 1 or one dimension fewer")
+    if (var.data < 0).any():
+        raise ValueError("gaussian_nll_loss: var has negative entries; variances must be non-negative")
+    clamped = np.maximum(var.data, var.data.dtype.type(eps))
+    v = var + const(clamped - var.data) if var.requires_grad else const(clamped)
+    d = input - target
+    loss = (v.log() + d * d / v) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return reduce(loss, reduction)
+
+
+# --------------------------------------------------------------------------- classification helpers
+def _classes_last(input, target, name):
+    """(M, C) view of the logits and the per-sample shape; checks the target's shape."""
+    if input.ndim == 0:
+        raise ValueError(f"{name}: input must have a class dimension, got a scalar")
+    C = input.shape[0] if input.ndim == 1 else input.shape[1]
+    if input.ndim == 1:
+        x2, sample_shape = input.reshape(1, C), ()
+    elif input.ndim == 2:
+        x2, sample_shape = input, (input.shape[0],)
+    else:
+        perm = (0,) + tuple(range(2, input.ndim)) + (1,)
+        x2 = input.permute(*perm).reshape(-1, C)
+        sample_shape = (input.shape[0],) + tuple(input.shape[2:])
+    return x2, C, sample_shape
+
+
+def _labels(target, sample_shape, C, ignore_index, name):
+    """Validated integer labels as a flat int64 array."""
+    y = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if y.dtype.kind == "f":
+        raise TypeError(f"{name}: target has floating dtype {y.dtype} and shape {y.shape}; class indices must be integers "
+                        "(convert with .long()), or pass class probabilities with the input's shape")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must hold integer class indices, got dtype {y.dtype}")
+    if tuple(y.shape) != tuple(sample_shape):
+        raise ValueError(f"{name}: target shape {tuple(y.shape)} does not match the input: expected {tuple(sample_shape)} "
+                         "(the input's shape without its class dimension)")
+    y = y.reshape(-1).astype(np.int64, copy=False)
+    bad = ((y < 0) | (y >= C)) & (y != ignore_index)
+    if bad.any():
+        label = int(y[bad][0])
+        raise ValueError(f"{name}: label {label} is out of range for {C} classes (expected 0 <= label < {C}"
+                         f"{'' if ignore_index is None else f', or ignore_index={ignore_index}'})")
+    return y
+
+
+def _class_weight(weight, C, like, name):
+    if weight is None:
+        return None
+    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    if w.shape != (C,):
+        raise ValueError(f"{name}: weight has shape {w.shape}; expected ({C},), one weight per class")
+    return w.astype(like.data.dtype, copy=False)
+
+
+class CrossEntropyFn(Function):
+    """Fused log-softmax + NLL with class weights, ignore_index and label smoothing (PyTorch's formula).
+
+    Per sample i with label yᵢ (ε = label smoothing, w class weights, C classes):
+    lᵢ = (1 − ε) w_yᵢ (−log pᵢ,yᵢ) + (ε/C) Σ_c w_c (−log pᵢ,c), p = softmax(a);
+    "mean" divides Σᵢ lᵢ by Σᵢ w_yᵢ over non-ignored samples. ∂lᵢ/∂aᵢ = Aᵢ pᵢ − Bᵢ with
+    Aᵢ = (1 − ε) w_yᵢ + (ε/C) Σ_c w_c and Bᵢ = (1 − ε) w_yᵢ onehot(yᵢ) + (ε/C) w.
+    """
+
+    saved_inputs = (0,)
+
+    def forward(self, x, y, weight, ignore_index, smoothing, reduction):
+        M, C = x.shape
+        dt = x.dtype.type
+        valid = y != ignore_index
+        all_valid = bool(valid.all())
+        ys = y if all_valid else np.where(valid, y, 0)
+        m = x.max(axis=1, keepdims=True)
+        z = x - m
+        e = np.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        logs = np.log(s)
+        rows = np.arange(M)
+        nll = logs[:, 0] - z[rows, ys]
+        if weight is None:
+            wy = valid.astype(x.dtype)
+            wsum = dt(C)
+        else:
+            wy = weight[ys] * valid
+            wsum = weight.sum(dtype=x.dtype)
+        loss = nll * (wy * dt(1 - smoothing)) if smoothing else nll * wy
+        if smoothing:
+            logp = z - logs
+            smooth = -(logp.sum(axis=1) if weight is None else logp @ weight)
+            loss += dt(smoothing / C) * smooth * valid
+        self.p = e / s
+        self.ys, self.rows, self.valid, self.all_valid = ys, rows, valid, all_valid
+        self.wy, self.wsum, self.weight, self.smoothing, self.reduction = wy, wsum, weight, smoothing, reduction
+        if reduction == "none":
+            self.scale = None
+            return loss
+        if reduction == "sum":
+            self.scale = dt(1)
+            return np.asarray(loss.sum(dtype=x.dtype))
+        denom = wy.sum(dtype=x.dtype)
+        self.scale = dt(1) / denom if denom != 0 else dt(np.nan)
+        return np.asarray(loss.sum(dtype=x.dtype) * self.scale)
+
+    def _coef_arrays(self):
+        """Aᵢ (M, 1) and the dense Bᵢ (M, C)."""
+        eps, C = self.smoothing, self.p.shape[1]
+        dt = self.p.dtype.type
+        A = self.wy * dt(1 - eps)
+        B = np.zeros_like(self.p)
+        B[self.rows, self.ys] = A
+        if eps:
+            A = A + dt(eps / C) * self.wsum * self.valid
+            w = np.ones(C, dtype=self.p.dtype) if self.weight is None else self.weight
+            B += dt(eps / C) * w * self.valid[:, None]
+        return A[:, None], B
+
+    def _grad_array(self):
+        """∂(Σᵢ lᵢ)/∂a as a NumPy array (without the reduction's scale)."""
+        eps, C = self.smoothing, self.p.shape[1]
+        dt = self.p.dtype.type
+        if eps == 0 and self.weight is None and self.all_valid:
+            G = self.p.copy()
+            G[self.rows, self.ys] -= dt(1)
+            return G
+        A, B = self._coef_arrays()
+        G = self.p * A
+        G -= B
+        return G
+
+    def _grad_tensor(self):
+        A, B = self._coef_arrays()
+        p = self.inputs[0].softmax(dim=1)
+        return p * const(A) - const(B)
+
+    def backward(self, gy):
+        if fast():
+            G = self._grad_array()
+            g = gy.data
+            if self.reduction == "none":
+                G *= g[:, None]
+            else:
+                G *= g * self.scale
+            return (const(G),)
+        G = self._grad_tensor()
+        if self.reduction == "none":
+            return (G * gy.unsqueeze(1),)
+        return (G * (gy * self.scale),)
+
+    def jvp(self, tx):
+        d = (self._grad_tensor() * tx).sum(dim=1)
+        if self.reduction == "none":
+            return d
+        return d.sum() * self.scale
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy from logits a: l = −log softmax(a)_y (computed with log-sum-exp), PyTorch's F.cross_entropy.
+
+    Shapes: input (N, C) (or (C,), or (N, C, d₁, ...)); target either integer labels (N,)
+    (resp. (), (N, d₁, ...)) in [0, C), or class probabilities with the input's shape.
+    ``weight`` (C,) weighs classes ("mean" then divides by Σ w_y); samples whose label is
+    ``ignore_index`` are left out; ``label_smoothing`` ε mixes the target with the uniform
+    distribution: (1 − ε) onehot + ε/C.
+    """
+    name = "cross_entropy"
+    check_float(input, name)
+    check_reduction(reduction, name)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing={label_smoothing}; expected a value in [0, 1]")
+    x2, C, sample_shape = _classes_last(input, target, name)
+    w = _class_weight(weight, C, input, name)
+    tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if tdata.dtype.kind == "f" and tuple(tdata.shape) == tuple(input.shape):
+        return _soft_cross_entropy(input, as_tensor(target, name, input), x2, C, sample_shape, w, reduction, label_smoothing)
+    y = _labels(target, sample_shape, C, ignore_index, name)
+    out = CrossEntropyFn.apply(x2, y=y, weight=w, ignore_index=ignore_index, smoothing=float(label_smoothing),
+                               reduction=reduction)
+    if reduction == "none":
+        return out.reshape(*sample_shape)
+    return out
+
+
+def _soft_cross_entropy(input, target, x2, C, sample_shape, w, reduction, eps):
+    same_dtype(input, target, "cross_entropy")
+    t2, _, _ = _classes_last(target, None, "cross_entropy")
+    if eps:
+        t2 = t2 * (1 - eps) + eps / C
+    logp = x2.log_softmax(dim=1)
+    if w is not None:
+        logp = logp * const(w)
+    loss = -(t2 * logp).sum(dim=1)
+    if reduction == "none":
+        return loss.reshape(*sample_shape)
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / float(x2.shape[0])
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood l = −w_y · input_y of log-probabilities (e.g. from log_softmax).
+
+    Shapes as :func:`cross_entropy` with integer labels; "mean" divides by Σ w_y over
+    non-ignored samples.
+    """
+    name = "nll_loss"
+    check_float(input, name)
+    check_reduction(reduction, name)
+    x2, C, sample_shape = _classes_last(input, target, name)
+    w = _class_weight(weight, C, input, name)
+    y = _labels(target, sample_shape, C, ignore_index, name)
+    valid = y != ignore_index
+    ys = np.where(valid, y, 0)
+    wy = (np.ones(len(y), dtype=input.data.dtype) if w is None else w[ys]) * valid
+    picked = x2[np.arange(len(y)), ys]
+    loss = -picked * const(wy.astype(input.data.dtype, copy=False))
+    if reduction == "none":
+        return loss.reshape(*sample_shape)
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / float(wy.sum())
+
+
+# --------------------------------------------------------------------------- binary classification
+class BinaryCrossEntropyFn(Function):
+    """l = −(y log p + (1 − y) log(1 − p)) with each log clamped at −100 (PyTorch);
+    ∂l/∂p = (p − y) / max(p(1 − p), 1e-12), ∂l/∂y = log(1 − p) − log p (clamped)."""
+
+    def forward(self, p, y):
+        with np.errstate(divide="ignore"):
+            lp = np.maximum(np.log(p), -100)
+            l1p = np.maximum(np.log1p(-p), -100)
+        return -(y * lp + (1 - y) * l1p)
+
+    def _dp(self):
+        p, y = self.inputs
+        return (p - y) / (p * (1 - p)).clamp(min=1e-12)
+
+    def _dy(self):
+        p = self.inputs[0].data
+        with np.errstate(divide="ignore"):
+            return const(np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
+
+    def backward(self, gy):
+        p, y = self.inputs
+        return (gy * self._dp() if p.requires_grad else None), (gy * self._dy() if y.requires_grad else None)
+
+    def jvp(self, tp, ty):
+        out = None if tp is None else tp * self._dp()
+        if ty is not None:
+            part = ty * self._dy()
+            out = part if out is None else out + part
+        return out
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """l = −w (y log p + (1 − y) log(1 − p)) for probabilities p ∈ [0, 1] (logs clamped at −100, as PyTorch).
+
+    Shapes: input and target equal; ``weight`` broadcasts to them.
+    """
+    name = "binary_cross_entropy"
+    check_float(input, name)
+    target = as_tensor(target, name, input)
+    check_reduction(reduction, name)
+    same_shape(input, target, name)
+    same_dtype(input, target, name)
+    if ((input.data < 0) | (input.data > 1)).any():
+        raise ValueError(f"{name}: input must hold probabilities in [0, 1], found values from {input.data.min()} to "
+                         f"{input.data.max()}; use binary_cross_entropy_with_logits for logits")
+    loss = BinaryCrossEntropyFn.apply(input, target)
+    if weight is not None:
+        loss = loss * as_tensor(weight, name, input)
+    return reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """l = −w [π y log σ(a) + (1 − y) log(1 − σ(a))], computed stably from the logits a.
+
+    With π = ``pos_weight`` (broadcast over the last dimension, one per class):
+    l = (1 − y) a + (1 + (π − 1) y) softplus(−a), softplus stable; ∂l/∂a = σ(a) − y for π = 1.
+    Shapes: input and target equal.
+    """
+    name = "binary_cross_entropy_with_logits"
+    check_float(input, name)
+    target = as_tensor(target, name, input)
+    check_reduction(reduction, name)
+    same_shape(input, target, name)
+    same_dtype(input, target, name)
+    sp = SoftplusCore.apply(-input)
+    if pos_weight is None:
+        loss = (1 - target) * input + sp
+    else:
+        pw = as_tensor(pos_weight, name, input)
+        loss = (1 - target) * input + (1 + (pw - 1) * target) * sp
+    if weight is not None:
+        loss = loss * as_tensor(weight, name, input)
+    return reduce(loss, reduction)
+
+
+def hinge_loss(input, target, margin=1.0, reduction="mean"):
+    """The notes' hinge loss l = max(0, 1 − t·y) for targets t ∈ {−1, +1} and scores y (``margin`` replaces 1).
+
+    Shapes: input and target equal. Gradient −t where t·y < margin, else 0.
+    """
+    name = "hinge_loss"
+    check_float(input, name)
+    check_reduction(reduction, name)
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    same_shape(input, const(t), name)
+    if not np.isin(t, (-1, 1)).all():
+        bad = t[~np.isin(t, (-1, 1))].reshape(-1)[0]
+        raise ValueError(f"{name}: target value {bad} is not -1 or +1; the hinge loss needs targets t in {{-1, +1}}")
+    t = const(t.astype(input.data.dtype))
+    return reduce((margin - t * input).relu(), reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """Multi-class hinge (PyTorch's MultiMarginLoss): lᵢ = Σ_{j≠y} w_y max(0, margin − a_y + a_j)^p / C.
+
+    Shapes: input (N, C) or (C,); target (N,) or () integer labels; p is 1 or 2.
+    """
+    name = "multi_margin_loss"
+    check_float(input, name)
+    check_reduction(reduction, name)
+    if p not in (1, 2):
+        raise ValueError(f"{name}: p={p}; expected 1 or 2")
+    if input.ndim not in (1, 2):
+        raise ValueError(f"{name}: input must have shape (N, C) or (C,), got {tuple(input.shape)}")
+    x2, C, sample_shape = _classes_last(input, target, name)
+    w = _class_weight(weight, C, input, name)
+    y = _labels(target, sample_shape, C, None, name)
+    M = len(y)
+    rows = np.arange(M)
+    xy = x2[rows, y].reshape(M, 1)
+    z = (x2 - xy + margin).relu()
+    if p == 2:
+        z = z * z
+    mask = np.ones((M, C), dtype=input.data.dtype)
+    mask[rows, y] = 0
+    if w is not None:
+        mask *= w[y][:, None]
+    loss = (z * const(mask)).sum(dim=1) / float(C)
+    if reduction == "none":
+        return loss.reshape(*sample_shape)
+    return reduce(loss, reduction)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """KL divergence in PyTorch's convention: input holds log q, target holds p (or log p if ``log_target``).
+
+    Pointwise l = p (log p − log q) (0 where p = 0). reduction "batchmean" divides the sum by the
+    batch size (the mathematical KL per sample); "mean" divides by the number of elements.
+    Shapes: input and target equal.
+    """
+    name = "kl_div"
+    check_float(input, name)
+    target = as_tensor(target, name, input)
+    check_reduction(reduction, name, extra=("batchmean",))
+    same_shape(input, target, name)
+    same_dtype(input, target, name)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        pos = target.data > 0
+        safe = _ops.where(pos, target, const(np.ones((), dtype=input.data.dtype)))
+        loss = target * safe.log() - target * input
+    if reduction == "batchmean":
+        n = input.shape[0] if input.ndim else 1
+        return loss.sum() / float(n)
+    return reduce(loss, reduction)

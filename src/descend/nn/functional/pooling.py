@@ -1,0 +1,225 @@
+"""2-D max and average pooling over strided windows of the input.
+
+Shapes: x (N, C, H, W) → (N, C, Hₒ, Wₒ), Hₒ = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1 (floor mode,
+``ceil_mode`` is not supported). Max pooling sends each output's gradient to the (first) maximal
+entry of its window; average pooling spreads it evenly. Both backward passes are linear maps
+with their own primitive whose derivative is the forward map again (differentiable twice).
+"""
+
+import numpy as np
+
+from descend.autodiff.function import Function
+
+from ._util import check_float, const, fast, pair
+from .conv import Geometry, pad_nchw, windows
+
+
+# --------------------------------------------------------------------------- max pooling
+class MaxPool2dFn(Function):
+    """y = max over each window;  x̄ = ȳ scattered to the argmax positions."""
+
+    saved_inputs = ()
+
+    def forward(self, x, k, geo):
+        kh, kw = k
+        N, C, H, W = x.shape
+        Ho, Wo = geo.out_size(H, W, kh, kw)
+        fill = -np.inf
+        xp = pad_nchw(x, geo.padding, fill)
+        Hp, Wp = xp.shape[2:]
+        win = windows(xp, kh, kw, Ho, Wo, geo).reshape(N, C, Ho, Wo, kh * kw)
+        arg = win.argmax(axis=-1)
+        y = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+        (sh, sw), (dh, dw) = geo.stride, geo.dilation
+        r = (np.arange(Ho) * sh)[:, None] + (arg // kw) * dh
+        c = (np.arange(Wo) * sw)[None, :] + (arg % kw) * dw
+        local = r * Wp + c  # (N, C, Ho, Wo) flat index inside one padded channel
+        self.index = (local + (np.arange(N * C) * (Hp * Wp)).reshape(N, C, 1, 1)).reshape(-1)
+        self.padded_shape = (N, C, Hp, Wp)
+        self.x_shape = x.shape
+        self.padding = geo.padding
+        self.unique = geo.stride[0] >= (kh - 1) * dh + 1 and geo.stride[1] >= (kw - 1) * dw + 1
+        self.local = local
+        return y
+
+    def backward(self, gy):
+        if fast():
+            return (const(_scatter(gy.data, self.index, self.padded_shape, self.x_shape, self.padding, self.unique)),)
+        return (PoolScatter.apply(gy, index=self.index, padded_shape=self.padded_shape, x_shape=self.x_shape,
+                                  padding=self.padding, unique=self.unique),)
+
+    def jvp(self, tx):
+        return PoolGather.apply(tx, index=self.index, padded_shape=self.padded_shape, padding=self.padding,
+                                out_shape=self.local.shape)
+
+
+def _scatter(g, index, padded_shape, x_shape, padding, unique):
+    size = int(np.prod(padded_shape))
+    if unique:
+        flat = np.zeros(size, dtype=g.dtype)
+        flat[index] = g.reshape(-1)
+    else:
+        flat = np.bincount(index, weights=g.reshape(-1), minlength=size).astype(g.dtype, copy=False)
+    gxp = flat.reshape(padded_shape)
+    ph, pw = padding
+    H, W = x_shape[2:]
+    return gxp[:, :, ph:ph + H, pw:pw + W]
+
+
+class PoolScatter(Function):
+    """x̄ = Σ of ȳ entries at their recorded input positions (adjoint of :class:`PoolGather`)."""
+
+    saved_inputs = ()
+
+    def forward(self, g, index, padded_shape, x_shape, padding, unique):
+        self.index, self.padded_shape, self.padding = index, padded_shape, padding
+        self.out_shape, self.x_shape, self.unique = g.shape, x_shape, unique
+        return _scatter(g, index, padded_shape, x_shape, padding, unique)
+
+    def backward(self, gg):
+        return (PoolGather.apply(gg, index=self.index, padded_shape=self.padded_shape, padding=self.padding,
+                                 out_shape=self.out_shape),)
+
+    def jvp(self, tg):
+        return PoolScatter.apply(tg, index=self.index, padded_shape=self.padded_shape, x_shape=self.x_shape,
+                                 padding=self.padding, unique=self.unique)
+
+
+class PoolGather(Function):
+    """y = x at recorded positions (the linear part of max pooling, with the argmax held fixed)."""
+
+    saved_inputs = ()
+
+    def forward(self, x, index, padded_shape, padding, out_shape):
+        self.index, self.padded_shape, self.padding, self.x_shape = index, padded_shape, padding, x.shape
+        self.out_shape = out_shape
+        xp = pad_nchw(x, padding, 0)
+        return xp.reshape(-1)[index].reshape(out_shape)
+
+    def backward(self, g):
+        return (PoolScatter.apply(g, index=self.index, padded_shape=self.padded_shape, x_shape=self.x_shape,
+                                  padding=self.padding, unique=False),)
+
+    def jvp(self, tx):
+        return PoolGather.apply(tx, index=self.index, padded_shape=self.padded_shape, padding=self.padding,
+                                out_shape=self.out_shape)
+
+
+# --------------------------------------------------------------------------- window sums (average pooling)
+def _window_sum(x, k, geo):
+    kh, kw = k
+    N, C, H, W = x.shape
+    Ho, Wo = geo.out_size(H, W, kh, kw)
+    xp = pad_nchw(x, geo.padding, 0)
+    return windows(xp, kh, kw, Ho, Wo, geo).sum(axis=(-2, -1))
+
+
+def _window_spread(g, k, geo, x_shape):
+    kh, kw = k
+    N, C, H, W = x_shape
+    (sh, sw), (ph, pw), (dh, dw) = geo.stride, geo.padding, geo.dilation
+    Ho, Wo = g.shape[2:]
+    gxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=g.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            gxp[:, :, p * dh:p * dh + sh * (Ho - 1) + 1:sh, q * dw:q * dw + sw * (Wo - 1) + 1:sw] += g
+    return gxp[:, :, ph:ph + H, pw:pw + W]
+
+
+class WindowSum(Function):
+    """y = Σ over each window of x;  x̄ = ȳ spread back over each window (:class:`WindowSpread`)."""
+
+    saved_inputs = ()
+
+    def forward(self, x, k, geo):
+        self.k, self.geo, self.x_shape = k, geo, x.shape
+        return _window_sum(x, k, geo)
+
+    def backward(self, gy):
+        if fast():
+            return (const(_window_spread(gy.data, self.k, self.geo, self.x_shape)),)
+        return (WindowSpread.apply(gy, k=self.k, geo=self.geo, x_shape=self.x_shape),)
+
+    def jvp(self, tx):
+        return WindowSum.apply(tx, k=self.k, geo=self.geo)
+
+
+class WindowSpread(Function):
+    """Adjoint of :class:`WindowSum`: each ȳ entry added to every position of its window."""
+
+    saved_inputs = ()
+
+    def forward(self, g, k, geo, x_shape):
+        self.k, self.geo, self.x_shape = k, geo, x_shape
+        return _window_spread(g, k, geo, x_shape)
+
+    def backward(self, gg):
+        return (WindowSum.apply(gg, k=self.k, geo=self.geo),)
+
+    def jvp(self, tg):
+        return WindowSpread.apply(tg, k=self.k, geo=self.geo, x_shape=self.x_shape)
+
+
+# --------------------------------------------------------------------------- public functions
+def _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode):
+    check_float(input, name)
+    if input.ndim != 4:
+        raise ValueError(f"{name}: input must have shape (N, C, H, W), got {tuple(input.shape)}")
+    if ceil_mode:
+        raise ValueError(f"{name}: ceil_mode=True is not supported; use padding instead")
+    k = pair(kernel_size, name, "kernel_size")
+    s = k if stride is None or stride == () else pair(stride, name, "stride")
+    p = pair(padding, name, "padding")
+    d = pair(dilation, name, "dilation")
+    if min(k) < 1 or min(s) < 1 or min(d) < 1:
+        raise ValueError(f"{name}: kernel_size={k}, stride={s}, dilation={d} must be >= 1")
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{name}: padding={p} must be at most half the kernel size {k}")
+    geo = Geometry(s, p, d)
+    Ho, Wo = geo.out_size(input.shape[2], input.shape[3], *k)
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"{name}: input of spatial size {tuple(input.shape[2:])} is smaller than the kernel {k}")
+    return k, geo
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """y[n, c, i, j] = max over the window (padding counts as −∞). Shapes (N, C, H, W) → (N, C, Hₒ, Wₒ).
+
+    ``stride`` defaults to ``kernel_size``. With ``return_indices`` also returns the flat index
+    (within each H·W channel plane) of every maximum, as PyTorch.
+    """
+    k, geo = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    out = MaxPool2dFn.apply(input, k=k, geo=geo)
+    if not return_indices:
+        return out
+    fn = out.grad_fn
+    local = fn.local if fn is not None else _max_local(input, k, geo)
+    ph, pw = geo.padding
+    Wp = input.shape[3] + 2 * pw
+    r, c = local // Wp - ph, local % Wp - pw
+    return out, const((r * input.shape[3] + c).astype(np.int64))
+
+
+def _max_local(input, k, geo):
+    box = MaxPool2dFn()
+    box.inputs = (input,)
+    box.forward(input.data, k, geo)
+    return box.local
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """y[n, c, i, j] = mean over the window. Shapes (N, C, H, W) → (N, C, Hₒ, Wₒ).
+
+    ``count_include_pad`` (default True, as PyTorch) counts zero padding in the divisor;
+    ``divisor_override`` replaces the divisor.
+    """
+    k, geo = _pool_args("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    s = WindowSum.apply(input, k=k, geo=geo)
+    if divisor_override is not None:
+        return s * (1.0 / divisor_override)
+    if count_include_pad or geo.padding == (0, 0):
+        return s * (1.0 / (k[0] * k[1]))
+    ones = np.ones((1, 1) + tuple(input.shape[2:]), dtype=input.data.dtype)
+    count = _window_sum(ones, k, geo)
+    return s * const((1.0 / count).astype(input.data.dtype))
