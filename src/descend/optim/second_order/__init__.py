@@ -1,3 +1,13 @@
-"""Second-order and closure-driven optimizers (L-BFGS, BFGS, nonlinear CG, Newton, Hessian-free) and line searches."""
+"""Second-order and closure-driven optimizers and the line searches they share.
 
-__all__ = []
+``LBFGS`` (PyTorch's, step for step), ``BFGS``, ``ConjugateGradient``, ``Newton`` and
+``HessianFree`` all run ``loss = opt.step(closure)`` over the parameters seen as one flat vector;
+``line_search`` holds the backtracking Armijo and strong-Wolfe searches. See docs/second_order.md.
+The flat-vector helpers (``flat``), the function oracle (``oracle``), the reduction ratio
+(``reduction_ratio``) and the classic test problems (``problems``) are submodules.
+"""
+
+from . import line_search
+from .lbfgs import LBFGS
+
+__all__ = ["line_search", "LBFGS"]

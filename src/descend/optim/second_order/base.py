@@ -1,0 +1,86 @@
+"""Plumbing shared by the closure-driven methods (L-BFGS, BFGS, nonlinear CG, Newton, Hessian-free).
+
+``ClosureOptimizer`` is an :class:`~descend.optim.optimizer.Optimizer` with one parameter group,
+seen as one flat vector θ ∈ ℝⁿ (:class:`~.flat.FlatParams`). ``step(closure)`` builds an
+:class:`~.oracle.Oracle` from the closure, runs the subclass's ``_run(oracle, group, state)``
+(up to ``max_iter`` iterations), and keeps what happened in ``state["report"]`` (also
+``opt.report``), a JSON-able dict:
+
+- ``iterations``: iterations done in this step;
+- ``func_evals``: closure calls (f and ∇f) in this step; ``hvp_evals``: Hessian- or
+  Gauss-Newton-vector products in this step;
+- ``step_size``: the last step length t; ``loss``: f at the final θ (None if not evaluated);
+- ``reason``: why the step stopped (``"tolerance_grad"``, ``"tolerance_change"``,
+  ``"max_iter"``, ``"max_eval"``, ``"line_search_failed"``, ...).
+
+As in ``torch.optim.LBFGS``, the global state lives in ``opt.state[first parameter]`` and has the
+running totals ``func_evals`` and ``n_iter``; ``step`` returns the loss the closure gave at the
+start of the step.
+"""
+
+import math
+
+import numpy as np
+
+from ...autodiff.mode import no_grad
+from ..optimizer import Optimizer, check_number
+from .flat import FlatParams
+from .oracle import Oracle
+
+__all__ = ["ClosureOptimizer", "check_number"]
+
+
+def max_norm(g):
+    """‖g‖_∞ (0 for an empty vector)."""
+    return float(np.abs(g).max()) if g.size else 0.0
+
+
+def is_finite(f, g):
+    return math.isfinite(f) and bool(np.isfinite(g).all())
+
+
+class ClosureOptimizer(Optimizer):
+    """Base of the methods driven by ``loss = opt.step(closure)`` over one flat parameter vector."""
+
+    def __init__(self, params, defaults):
+        super().__init__(params, defaults)
+        if len(self.param_groups) != 1:
+            raise ValueError(f"{type(self).__name__} doesn't support per-parameter options (parameter groups); "
+                             f"got {len(self.param_groups)} groups")
+        self._params = self.param_groups[0]["params"]
+        self._flat = None
+
+    def _flat_params(self):
+        params = self._params
+        if self._flat is None or len(self._flat.params) != len(params) or any(
+                a is not b for a, b in zip(self._flat.params, params)):
+            self._flat = FlatParams(params)
+        return self._flat
+
+    def _global_state(self):
+        return self.state[self._params[0]]
+
+    @property
+    def report(self):
+        """What the last ``step`` did (see the module docstring), or None before the first step."""
+        return self._global_state().get("report")
+
+    def step(self, closure):
+        """Run up to ``max_iter`` iterations; ``closure`` zeroes grads, computes the loss, calls
+        ``backward()`` and returns the loss. Returns the loss at the start of the step."""
+        if closure is None:
+            raise ValueError(f"{type(self).__name__}.step needs a closure that re-evaluates the model and returns the loss")
+        oracle = Oracle(self._flat_params(), closure)
+        state = self._global_state()
+        state.setdefault("func_evals", 0)
+        state.setdefault("n_iter", 0)
+        with no_grad():
+            orig_loss, report = self._run(oracle, self.param_groups[0], state)
+        report["func_evals"] = oracle.func_evals
+        report["hvp_evals"] = oracle.hvp_evals
+        state["func_evals"] += oracle.func_evals
+        state["report"] = report
+        return orig_loss
+
+    def _run(self, oracle, group, state):  # pragma: no cover - every subclass defines it
+        raise TypeError(f"{type(self).__name__} must define _run(oracle, group, state)")
