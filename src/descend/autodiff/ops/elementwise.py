@@ -97,21 +97,39 @@ class Div(Function):
 
 
 class Pow(Function):
-    """y = aᵇ (both tensors);  ∂y/∂a = b·aᵇ⁻¹, ∂y/∂b = aᵇ·ln a."""
+    """y = aᵇ (both tensors);  ∂y/∂a = b·aᵇ⁻¹, ∂y/∂b = aᵇ·ln a.
+
+    At the edges PyTorch's conventions hold: ∂y/∂a = 0 where b = 0 (also at a = 0), and
+    ∂y/∂b = 0 where a = 0 and b ≥ 0 (the limit of aᵇ·ln a), instead of NaN.
+    """
 
     def forward(self, a, b):
         return np.power(a, b)
 
+    def _da(self):
+        a, b = self.inputs
+        d = b * a ** (b - 1)
+        b0 = b.data == 0
+        if b0.any():
+            d = where(b0, _const(np.zeros((), d.data.dtype)), d)
+        return d
+
+    def _db(self):
+        a, b = self.inputs
+        a0 = a.data == 0
+        if a0.any():
+            edge = a0 & (b.data >= 0)
+            a = where(edge, _const(np.ones((), a.data.dtype)), a)
+        return a ** b * a.log()
+
     def backward(self, gy):
         a, b = self.inputs
-        ga = gy * b * a ** (b - 1) if a.requires_grad else None
-        gb = gy * a ** b * a.log() if b.requires_grad else None
+        ga = gy * self._da() if a.requires_grad else None
+        gb = gy * self._db() if b.requires_grad else None
         return ga, gb
 
     def jvp(self, ta, tb):
-        a, b = self.inputs
-        return _sum_tangents(None if ta is None else ta * b * a ** (b - 1),
-                             None if tb is None else tb * a ** b * a.log())
+        return _sum_tangents(None if ta is None else ta * self._da(), None if tb is None else tb * self._db())
 
 
 class PowScalar(Function):

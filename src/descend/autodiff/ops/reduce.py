@@ -193,6 +193,33 @@ class LogSoftmax(Function):
         return tx - (tx * p).sum(dim=self.axis, keepdim=True)
 
 
+class StdSqrt(Function):
+    """σ = √v of a variance v ≥ 0;  dσ/dv = 1/(2σ) where σ > 0 and 0 where σ = 0.
+
+    The zero at σ = 0 is PyTorch's convention for ``std`` of a constant input (the gradient of
+    std there is 0, not NaN).
+    """
+
+    saves_output = True
+    saved_inputs = ()
+
+    def forward(self, v):
+        return np.sqrt(v)
+
+    def _dydv(self):
+        y = self.output()
+        at0 = y.data == 0
+        if not at0.any():
+            return 1 / (y * 2)
+        return Tensor._make((~at0).astype(y.data.dtype)) / (y * 2 + Tensor._make(at0.astype(y.data.dtype)))
+
+    def backward(self, gy):
+        return (gy * self._dydv(),)
+
+    def jvp(self, tv):
+        return tv * self._dydv()
+
+
 # --------------------------------------------------------------------------- Tensor-level functions
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -228,7 +255,7 @@ def var(x, dim=None, keepdim=False, axis=None, correction=1, unbiased=None):
 
 def std(x, dim=None, keepdim=False, axis=None, correction=1, unbiased=None):
     """The square root of :func:`var`."""
-    return var(x, dim, keepdim, axis, correction, unbiased).sqrt()
+    return StdSqrt.apply(var(x, dim, keepdim, axis, correction, unbiased))
 
 
 def _extremum(x, dim, keepdim, axis, largest, name):
