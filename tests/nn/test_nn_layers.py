@@ -1,0 +1,251 @@
+"""Layers against PyTorch (float64) and against finite differences (gradcheck, gradgradcheck)."""
+
+import numpy as np
+import pytest
+
+import descend as dc
+import descend.nn as nn
+import descend.nn.functional as F
+
+torch = pytest.importorskip("torch")
+
+
+def t64(a, requires_grad=False):
+    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad)
+
+
+def d64(a, requires_grad=False):
+    return dc.tensor(np.asarray(a, dtype=np.float64), dtype=dc.float64, requires_grad=requires_grad)
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+# --------------------------------------------------------------------------- Linear
+def test_linear_forward_backward_matches_torch():
+    x, w, b = rand(5, 4), rand(3, 4, seed=1), rand(3, seed=2)
+    g = rand(5, 3, seed=3)
+    xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
+    yd = F.linear(xd, wd, bd)
+    yd.backward(d64(g))
+    xt, wt, bt = t64(x, True), t64(w, True), t64(b, True)
+    yt = torch.nn.functional.linear(xt, wt, bt)
+    yt.backward(t64(g))
+    np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for a, b_ in ((xd, xt), (wd, wt), (bd, bt)):
+        np.testing.assert_allclose(a.grad.numpy(), b_.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_linear_gradcheck_and_second_order():
+    x, w, b = d64(rand(4, 3)), d64(rand(2, 3, seed=1)), d64(rand(2, seed=2))
+    assert dc.gradcheck(F.linear, (x, w, b))
+    assert dc.gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))
+    x3 = d64(rand(2, 3, 3))
+    assert dc.gradcheck(lambda x, w: F.linear(x, w), (x3, w))
+
+
+def test_linear_module_init_and_width_error():
+    dc.manual_seed(0)
+    lin = nn.Linear(300, 200)
+    bound = np.sqrt(6 / 500)
+    w = lin.weight.numpy()
+    assert w.shape == (200, 300) and lin.bias.shape == (200,)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+    assert abs(w.std() - bound / np.sqrt(3)) < 0.01 * bound
+    assert not lin.bias.numpy().any()
+    with pytest.raises(ValueError, match="width 5.*in_features=300"):
+        lin(dc.zeros(2, 5))
+    assert nn.Linear(3, 2, bias=False).bias is None
+
+
+def test_linear_seeded_init_repeats():
+    dc.manual_seed(3)
+    a = nn.Linear(4, 4).weight.numpy().copy()
+    dc.manual_seed(3)
+    np.testing.assert_array_equal(a, nn.Linear(4, 4).weight.numpy())
+
+
+# --------------------------------------------------------------------------- BatchNorm
+@pytest.mark.parametrize("shape,cls,tcls", [((6, 3), nn.BatchNorm1d, torch.nn.BatchNorm1d),
+                                            ((4, 3, 5), nn.BatchNorm1d, torch.nn.BatchNorm1d),
+                                            ((4, 3, 5, 2), nn.BatchNorm2d, torch.nn.BatchNorm2d)])
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_train_eval_running_stats_match_torch(shape, cls, tcls, momentum):
+    bn = cls(3, momentum=momentum).double()
+    tbn = tcls(3, momentum=momentum).double()
+    with torch.no_grad():
+        tbn.weight.copy_(t64(rand(3, seed=7)))
+        tbn.bias.copy_(t64(rand(3, seed=8)))
+    bn.weight.data[...] = rand(3, seed=7)
+    bn.bias.data[...] = rand(3, seed=8)
+    for step in range(4):
+        x = rand(*shape, seed=10 + step) * 2 + 1
+        g = rand(*shape, seed=20 + step)
+        xd, xt = d64(x, True), t64(x, True)
+        yd, yt = bn(xd), tbn(xt)
+        yd.backward(d64(g))
+        yt.backward(t64(g))
+        np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(xd.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(bn.weight.grad.numpy(), tbn.weight.grad.numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(bn.bias.grad.numpy(), tbn.bias.grad.numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(bn.running_mean.numpy(), tbn.running_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var.numpy(), tbn.running_var.numpy(), rtol=1e-12)
+    assert int(bn.num_batches_tracked.item()) == int(tbn.num_batches_tracked.item()) == 4
+    bn.eval(), tbn.eval()
+    x = rand(*shape, seed=99)
+    np.testing.assert_allclose(bn(d64(x)).numpy(), tbn(t64(x)).detach().numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_batchnorm_no_running_stats_and_no_affine():
+    bn = nn.BatchNorm1d(3, affine=False, track_running_stats=False).double().eval()
+    x = rand(8, 3)
+    y = bn(d64(x)).numpy()
+    np.testing.assert_allclose(y, (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5), rtol=1e-10)
+    assert list(bn.state_dict()) == []
+
+
+def test_batchnorm_batch_of_one_raises_with_hint():
+    bn = nn.BatchNorm1d(3)
+    with pytest.raises(ValueError, match="drop_last"):
+        bn(dc.randn(1, 3))
+    bn.eval()
+    assert bn(dc.randn(1, 3)).shape == (1, 3)
+
+
+def test_batchnorm_gradcheck():
+    x = d64(rand(5, 3, 2))
+    w, b = d64(rand(3, seed=1)), d64(rand(3, seed=2))
+    assert dc.gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (x, w, b))
+    rm, rv = d64(rand(3, seed=3)), d64(np.abs(rand(3, seed=4)) + 0.5)
+    assert dc.gradcheck(lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False), (x, w, b))
+
+
+# --------------------------------------------------------------------------- Conv2d
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, 1, 1), ((1, 2), (2, 1), (2, 1)), (3, 2, 2)])
+def test_conv2d_matches_torch(stride, padding, dilation):
+    x, w, b = rand(2, 3, 9, 8), rand(4, 3, 3, 2, seed=1), rand(4, seed=2)
+    xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
+    xt, wt, bt = t64(x, True), t64(w, True), t64(b, True)
+    yd = F.conv2d(xd, wd, bd, stride=stride, padding=padding, dilation=dilation)
+    yt = torch.nn.functional.conv2d(xt, wt, bt, stride=stride, padding=padding, dilation=dilation)
+    assert yd.shape == tuple(yt.shape)
+    np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-10)
+    g = rand(*yd.shape, seed=5)
+    yd.backward(d64(g))
+    yt.backward(t64(g))
+    for a, c in ((xd, xt), (wd, wt), (bd, bt)):
+        np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_same_padding_and_module():
+    dc.manual_seed(0)
+    conv = nn.Conv2d(2, 3, 3, padding="same").double()
+    x = d64(rand(1, 2, 5, 5))
+    y = conv(x)
+    assert y.shape == (1, 3, 5, 5)
+    yt = torch.nn.functional.conv2d(t64(x.numpy()), t64(conv.weight.numpy()), t64(conv.bias.numpy()), padding="same")
+    np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=1e-10, atol=1e-12)
+    bound = 1 / np.sqrt(2 * 9)
+    assert np.abs(conv.weight.numpy()).max() <= bound and np.abs(conv.bias.numpy()).max() <= bound
+    with pytest.raises(ValueError, match="channels"):
+        conv(d64(rand(1, 3, 5, 5)))
+
+
+def test_conv2d_gradcheck_and_gradgradcheck():
+    x, w, b = d64(rand(1, 2, 5, 4)), d64(rand(2, 2, 2, 3, seed=1)), d64(rand(2, seed=2))
+    f = lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2))
+    assert dc.gradcheck(f, (x, w, b))
+    assert dc.gradgradcheck(f, (x, w, b))
+
+
+# --------------------------------------------------------------------------- pools
+@pytest.mark.parametrize("k,s,p,d", [(2, None, 0, 1), (3, 2, 1, 1), ((2, 3), (1, 2), (1, 1), 1), (2, 1, 0, 2)])
+def test_max_pool2d_matches_torch(k, s, p, d):
+    x = rand(2, 3, 7, 8)
+    xd, xt = d64(x, True), t64(x, True)
+    yd = F.max_pool2d(xd, k, s, p, d)
+    yt = torch.nn.functional.max_pool2d(xt, k, s, p, d)
+    np.testing.assert_allclose(yd.numpy(), yt.detach().numpy())
+    g = rand(*yd.shape, seed=4)
+    yd.backward(d64(g))
+    yt.backward(t64(g))
+    np.testing.assert_allclose(xd.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    _, idx = F.max_pool2d(d64(x), k, s, p, d, return_indices=True)
+    _, tidx = torch.nn.functional.max_pool2d(t64(x), k, s, p, d, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+
+
+@pytest.mark.parametrize("k,s,p,cip", [(2, None, 0, True), (3, 2, 1, True), (3, 2, 1, False), ((2, 3), (1, 2), (1, 1), False)])
+def test_avg_pool2d_matches_torch(k, s, p, cip):
+    x = rand(2, 3, 7, 8)
+    xd, xt = d64(x, True), t64(x, True)
+    yd = F.avg_pool2d(xd, k, s, p, count_include_pad=cip)
+    yt = torch.nn.functional.avg_pool2d(xt, k, s, p, count_include_pad=cip)
+    np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = rand(*yd.shape, seed=4)
+    yd.backward(d64(g))
+    yt.backward(t64(g))
+    np.testing.assert_allclose(xd.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_pools_gradcheck_and_modules():
+    x = d64(rand(1, 2, 5, 6))
+    assert dc.gradcheck(lambda x: F.max_pool2d(x, 3, 2, 1), (x,))
+    assert dc.gradgradcheck(lambda x: F.max_pool2d(x, 2) ** 2, (x,))
+    assert dc.gradcheck(lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False), (x,))
+    assert dc.gradgradcheck(lambda x: F.avg_pool2d(x, 2) ** 2, (x,))
+    assert nn.MaxPool2d(2)(x).shape == (1, 2, 2, 3)
+    assert nn.AvgPool2d(3, stride=1, padding=1)(x).shape == (1, 2, 5, 6)
+
+
+# --------------------------------------------------------------------------- Dropout, Maxout, Residual, Flatten, Identity
+def test_dropout_statistics_and_eval_identity():
+    dc.manual_seed(0)
+    drop = nn.Dropout(0.3)
+    x = dc.ones(1000, 1000)
+    y = drop(x).numpy()
+    kept = (y != 0).mean()
+    assert abs(kept - 0.7) < 0.003  # 1e6 Bernoulli draws: sd 4.6e-4
+    np.testing.assert_allclose(y[y != 0], 1 / 0.7, rtol=1e-6)
+    assert abs(y.mean() - 1.0) < 0.005
+    drop.eval()
+    assert drop(x) is x
+    xg = dc.ones(4, 5, requires_grad=True)
+    drop.train()
+    out = drop(xg)
+    out.sum().backward()
+    np.testing.assert_allclose(xg.grad.numpy(), out.numpy())
+    assert not nn.Dropout(1.0)(x).numpy().any()
+    with pytest.raises(ValueError, match="p=1.5"):
+        nn.Dropout(1.5)
+
+
+def test_dropout_seeded():
+    dc.manual_seed(5)
+    a = F.dropout(dc.ones(10, 10)).numpy()
+    dc.manual_seed(5)
+    np.testing.assert_array_equal(a, F.dropout(dc.ones(10, 10)).numpy())
+
+
+def test_maxout():
+    dc.manual_seed(0)
+    m = nn.Maxout(3, 2, pieces=4).double()
+    x = d64(rand(5, 3))
+    y = m(x).numpy()
+    z = x.numpy() @ m.linear.weight.numpy().T + m.linear.bias.numpy()
+    np.testing.assert_allclose(y, z.reshape(5, 2, 4).max(-1))
+    w, b = m.linear.weight.detach(), m.linear.bias.detach()
+    assert dc.gradcheck(lambda x, w, b: F.maxout(F.linear(x, w, b), 4), (x, d64(w.numpy()), d64(b.numpy())))
+
+
+def test_residual_identity_flatten():
+    lin = nn.Linear(3, 3).double()
+    res = nn.Residual(lin)
+    x = d64(rand(2, 3))
+    np.testing.assert_allclose(res(x).numpy(), x.numpy() + lin(x).numpy())
+    with pytest.raises(ValueError, match="equal shapes"):
+        nn.Residual(nn.Linear(3, 2))(dc.zeros(2, 3))
+    assert nn.Identity(5, k=1)(x) is x
+    assert nn.Flatten()(dc.zeros(2, 3, 4, 5)).shape == (2, 60)
