@@ -317,3 +317,19 @@ class Optimizer:
     def __setstate__(self, d):
         self.__dict__.update(d)
         self._step_count = 0
+
+
+_SCRATCH = {}
+
+
+def scratch(like, slot=0):
+    """A reusable work array with the shape and dtype of ``like`` (contents undefined).
+
+    Updates use it for their one unavoidable temporary, so a step allocates no new memory.
+    ``slot`` tells apart two temporaries needed at the same time."""
+    key = (like.dtype.str, slot)
+    buf = _SCRATCH.get(key)
+    if buf is None or buf.size < like.size:
+        buf = np.empty(max(like.size, 1), dtype=like.dtype)
+        _SCRATCH[key] = buf
+    return buf[:like.size].reshape(like.shape)

@@ -1,0 +1,80 @@
+"""AdaDelta (Zeiler 2012), as in PyTorch.
+
+Notes' notation: ρ = ``rho``, δ = ``eps``, E[g²] the running mean of g² (``square_avg``), E[Δ²]
+the running mean of squared updates (``acc_delta``), ε = ``lr`` (1 in Zeiler's method),
+λ = ``weight_decay``; g negated first when ``maximize``::
+
+    g ← g + λ θ
+    E[g²] ← ρ E[g²] + (1 − ρ) g ⊙ g
+    Δ = √(E[Δ²] + δ) / √(E[g²] + δ) ⊙ g          (E[Δ²] of the previous step)
+    E[Δ²] ← ρ E[Δ²] + (1 − ρ) Δ ⊙ Δ
+    θ ← θ − ε Δ
+
+δ is inside both roots.
+"""
+
+import numpy as np
+
+from .optimizer import Optimizer, check_bool, check_number, scratch
+
+__all__ = ["Adadelta", "adadelta_update"]
+
+
+def adadelta_update(param, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
+    """One AdaDelta step in place on ``param``, ``square_avg`` (E[g²]) and ``acc_delta`` (E[Δ²])."""
+    if weight_decay != 0 or maximize:
+        d1 = scratch(param, 1)
+        if weight_decay != 0:
+            np.multiply(param, weight_decay, out=d1)
+            if maximize:
+                d1 -= grad
+            else:
+                d1 += grad
+        else:
+            np.negative(grad, out=d1)
+        grad = d1
+    t = scratch(param, 0)
+    u = scratch(param, 2)
+    square_avg *= rho
+    np.multiply(grad, grad, out=t)
+    t *= 1.0 - rho
+    square_avg += t
+    np.add(square_avg, eps, out=t)
+    np.sqrt(t, out=t)                 # std
+    np.add(acc_delta, eps, out=u)
+    np.sqrt(u, out=u)
+    u /= t
+    u *= grad                         # Δ
+    acc_delta *= rho
+    np.multiply(u, u, out=t)
+    t *= 1.0 - rho
+    acc_delta += t
+    u *= lr
+    param -= u
+
+
+class Adadelta(Optimizer):
+    """AdaDelta (see the module docstring). ``Adadelta(params, lr=1.0, rho=0.9, eps=1e-6,
+    weight_decay=0, *, maximize=False)``; state: ``step``, ``square_avg``, ``acc_delta``."""
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+    def _check_group(self, group):
+        super()._check_group(group)
+        check_number("rho", group["rho"], low=0.0, high=1.0)
+        check_number("epsilon eps", group["eps"], low=0.0, low_open=True)
+        check_number("weight_decay", group["weight_decay"], low=0.0)
+        check_bool("maximize", group["maximize"])
+
+    def _update_group(self, group):
+        for p, g in self._grads(group):
+            st = self.state[p]
+            if not st:
+                st["step"] = 0
+                st["square_avg"] = np.zeros_like(p.data)
+                st["acc_delta"] = np.zeros_like(p.data)
+            st["step"] += 1
+            adadelta_update(p.data, g, st["square_avg"], st["acc_delta"], group["lr"], group["rho"], group["eps"],
+                            group["weight_decay"], group["maximize"])
+            p.bump_version()

@@ -1,0 +1,77 @@
+"""Adagrad (Duchi et al. 2011), as in PyTorch.
+
+Notes' notation: ε = ``lr``, δ = ``eps``, r the sum of squared gradients (PyTorch's ``sum``,
+started at ``initial_accumulator_value``), t the step (from 1), λ = ``weight_decay``; g negated
+first when ``maximize``::
+
+    g ← g + λ θ
+    ε_t = ε / (1 + (t − 1) · lr_decay)
+    r ← r + g ⊙ g
+    θ ← θ − ε_t g / (√r + δ)
+
+PyTorch conventions kept: the state ``sum`` is created when the optimizer is built (not at the
+first step), the decay uses t − 1 (the first step uses ε itself), and δ is outside the root.
+"""
+
+import numpy as np
+
+from .optimizer import Optimizer, check_bool, check_number, scratch
+
+__all__ = ["Adagrad", "adagrad_update"]
+
+
+def adagrad_update(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False):
+    """One Adagrad step in place on ``param`` and ``state_sum`` (r); ``step`` = t (1 first)."""
+    if weight_decay != 0 or maximize:
+        d1 = scratch(param, 1)
+        if weight_decay != 0:
+            np.multiply(param, weight_decay, out=d1)
+            if maximize:
+                d1 -= grad
+            else:
+                d1 += grad
+        else:
+            np.negative(grad, out=d1)
+        grad = d1
+    clr = lr / (1.0 + (step - 1) * lr_decay)
+    t = scratch(param, 0)
+    np.multiply(grad, grad, out=t)
+    state_sum += t
+    np.sqrt(state_sum, out=t)
+    t += eps
+    np.divide(grad, t, out=t)
+    t *= clr
+    param -= t
+
+
+class Adagrad(Optimizer):
+    """Adagrad (see the module docstring). ``Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0,
+    initial_accumulator_value=0, eps=1e-10, *, maximize=False)``; state: ``step``, ``sum``."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, *,
+                 maximize=False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps,
+                                      maximize=maximize))
+
+    def _check_group(self, group):
+        super()._check_group(group)
+        check_number("lr_decay", group["lr_decay"], low=0.0)
+        check_number("weight_decay", group["weight_decay"], low=0.0)
+        check_number("initial_accumulator_value", group["initial_accumulator_value"], low=0.0)
+        check_number("epsilon eps", group["eps"], low=0.0, low_open=True)
+        check_bool("maximize", group["maximize"])
+
+    def _init_group_state(self, group):
+        for p in group["params"]:
+            st = self.state[p]
+            st["step"] = 0
+            st["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+
+    def _update_group(self, group):
+        for p, g in self._grads(group):
+            st = self.state[p]
+            st["step"] += 1
+            adagrad_update(p.data, g, st["sum"], st["step"], group["lr"], group["lr_decay"], group["weight_decay"],
+                           group["eps"], group["maximize"])
+            p.bump_version()

@@ -1,0 +1,108 @@
+"""Adam (Kingma & Ba 2015), with AMSGrad and L2 weight decay, as in PyTorch.
+
+Notes' notation: ε = ``lr``, ρ₁, ρ₂ = ``betas``, δ = ``eps``, s and r the first and second
+moment estimates, t the step (from 1), λ = ``weight_decay``, g negated first when ``maximize``::
+
+    g ← g + λ θ                               (L2, coupled into the gradient; see AdamW)
+    s ← ρ₁ s + (1 − ρ₁) g
+    r ← ρ₂ r + (1 − ρ₂) g ⊙ g
+    r_max ← max(r_max, r), used in place of r  (amsgrad; on the raw, not bias-corrected r)
+    θ ← θ − ε / (1 − ρ₁ᵗ) · s / (√r / √(1 − ρ₂ᵗ) + δ)
+
+δ is added after bias-correcting √r (the notes' ŝ / (√r̂ + δ)). Keras instead folds the
+corrections into the step size and adds δ to the uncorrected √r.
+"""
+
+import math
+
+import numpy as np
+
+from .optimizer import Optimizer, check_bool, check_number, scratch
+
+__all__ = ["Adam", "adam_update", "check_betas"]
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                amsgrad=False, max_exp_avg_sq=None, maximize=False, decoupled_weight_decay=False):
+    """One Adam step in place on ``param``, ``exp_avg`` (s), ``exp_avg_sq`` (r) and
+    ``max_exp_avg_sq`` (amsgrad); ``step`` is t after incrementing (1 on the first step).
+    ``decoupled_weight_decay=True`` is AdamW's θ ← θ (1 − ελ) before the update."""
+    if weight_decay != 0 and decoupled_weight_decay:
+        param *= 1.0 - lr * weight_decay
+    if (weight_decay != 0 and not decoupled_weight_decay) or maximize:
+        d = scratch(param, 1)
+        if weight_decay != 0 and not decoupled_weight_decay:
+            np.multiply(param, weight_decay, out=d)
+            if maximize:
+                d -= grad
+            else:
+                d += grad
+        else:
+            np.negative(grad, out=d)
+        grad = d
+    t = scratch(param, 0)
+    # s ← s + (1 − ρ₁)(g − s)
+    np.subtract(grad, exp_avg, out=t)
+    t *= 1.0 - beta1
+    exp_avg += t
+    # r ← ρ₂ r + (1 − ρ₂) g²
+    exp_avg_sq *= beta2
+    np.multiply(grad, grad, out=t)
+    t *= 1.0 - beta2
+    exp_avg_sq += t
+    bias_correction1 = 1.0 - beta1 ** step
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+    if amsgrad:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        np.sqrt(max_exp_avg_sq, out=t)
+    else:
+        np.sqrt(exp_avg_sq, out=t)
+    t /= bias_correction2_sqrt
+    t += eps
+    np.divide(exp_avg, t, out=t)
+    t *= lr / bias_correction1
+    param -= t
+
+
+def check_betas(betas):
+    """betas = (ρ₁, ρ₂), each in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"Invalid betas={betas!r}: expected a pair (beta1, beta2), each in [0, 1)")
+    check_number("beta parameter at index 0 (betas[0])", betas[0], low=0.0, high=1.0, high_open=True)
+    check_number("beta parameter at index 1 (betas[1])", betas[1], low=0.0, high=1.0, high_open=True)
+
+
+class Adam(Optimizer):
+    """Adam (see the module docstring). ``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+    weight_decay=0, amsgrad=False, *, maximize=False, decoupled_weight_decay=False)``; state per
+    parameter: ``step``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` with amsgrad)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
+                 maximize=False, decoupled_weight_decay=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
+
+    def _check_group(self, group):
+        super()._check_group(group)
+        check_betas(group["betas"])
+        check_number("epsilon eps", group["eps"], low=0.0, low_open=True)
+        check_number("weight_decay", group["weight_decay"], low=0.0)
+        check_bool("amsgrad", group["amsgrad"])
+        check_bool("maximize", group["maximize"])
+        check_bool("decoupled_weight_decay", group["decoupled_weight_decay"])
+
+    def _update_group(self, group):
+        beta1, beta2 = group["betas"]
+        for p, g in self._grads(group):
+            st = self.state[p]
+            if not st:
+                st["step"] = 0
+                st["exp_avg"] = np.zeros_like(p.data)
+                st["exp_avg_sq"] = np.zeros_like(p.data)
+                if group["amsgrad"]:
+                    st["max_exp_avg_sq"] = np.zeros_like(p.data)
+            st["step"] += 1
+            adam_update(p.data, g, st["exp_avg"], st["exp_avg_sq"], st["step"], group["lr"], beta1, beta2,
+                        group["eps"], group["weight_decay"], group["amsgrad"], st.get("max_exp_avg_sq"),
+                        group["maximize"], group["decoupled_weight_decay"])
+            p.bump_version()

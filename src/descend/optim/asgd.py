@@ -1,0 +1,75 @@
+"""Averaged SGD (Polyak & Juditsky 1992; Bottou's schedule), as ``torch.optim.ASGD``.
+
+Notes' notation: η_t the step size (starts at ε = ``lr``), λ = ``lambd``, α = ``alpha``,
+t₀ = ``t0``, θ̄ the Polyak average (``ax``), μ_t its weight, w = ``weight_decay``::
+
+    g ← g + w θ
+    θ ← θ (1 − λ η_t) − η_t g
+    θ̄ ← θ̄ + μ_t (θ − θ̄)     (θ̄ ← θ while μ_t = 1)
+    η_{t+1} = ε / (1 + λ ε t)^α;   μ_{t+1} = 1 / max(1, t − t₀)
+
+The averaged parameters θ̄ are in ``state[p]["ax"]``; the model itself keeps θ.
+"""
+
+import numpy as np
+
+from .optimizer import Optimizer, check_bool, check_number, scratch
+
+__all__ = ["ASGD", "asgd_update"]
+
+
+def asgd_update(param, grad, ax, step, eta, mu, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0,
+                maximize=False):
+    """One ASGD step in place on ``param`` and ``ax``; returns the new (eta, mu)."""
+    t = scratch(param, 0)
+    if maximize:
+        np.negative(grad, out=t)
+    else:
+        t[...] = grad
+    if weight_decay != 0:
+        u = scratch(param, 1)
+        np.multiply(param, weight_decay, out=u)
+        t += u
+    param *= 1.0 - lambd * eta
+    t *= eta
+    param -= t
+    if mu != 1:
+        np.subtract(param, ax, out=t)
+        t *= mu
+        ax += t
+    else:
+        ax[...] = param
+    new_eta = lr / ((1.0 + lambd * lr * step) ** alpha)
+    new_mu = 1.0 / max(1.0, step - t0)
+    return new_eta, new_mu
+
+
+class ASGD(Optimizer):
+    """ASGD (see the module docstring). ``ASGD(params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6,
+    weight_decay=0, *, maximize=False)``; state: ``step``, ``eta``, ``mu``, ``ax``."""
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, *, maximize=False):
+        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def _check_group(self, group):
+        super()._check_group(group)
+        check_number("lambd", group["lambd"], low=0.0)
+        check_number("alpha", group["alpha"], low=0.0)
+        check_number("t0", group["t0"], low=0.0)
+        check_number("weight_decay", group["weight_decay"], low=0.0)
+        check_bool("maximize", group["maximize"])
+
+    def _update_group(self, group):
+        for p, g in self._grads(group):
+            st = self.state[p]
+            if not st:
+                st["step"] = 0
+                st["eta"] = float(group["lr"])
+                st["mu"] = 1.0
+                st["ax"] = np.zeros_like(p.data)
+            st["step"] += 1
+            st["eta"], st["mu"] = asgd_update(p.data, g, st["ax"], st["step"], st["eta"], st["mu"], group["lr"],
+                                              group["lambd"], group["alpha"], group["t0"], group["weight_decay"],
+                                              group["maximize"])
+            p.bump_version()

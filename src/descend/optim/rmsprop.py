@@ -1,0 +1,113 @@
+"""RMSProp (Hinton 2012), centered variant, momentum and Nesterov momentum, as in PyTorch.
+
+Notes' notation: ε = ``lr``, ρ = ``alpha`` (decay), δ = ``eps``, r the running mean of g², α =
+``momentum``, λ = ``weight_decay``; g negated first when ``maximize``::
+
+    g ← g + λ θ
+    r ← ρ r + (1 − ρ) g ⊙ g
+    centered:  a ← a + (1 − ρ)(g − a);  d = √(r − a ⊙ a) + δ      otherwise d = √r + δ
+    α = 0:     θ ← θ − ε g / d
+    α > 0:     b ← α b + g / d;  θ ← θ − ε b                        (b starts at zero)
+    nesterov:  b ← α b + g / d;  θ ← θ − ε (g / d + α b)
+
+δ is outside the root (PyTorch's choice; the notes and Keras write √(δ + r)), and r is not
+bias-corrected. ``nesterov=True`` is not in PyTorch: it is the notes' "RMSProp with Nesterov
+momentum" written with PyTorch's Nesterov reparametrisation (as in ``SGD(nesterov=True)``), with
+the gradient at the current θ; the notes' look-ahead form is
+:func:`descend.optim.functional.rmsprop_nesterov_step`.
+"""
+
+import numpy as np
+
+from .optimizer import Optimizer, check_bool, check_number, scratch
+
+__all__ = ["RMSprop", "rmsprop_update"]
+
+
+def rmsprop_update(param, grad, square_avg, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                   centered=False, momentum_buffer=None, grad_avg=None, maximize=False, nesterov=False):
+    """One RMSprop step in place on ``param``, ``square_avg`` (r), ``momentum_buffer`` (b, when
+    momentum > 0) and ``grad_avg`` (a, when centered)."""
+    if weight_decay != 0 or maximize:
+        d1 = scratch(param, 1)
+        if weight_decay != 0:
+            np.multiply(param, weight_decay, out=d1)
+            if maximize:
+                d1 -= grad
+            else:
+                d1 += grad
+        else:
+            np.negative(grad, out=d1)
+        grad = d1
+    t = scratch(param, 0)
+    square_avg *= alpha
+    np.multiply(grad, grad, out=t)
+    t *= 1.0 - alpha
+    square_avg += t
+    if centered:
+        np.subtract(grad, grad_avg, out=t)
+        t *= 1.0 - alpha
+        grad_avg += t
+        np.multiply(grad_avg, grad_avg, out=t)
+        np.subtract(square_avg, t, out=t)
+        np.sqrt(t, out=t)
+    else:
+        np.sqrt(square_avg, out=t)
+    t += eps
+    np.divide(grad, t, out=t)   # t = g / d
+    if momentum > 0:
+        momentum_buffer *= momentum
+        momentum_buffer += t
+        if nesterov:
+            t2 = scratch(param, 2)
+            np.multiply(momentum_buffer, momentum, out=t2)
+            t += t2
+            t *= lr
+        else:
+            np.multiply(momentum_buffer, lr, out=t)
+    else:
+        t *= lr
+    param -= t
+
+
+class RMSprop(Optimizer):
+    """RMSprop (see the module docstring). ``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8,
+    weight_decay=0, momentum=0, centered=False, *, maximize=False, nesterov=False)``; state:
+    ``step``, ``square_avg``, ``momentum_buffer`` (momentum > 0), ``grad_avg`` (centered)."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, *,
+                 maximize=False, nesterov=False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                                      centered=centered, maximize=maximize, nesterov=nesterov))
+
+    def _check_group(self, group):
+        super()._check_group(group)
+        check_number("alpha", group["alpha"], low=0.0, high=1.0)
+        check_number("epsilon eps", group["eps"], low=0.0, low_open=True)
+        check_number("weight_decay", group["weight_decay"], low=0.0)
+        check_number("momentum", group["momentum"], low=0.0)
+        check_bool("centered", group["centered"])
+        check_bool("maximize", group["maximize"])
+        check_bool("nesterov", group["nesterov"])
+        if group["nesterov"] and group["momentum"] <= 0:
+            raise ValueError(f"Nesterov momentum requires momentum > 0; got momentum={group['momentum']!r}")
+
+    def _update_group(self, group):
+        for p, g in self._grads(group):
+            st = self.state[p]
+            if not st:
+                st["step"] = 0
+                st["square_avg"] = np.zeros_like(p.data)
+                if group["momentum"] > 0:
+                    st["momentum_buffer"] = np.zeros_like(p.data)
+                if group["centered"]:
+                    st["grad_avg"] = np.zeros_like(p.data)
+            st["step"] += 1
+            if group["momentum"] > 0 and "momentum_buffer" not in st:
+                st["momentum_buffer"] = np.zeros_like(p.data)
+            if group["centered"] and "grad_avg" not in st:
+                st["grad_avg"] = np.zeros_like(p.data)
+            rmsprop_update(p.data, g, st["square_avg"], group["lr"], group["alpha"], group["eps"],
+                           group["weight_decay"], group["momentum"], group["centered"], st.get("momentum_buffer"),
+                           st.get("grad_avg"), group["maximize"], group["nesterov"])
+            p.bump_version()

@@ -1,0 +1,106 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay.
+
+PyTorch's rule (ε = ``lr``, α = ``momentum``, τ = ``dampening``, λ = ``weight_decay``, g the
+gradient, negated first when ``maximize``)::
+
+    g ← g + λ θ                                  (if λ ≠ 0)
+    b ← g                                        (first step: a copy, no dampening)
+    b ← α b + (1 − τ) g                          (later steps)
+    g ← g + α b   if nesterov   else   g ← b     (if α ≠ 0)
+    θ ← θ − ε g
+
+The notes' forms and how they map onto it:
+
+- classical velocity ``v ← α v − ε g; θ ← θ + v``: the same trajectory as ``SGD(lr=ε,
+  momentum=α)`` while ε is constant (v = −ε b). PyTorch keeps b unscaled by ε, so when a schedule
+  changes ε the whole accumulated velocity is rescaled at once; the notes' v keeps its old scale.
+- exponential-moving-average momentum ``g ← ρ g + (1 − ρ) G``: ``momentum=ρ, dampening=ρ``
+  (except that PyTorch's first buffer is G itself, not (1 − ρ) G).
+- Nesterov momentum (gradient at the look-ahead point θ + α v): PyTorch's ``nesterov=True`` is
+  Sutskever et al.'s (2013) reparametrisation ``θ ← θ − ε (g + α b)`` with the gradient taken at
+  the current θ. The notes' exact forms are in :mod:`descend.optim.functional`.
+"""
+
+import numpy as np
+
+from .optimizer import Optimizer, check_bool, check_number, scratch
+
+__all__ = ["SGD", "sgd_update"]
+
+
+def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+               nesterov=False, maximize=False):
+    """One SGD step in place on ``param`` (and ``momentum_buffer``), arrays of one shape.
+
+    Returns the momentum buffer (a new array on the first step when ``momentum != 0``; None when
+    ``momentum == 0``). ``grad`` is never modified."""
+    if weight_decay != 0 or maximize:
+        d = scratch(param, 1)
+        if weight_decay != 0:
+            np.multiply(param, weight_decay, out=d)
+            if maximize:
+                d -= grad
+            else:
+                d += grad
+        else:
+            np.negative(grad, out=d)
+    else:
+        d = grad
+    if momentum != 0:
+        if momentum_buffer is None:
+            momentum_buffer = d.copy()
+        else:
+            momentum_buffer *= momentum
+            if dampening == 0:
+                momentum_buffer += d
+            else:
+                t = scratch(param, 0)
+                np.multiply(d, 1.0 - dampening, out=t)
+                momentum_buffer += t
+        if nesterov:
+            t = scratch(param, 0)
+            np.multiply(momentum_buffer, momentum, out=t)
+            t += d
+            t *= lr
+        else:
+            t = scratch(param, 0)
+            np.multiply(momentum_buffer, lr, out=t)
+        param -= t
+        return momentum_buffer
+    t = scratch(param, 0)
+    np.multiply(d, lr, out=t)
+    param -= t
+    return None
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (see the module docstring for the rule and the notes' forms).
+
+    ``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+    maximize=False)``; state per parameter: ``momentum_buffer`` (when momentum ≠ 0)."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
+                 maximize=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize))
+
+    def _check_group(self, group):
+        super()._check_group(group)
+        check_number("momentum", group["momentum"], low=0.0)
+        check_number("dampening", group["dampening"])
+        check_number("weight_decay", group["weight_decay"], low=0.0)
+        check_bool("nesterov", group["nesterov"])
+        check_bool("maximize", group["maximize"])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"Nesterov momentum requires a momentum > 0 and zero dampening; got "
+                             f"momentum={group['momentum']!r}, dampening={group['dampening']!r}")
+
+    def _update_group(self, group):
+        lr, mom, damp, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+        nest, maxi = group["nesterov"], group["maximize"]
+        for p, g in self._grads(group):
+            st = self.state[p]
+            buf = sgd_update(p.data, g, st.get("momentum_buffer"), lr, mom, damp, wd, nest, maxi)
+            if mom != 0:
+                st["momentum_buffer"] = buf
+            p.bump_version()
