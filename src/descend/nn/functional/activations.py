@@ -66,7 +66,7 @@ def leaky_relu(x, negative_slope=0.01):
 def elu(x, alpha=1.0):
     """g(a) = a if a > 0 else α(eᵃ − 1); g'(a) = 1 if a > 0 else α eᵃ (so g'(0) = α, as PyTorch)."""
     check_float(x, "elu")
-    neg = _ops.minimum(x, 0.0)
+    neg = x.clamp(max=0.0)
     return _ops.where(x.data > 0, x, (neg.exp() - 1.0) * alpha)
 
 

@@ -330,9 +330,11 @@ class BinaryCrossEntropyFn(Function):
         return (p - y) / (p * (1 - p)).clamp(min=1e-12)
 
     def _dy(self):
-        p = self.inputs[0].data
-        with np.errstate(divide="ignore"):
-            return const(np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
+        p = self.inputs[0]
+        if fast():
+            with np.errstate(divide="ignore"):
+                return const(np.maximum(np.log1p(-p.data), -100) - np.maximum(np.log(p.data), -100))
+        return (-p).log1p().clamp(min=-100) - p.log().clamp(min=-100)
 
     def backward(self, gy):
         p, y = self.inputs
