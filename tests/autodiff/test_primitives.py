@@ -189,3 +189,39 @@ def test_registry_covers_every_listed_primitive():
               "cat stack index softmax log_softmax lt le gt ge eq to").split()
     missing = [w for w in wanted if w not in names]
     assert missing == []
+
+
+@pytest.mark.parametrize("case,shapes", GRAD, ids=GRAD_IDS)
+def test_reverse_over_forward_matches_reverse_over_reverse(case, shapes):
+    """∂/∂x [wᵀ J(x) v] by differentiating the jvp rules equals ∂/∂x [(J(x)ᵀ w)ᵀ v] by double backward."""
+    rng = np.random.default_rng(4)
+    arrays = case.inputs(shapes)
+    xs = _dc_inputs(arrays)
+    vs = tuple(dc.tensor(rng.standard_normal(a.shape), dtype="float64") for a in arrays)
+    w = dc.tensor(rng.standard_normal(case.fn(*xs).shape), dtype="float64")
+    n = len(xs)
+
+    def directional(*ys):
+        return (dc.jvp(case.fn, ys, vs)[1] * w).sum()
+
+    rf = dc.grad(directional, argnums=tuple(range(n)))(*xs)
+    leaves = _dc_inputs(arrays, requires_grad=True)
+    gs = dc.autograd_grad(case.fn(*leaves), leaves, w, create_graph=True, allow_unused=True)
+    s = sum((g * v).sum() for g, v in zip(gs, vs) if g is not None)
+    if isinstance(s, dc.Tensor) and s.requires_grad:
+        rr = dc.autograd_grad(s, leaves, allow_unused=True)
+    else:
+        rr = [None] * n
+    for a, b, arr in zip(rf, rr, arrays):
+        np.testing.assert_allclose(a.numpy(), _zeros_if_none(None if b is None else b.numpy(), arr), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("case,shapes", GRAD, ids=GRAD_IDS)
+def test_float32_tangents_stay_float32(case, shapes):
+    arrays = case.inputs(shapes)
+    xs = tuple(_dc_inputs(arrays, "float32"))
+    vs = tuple(dc.ones_like(x) for x in xs)
+    out, t = dc.jvp(case.fn, xs, vs)
+    assert out.dtype == np.float32 and t.dtype == np.float32 and t.shape == out.shape
+    _, t64 = dc.jvp(case.fn, tuple(_dc_inputs(arrays)), tuple(dc.ones_like(x, dtype="float64") for x in xs))
+    np.testing.assert_allclose(t.numpy(), t64.numpy(), rtol=1e-4, atol=1e-4)
