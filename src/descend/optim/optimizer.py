@@ -319,6 +319,8 @@ class Optimizer:
         self._step_count = 0
 
 
+Optimizer.step = _counting_step(Optimizer.step)
+
 _SCRATCH = {}
 
 
