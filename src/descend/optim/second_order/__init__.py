@@ -8,6 +8,10 @@ The flat-vector helpers (``flat``), the function oracle (``oracle``), the reduct
 """
 
 from . import line_search
+from .bfgs import BFGS
+from .conjugate_gradient import ConjugateGradient
+from .hessian_free import HessianFree
 from .lbfgs import LBFGS
+from .newton import Newton
 
-__all__ = ["line_search", "LBFGS"]
+__all__ = ["line_search", "LBFGS", "BFGS", "ConjugateGradient", "Newton", "HessianFree"]

@@ -25,9 +25,10 @@ import numpy as np
 from ...autodiff.mode import no_grad
 from ..optimizer import Optimizer, check_number
 from .flat import FlatParams
+from .line_search import backtracking, strong_wolfe
 from .oracle import Oracle
 
-__all__ = ["ClosureOptimizer", "check_number"]
+__all__ = ["ClosureOptimizer", "check_number", "resolve_line_search"]
 
 
 def max_norm(g):
@@ -65,9 +66,10 @@ class ClosureOptimizer(Optimizer):
         """What the last ``step`` did (see the module docstring), or None before the first step."""
         return self._global_state().get("report")
 
-    def step(self, closure):
+    def step(self, closure, **options):
         """Run up to ``max_iter`` iterations; ``closure`` zeroes grads, computes the loss, calls
-        ``backward()`` and returns the loss. Returns the loss at the start of the step."""
+        ``backward()`` and returns the loss. Returns the loss at the start of the step.
+        ``options`` go to the method (HessianFree: ``curvature_closure``, ``output_fn``, ``loss_fn``)."""
         if closure is None:
             raise ValueError(f"{type(self).__name__}.step needs a closure that re-evaluates the model and returns the loss")
         oracle = Oracle(self._flat_params(), closure)
@@ -75,12 +77,31 @@ class ClosureOptimizer(Optimizer):
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
         with no_grad():
-            orig_loss, report = self._run(oracle, self.param_groups[0], state)
+            orig_loss, report = self._run(oracle, self.param_groups[0], state, **options)
         report["func_evals"] = oracle.func_evals
         report["hvp_evals"] = oracle.hvp_evals
         state["func_evals"] += oracle.func_evals
         state["report"] = report
         return orig_loss
 
-    def _run(self, oracle, group, state):  # pragma: no cover - every subclass defines it
+    def _run(self, oracle, group, state, **options):  # pragma: no cover - every subclass defines it
         raise TypeError(f"{type(self).__name__} must define _run(oracle, group, state)")
+
+
+def resolve_line_search(line_search_fn, c1=1e-4, c2=0.9, allow_none=False, where="line_search_fn"):
+    """The line search named by ``line_search_fn`` as ``search(phi, t, d, f, g, gtd, max_ls)``.
+
+    ``"strong_wolfe"`` (with c₁, c₂), ``"backtracking"`` (Armijo with c₁), a callable with the
+    signature of :func:`~.line_search.strong_wolfe` (it gets ``max_ls=`` as a keyword and must
+    return a :class:`~.line_search.LineSearchResult`), or None (only if ``allow_none``).
+    """
+    if line_search_fn == "strong_wolfe":
+        return lambda phi, t, d, f, g, gtd, max_ls: strong_wolfe(phi, t, d, f, g, gtd, c1=c1, c2=c2, max_ls=max_ls)
+    if line_search_fn == "backtracking":
+        return lambda phi, t, d, f, g, gtd, max_ls: backtracking(phi, t, d, f, g, gtd, c1=c1, max_ls=max_ls)
+    if line_search_fn is None and allow_none:
+        return None
+    if callable(line_search_fn):
+        return lambda phi, t, d, f, g, gtd, max_ls: line_search_fn(phi, t, d, f, g, gtd, max_ls=max_ls)
+    expected = "'strong_wolfe', 'backtracking', a callable" + (" or None" if allow_none else "")
+    raise ValueError(f"{where}={line_search_fn!r}; expected {expected}")

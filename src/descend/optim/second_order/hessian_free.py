@@ -1,0 +1,258 @@
+r"""Hessian-free optimization (Martens 2010): truncated Newton by conjugate gradient on B v products.
+
+Around θ the loss is modelled by the damped quadratic
+
+    q(p) = gᵀp + ½ pᵀ(B + λI)p,   B = H = ∇²f(θ)  (``curvature="hessian"``)
+                                  or B = G = Jᵀ H_ℓ J  (``curvature="gauss-newton"``),
+
+and q is minimised by linear conjugate gradient on (B + λI) p = −g, which touches B only
+through products B v — a Hessian-vector product by forward-over-reverse through the closure
+(:meth:`~.oracle.Oracle.hvp`), or a Gauss-Newton-vector product J v (forward mode) → H_ℓ J v
+(``dc.hvp`` of the loss of the outputs) → Jᵀ(H_ℓ J v) (one reverse pass)
+(:meth:`~.oracle.Oracle.gnvp`). B is never formed: memory O(n), each product a few gradients.
+
+Inner CG (x₀ = ``cg_decay``·p_prev, Martens' warm start; x₀ = 0 if that makes q positive):
+  r₀ = −g − (B + λI)x₀, d₀ = r₀;  αᵢ = rᵢᵀrᵢ / dᵢᵀ(B + λI)dᵢ;  xᵢ₊₁ = xᵢ + αᵢdᵢ;
+  rᵢ₊₁ = rᵢ − αᵢ(B + λI)dᵢ;  dᵢ₊₁ = rᵢ₊₁ + (rᵢ₊₁ᵀrᵢ₊₁ / rᵢᵀrᵢ) dᵢ,
+stopped at ``max_cg_iters``, at ‖r‖₁ ≤ min(½, √‖g‖₁)·‖g‖₁ (SciPy Newton-CG's forcing rule, so
+convergence is superlinear near a minimum), by Martens' progress test (i > k, q(xᵢ) < 0,
+(q(xᵢ) − q(x_{i−k}))/q(xᵢ) < k·5·10⁻⁴, k = max(10, ⌈i/10⌉)), or on negative curvature
+dᵀ(B + λI)d ≤ 0 (only possible with B = H; then the last iterate, or −g/max(1, ‖g‖) if there
+is none, is used). q(xᵢ) = −½ xᵢᵀ(rᵢ − g) comes for free.
+
+**CG backtracking**: the iterates x_⌈1.3ʲ⌉ and the last one are kept; f(θ + x) is tried from
+the last backwards and the first that decreases f (Armijo, c₁ = 10⁻⁴) is taken — earlier
+iterates are shorter, more conservative steps. (Martens walks back while f keeps decreasing;
+trying the last first costs one evaluation when it is good, the usual case.) If none does, an
+Armijo backtracking line search (c₁ = 10⁻², as Martens) runs along the shortest one.
+
+**Damping** (Martens' Levenberg-Marquardt heuristic, :func:`~.reduction_ratio.update_damping`):
+ρ = (f(θ + p_N) − f(θ)) / q(p_N) for the final CG iterate p_N (before backtracking);
+λ × 3/2 if ρ < 1/4, λ × 2/3 if ρ > 3/4. If CG met negative curvature dᵀ(B + λI)d ≤ 0, λ also
+rises to at least 1.5·(λ − dᵀ(B + λI)d/dᵀd), past the most negative curvature seen. A step that
+fails is rejected (θ unchanged) and the iteration repeats with the larger λ.
+
+**Mini-batches** (Martens: gradient on a large batch, curvature on a smaller one): the closure
+gives f and g; ``step(closure, curvature_closure=...)`` takes the Hessian-vector products from
+another closure (e.g. on a sub-batch), and for Gauss-Newton ``output_fn``/``loss_fn`` may use a
+sub-batch too. Use ``max_iter=1`` and a new batch per ``step``; λ and p_prev carry over.
+
+``step(closure, curvature_closure=None, output_fn=None, loss_fn=None)``: ``output_fn()`` returns
+the network outputs z and ``loss_fn(z)`` the loss of them (needed for Gauss-Newton, where
+f = loss_fn(output_fn()) plus terms whose curvature the damping stands in for).
+"""
+
+import math
+
+import numpy as np
+
+from .base import ClosureOptimizer, check_number, is_finite, max_norm
+from .line_search import backtracking
+from .reduction_ratio import reduction_ratio, update_damping
+
+__all__ = ["HessianFree", "truncated_cg"]
+
+_CURVATURES = ("hessian", "gauss-newton")
+
+
+def truncated_cg(Av, b, x0=None, max_iters=250, tol=None, progress_eps=5e-4, gamma=1.3):
+    """Approximately solve A x = b (A = B + λI) by CG, Martens-style, minimising q(x) = ½xᵀAx − bᵀx.
+
+    ``Av(v)`` returns A v for v of shape (n,). Returns a dict: ``x`` (last iterate), ``saved``
+    (list of (i, xᵢ, q(xᵢ)) at i = ⌈γʲ⌉ and the last), ``iters`` (products done),
+    ``reason`` and ``negative_curvature`` (False, or the Rayleigh quotient dᵀAd/dᵀd ≤ 0 found).
+    """
+    n = b.shape[0]
+    if x0 is not None and np.any(x0):
+        r = b - Av(x0)
+        products = 1
+        if -0.5 * float(x0.dot(b + r)) >= 0:  # the warm start is no better than 0
+            x, r = np.zeros(n, dtype=b.dtype), b.copy()
+        else:
+            x = x0.copy()
+    else:
+        x, r, products = np.zeros(n, dtype=b.dtype), b.copy(), 0
+    d = r.copy()
+    rr = float(r.dot(r))
+    tol = tol if tol is not None else 0.0
+    bnorm1 = float(np.abs(b).sum())
+    qs = [-0.5 * float(x.dot(b + r))]
+    save_at = 1
+    saved = []
+    reason, neg = "max_cg_iters", False
+    i = 0
+    while i < max_iters:
+        if float(np.abs(r).sum()) <= tol * bnorm1:
+            reason = "residual"
+            break
+        Ad = Av(d)
+        products += 1
+        dAd = float(d.dot(Ad))
+        if not dAd > 0 or not math.isfinite(dAd):
+            reason, neg = "negative_curvature", dAd / float(d.dot(d))
+            break
+        alpha = rr / dAd
+        x = x + alpha * d
+        r = r - alpha * Ad
+        i += 1
+        q = -0.5 * float(x.dot(b + r))
+        qs.append(q)
+        if i >= save_at:
+            saved.append((i, x.copy(), q))
+            while save_at <= i:
+                save_at = math.ceil(save_at * gamma)
+        k = max(10, math.ceil(0.1 * i))
+        if i > k and q < 0 and (q - qs[i - k]) / q < k * progress_eps:
+            reason = "progress"
+            break
+        rr_new = float(r.dot(r))
+        d = r + (rr_new / rr) * d
+        rr = rr_new
+    q_last = qs[-1]
+    if not saved or saved[-1][0] != i:
+        if i > 0 or np.any(x):
+            saved.append((i, x.copy(), q_last))
+    return {"x": x, "saved": saved, "iters": products, "reason": reason, "negative_curvature": neg}
+
+
+class HessianFree(ClosureOptimizer):
+    """Hessian-free (truncated Newton-CG) with Martens' damping and CG backtracking (see module docstring).
+
+    Args: ``params`` (one group), ``lr`` = 1 (first trial of the fallback line search),
+    ``max_iter`` = 20 (outer iterations per ``step``), ``max_eval`` = 2·max_iter + 1,
+    ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9, ``damping`` = 1.0 (initial λ),
+    ``adaptive_damping`` = True, ``min_damping`` = 0, ``curvature`` = ``"hessian"`` or
+    ``"gauss-newton"``, ``max_cg_iters`` = 250, ``cg_tolerance`` = None (SciPy's forcing rule) or a
+    relative residual, ``cg_decay`` = 0.95 (warm start; 0 to start CG at 0).
+    """
+
+    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
+                 damping=1.0, adaptive_damping=True, min_damping=0.0, curvature="hessian", max_cg_iters=250,
+                 cg_tolerance=None, cg_decay=0.95):
+        check_number("learning rate lr", lr, low=0.0, low_open=True)
+        check_number("max_iter", max_iter, low=1, integer=True)
+        if max_eval is None:
+            max_eval = 2 * max_iter + 1
+        check_number("max_eval", max_eval, low=1, integer=True)
+        check_number("tolerance_grad", tolerance_grad, low=0.0)
+        check_number("tolerance_change", tolerance_change, low=0.0)
+        check_number("damping", damping, low=0.0)
+        check_number("min_damping", min_damping, low=0.0)
+        check_number("max_cg_iters", max_cg_iters, low=1, integer=True)
+        if cg_tolerance is not None:
+            check_number("cg_tolerance", cg_tolerance, low=0.0, high=1.0, high_open=True)
+        check_number("cg_decay", cg_decay, low=0.0, high=1.0)
+        if curvature not in _CURVATURES:
+            raise ValueError(f"curvature={curvature!r}; expected 'hessian' or 'gauss-newton'")
+        if not isinstance(adaptive_damping, bool):
+            raise ValueError(f"adaptive_damping={adaptive_damping!r}; expected True or False")
+        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
+                        tolerance_change=tolerance_change, damping=damping, adaptive_damping=adaptive_damping,
+                        min_damping=min_damping, curvature=curvature, max_cg_iters=max_cg_iters,
+                        cg_tolerance=cg_tolerance, cg_decay=cg_decay)
+        super().__init__(params, defaults)
+
+    def _run(self, oracle, group, state, curvature_closure=None, output_fn=None, loss_fn=None):
+        curvature = group["curvature"]
+        if curvature == "gauss-newton":
+            if output_fn is None or loss_fn is None:
+                raise ValueError("HessianFree(curvature='gauss-newton') needs step(closure, output_fn=..., loss_fn=...): "
+                                 "output_fn() returns the network outputs z and loss_fn(z) the loss of them")
+            if curvature_closure is not None:
+                raise ValueError("curvature_closure is for curvature='hessian'; with Gauss-Newton, evaluate "
+                                 "output_fn/loss_fn on the curvature batch instead")
+        elif output_fn is not None or loss_fn is not None:
+            raise ValueError("output_fn/loss_fn are used only with curvature='gauss-newton'")
+        max_iter, max_eval = group["max_iter"], group["max_eval"]
+        tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
+        flat = oracle.flat
+        lam = state.get("damping", group["damping"])
+        p_prev = state.get("cg_solution")
+
+        orig_loss, f, g = oracle.evaluate()
+        report = {"iterations": 0, "step_size": None, "loss": f, "reason": "tolerance_grad", "cg_iters": 0}
+        if max_norm(g) <= tol_grad:
+            return orig_loss, report
+        if not is_finite(f, g):
+            report["reason"] = "non_finite_loss"
+            return orig_loss, report
+
+        def product(v):
+            if curvature == "hessian":
+                bv = oracle.hvp(v, curvature_closure)[0]
+            else:
+                bv = oracle.gnvp(v, output_fn, loss_fn)
+            return bv + lam * v
+
+        reason, t, it, cg_total = "max_iter", None, 0, 0
+        while it < max_iter:
+            if oracle.func_evals >= max_eval:
+                reason = "max_eval"
+                break
+            it += 1
+            state["n_iter"] += 1
+            x = flat.get()
+            gnorm1 = float(np.abs(g).sum())
+            tol = group["cg_tolerance"] if group["cg_tolerance"] is not None else min(0.5, math.sqrt(gnorm1))
+            x0 = group["cg_decay"] * p_prev if p_prev is not None and p_prev.shape == g.shape else None
+            cg = truncated_cg(product, -g, x0, group["max_cg_iters"], tol)
+            cg_total += cg["iters"]
+            candidates = cg["saved"]
+            if not candidates:  # negative curvature at once: steepest descent
+                sd = -g / max(1.0, float(np.linalg.norm(g)))
+                candidates = [(0, sd, float(g.dot(sd)))]
+            accepted, rho = None, -math.inf
+            for k, (_, p, q) in enumerate(reversed(candidates)):
+                if oracle.func_evals >= max_eval:
+                    break
+                gtp = float(g.dot(p))
+                f_new, g_new = oracle.evaluate_at(x + p)
+                finite = is_finite(f_new, g_new)
+                if k == 0:  # Martens: ρ of the final CG iterate p_N
+                    rho = reduction_ratio(f, f_new if finite else math.inf, q)
+                if finite and f_new < f and (gtp >= 0 or f_new <= f + 1e-4 * gtp):
+                    accepted = (p, 1.0, f_new, g_new)
+                    break
+            if accepted is None and oracle.func_evals < max_eval:
+                p = candidates[0][1]
+                gtp = float(g.dot(p))
+                if gtp < 0:
+                    res = backtracking(oracle.directional(x, p), group["lr"], p, f, g, gtp, c1=1e-2,
+                                       shrink=0.8, max_ls=max(1, min(30, max_eval - oracle.func_evals)))
+                    if res.t > 0:
+                        accepted = (p, res.t, res.f, res.g)
+            if accepted is None:
+                flat.set(x)
+            else:
+                p, t, f_new, g_new = accepted
+            if group["adaptive_damping"]:
+                lam_cg = lam
+                lam = update_damping(lam, rho, min_damping=group["min_damping"])
+                if cg["negative_curvature"] is not False:  # B + λI was indefinite: damp past it
+                    lam = max(lam, 1.5 * (lam_cg - cg["negative_curvature"]))
+            if accepted is None:
+                p_prev = None
+                if oracle.func_evals >= max_eval:
+                    reason, t = "max_eval", 0.0
+                    break
+                if not group["adaptive_damping"]:
+                    reason, t = "no_decrease", 0.0
+                    break
+                continue
+            flat.set(x + t * p)
+            p_prev = cg["x"]
+            f_prev = f
+            f, g = f_new, g_new
+            if oracle.func_evals >= max_eval and it < max_iter:
+                reason = "max_eval"
+                break
+            if max_norm(g) <= tol_grad:
+                reason = "tolerance_grad"
+                break
+            if max_norm(t * p) <= tol_change or abs(f - f_prev) < tol_change:
+                reason = "tolerance_change"
+                break
+        state["damping"] = lam
+        state["cg_solution"] = p_prev
+        report.update(iterations=it, step_size=t, loss=f, reason=reason, damping=lam, cg_iters=cg_total)
+        return orig_loss, report

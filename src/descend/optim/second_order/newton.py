@@ -1,0 +1,179 @@
+r"""Newton's method with Levenberg-Marquardt damping: θ ← θ − t (H + αI)⁻¹ g.
+
+The notes' Newton step θ* = θ₀ − H⁻¹g jumps to the minimum of the local quadratic model
+f(θ₀ + p) ≈ f(θ₀) + gᵀp + ½ pᵀHp. Each iteration here
+
+1. forms the full Hessian H = ∇²f(θ) (n × n) column by column, Heⱼ, with n forward-over-reverse
+   Hessian-vector products of the closure (:meth:`~.oracle.Oracle.hvp`), and symmetrises it;
+2. solves (H + αI) p = −g by a Cholesky factorisation H + αI = LLᵀ. If the factorisation fails
+   (H + αI not positive definite) the damping grows, α ← max(2α, β), β = 10⁻³·max(mean|Hᵢᵢ|, 10⁻⁸)
+   (Nocedal & Wright, Algorithm 3.3), until it succeeds;
+3. takes θ₊ = θ + t p with t from a line search (``line_search_fn="backtracking"``, Armijo with
+   t₀ = ``lr``, the default; ``"strong_wolfe"``; or None: t = ``lr``, and a step that does not
+   decrease f is rejected and retried with more damping — the trust-region form of
+   Levenberg-Marquardt);
+4. with ``adaptive_damping`` (default) updates α by the reduction ratio
+   ρ = (f(θ₊) − f(θ)) / (t gᵀp + ½ t² pᵀHp): α × 3/2 if ρ < 1/4, α × 2/3 if ρ > 3/4
+   (:func:`~.reduction_ratio.update_damping`; α below 10⁻¹²·β drops to 0, so close to the
+   minimum the method becomes pure Newton and converges quadratically).
+
+Cost: n Hessian-vector products (each a small multiple of a gradient) and one O(n³) Cholesky
+per iteration, O(n²) memory. The constructor refuses more than ``max_params`` parameters
+(default 2000, raise it if you mean it). Stops as L-BFGS (``tolerance_grad`` on ‖g‖_∞,
+``tolerance_change`` on |Δf| and ‖t p‖_∞, ``max_iter``, ``max_eval``); α persists across steps.
+"""
+
+import math
+
+import numpy as np
+
+from .base import ClosureOptimizer, check_number, is_finite, max_norm, resolve_line_search
+from .reduction_ratio import reduction_ratio, update_damping
+
+__all__ = ["Newton", "damped_newton_direction"]
+
+
+def damped_newton_direction(H, g, alpha, max_tries=60):
+    """p = −(H + αI)⁻¹ g by Cholesky, growing α until H + αI is positive definite.
+
+    Returns (p, α used, number of failed factorisations). H (n, n) symmetric, g (n,).
+    """
+    n = H.shape[0]
+    beta = 1e-3 * max(float(np.abs(np.diag(H)).mean()) if n else 0.0, 1e-8)
+    eye = np.eye(n, dtype=H.dtype)
+    fails = 0
+    for _ in range(max_tries):
+        try:
+            L = np.linalg.cholesky(H + alpha * eye)
+        except np.linalg.LinAlgError:
+            fails += 1
+            alpha = max(2.0 * alpha, beta)
+            continue
+        p = np.linalg.solve(L.T, np.linalg.solve(L, -g))
+        if np.isfinite(p).all():
+            return p, alpha, fails
+        fails += 1
+        alpha = max(2.0 * alpha, beta)
+    raise np.linalg.LinAlgError(f"Newton: H + αI stayed singular or indefinite up to α = {alpha:.3g}")
+
+
+class Newton(ClosureOptimizer):
+    """Damped Newton with Levenberg-Marquardt damping (see the module docstring).
+
+    Args: ``params`` (one group), ``lr`` = 1 (first trial step), ``max_iter`` = 20,
+    ``max_eval`` = 2·max_iter + 1, ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9,
+    ``damping`` = 0 (initial α ≥ 0), ``adaptive_damping`` = True, ``line_search_fn`` =
+    ``"backtracking"`` (or ``"strong_wolfe"``, a callable, None), ``max_params`` = 2000.
+    """
+
+    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
+                 damping=0.0, adaptive_damping=True, line_search_fn="backtracking", max_params=2000):
+        check_number("learning rate lr", lr, low=0.0, low_open=True)
+        check_number("max_iter", max_iter, low=1, integer=True)
+        if max_eval is None:
+            max_eval = 2 * max_iter + 1
+        check_number("max_eval", max_eval, low=1, integer=True)
+        check_number("tolerance_grad", tolerance_grad, low=0.0)
+        check_number("tolerance_change", tolerance_change, low=0.0)
+        check_number("damping", damping, low=0.0)
+        check_number("max_params", max_params, low=1, integer=True)
+        if not isinstance(adaptive_damping, bool):
+            raise ValueError(f"adaptive_damping={adaptive_damping!r}; expected True or False")
+        resolve_line_search(line_search_fn, allow_none=True)
+        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
+                        tolerance_change=tolerance_change, damping=damping, adaptive_damping=adaptive_damping,
+                        line_search_fn=line_search_fn, max_params=max_params)
+        super().__init__(params, defaults)
+        n = sum(p.data.size for p in self._params)
+        if n > max_params:
+            mb = n * n * self._params[0].data.itemsize / 2 ** 20
+            raise ValueError(f"Newton: the parameters have n={n} entries, above max_params={max_params}. The full "
+                             f"Hessian needs O(n²) memory (here {mb:.0f} MB), n Hessian-vector products and an O(n³) "
+                             f"Cholesky factorisation per iteration. Pass max_params={n} (or more) to allow it, or use "
+                             "HessianFree or LBFGS, which need only O(n) memory")
+
+    def hessian(self, oracle):
+        """The full Hessian H (n, n) at the current θ: column j is H eⱼ (forward-over-reverse)."""
+        n = oracle.n
+        H = np.empty((n, n), dtype=oracle.flat.dtype)
+        e = np.zeros(n, dtype=oracle.flat.dtype)
+        for j in range(n):
+            e[j] = 1
+            H[:, j] = oracle.hvp(e)[0]
+            e[j] = 0
+        return (H + H.T) / 2
+
+    def _run(self, oracle, group, state):
+        search = resolve_line_search(group["line_search_fn"], allow_none=True)
+        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
+        tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
+        adaptive = group["adaptive_damping"]
+        flat = oracle.flat
+        alpha = state.get("damping", group["damping"])
+
+        orig_loss, f, g = oracle.evaluate()
+        report = {"iterations": 0, "step_size": None, "loss": f, "reason": "tolerance_grad"}
+        if max_norm(g) <= tol_grad:
+            return orig_loss, report
+        if not is_finite(f, g):
+            report["reason"] = "non_finite_loss"
+            return orig_loss, report
+
+        reason, t, it = "max_iter", None, 0
+        while it < max_iter:
+            if oracle.func_evals >= max_eval:
+                reason = "max_eval"
+                break
+            it += 1
+            state["n_iter"] += 1
+            H = self.hessian(oracle)
+            beta = 1e-3 * max(float(np.abs(np.diag(H)).mean()), 1e-8)
+            x = flat.get()
+            moved = False
+            while oracle.func_evals < max_eval:
+                p, alpha, _ = damped_newton_direction(H, g, alpha)
+                gtp = float(g.dot(p))
+                if not gtp < 0:  # p = 0 within rounding: nothing left to gain
+                    break
+                pHp = float(p.dot(H @ p))
+                if search is None:
+                    t = lr
+                    f_new, g_new = oracle.evaluate_at(x + t * p)
+                    ok = is_finite(f_new, g_new) and f_new < f
+                else:
+                    res = search(oracle.directional(x, p), lr, p, f, g, gtp, max(max_eval - oracle.func_evals, 1))
+                    t, f_new, g_new, ok = res.t, res.f, res.g, res.t > 0
+                predicted = t * gtp + 0.5 * t * t * pHp
+                rho = reduction_ratio(f, f_new, predicted) if ok else -math.inf
+                if adaptive:
+                    alpha = update_damping(alpha, rho) if alpha > 0 or rho >= 0.25 else beta
+                    if alpha < 1e-12 * beta:
+                        alpha = 0.0
+                if ok:
+                    moved = True
+                    break
+                flat.set(x)
+                if not adaptive:
+                    alpha = max(2.0 * alpha, beta)
+                else:
+                    alpha = max(alpha * 4.0, beta)  # a rejected step: damp harder before retrying
+            if not moved:
+                flat.set(x)
+                reason = "max_eval" if oracle.func_evals >= max_eval else "no_decrease"
+                t = 0.0
+                break
+            flat.set(x + t * p)
+            f_prev = f
+            f, g = f_new, g_new
+            if oracle.func_evals >= max_eval and it < max_iter:
+                reason = "max_eval"
+                break
+            if max_norm(g) <= tol_grad:
+                reason = "tolerance_grad"
+                break
+            if max_norm(t * p) <= tol_change or abs(f - f_prev) < tol_change:
+                reason = "tolerance_change"
+                break
+        state["damping"] = alpha
+        report.update(iterations=it, step_size=t, loss=f, reason=reason, damping=alpha)
+        return orig_loss, report
