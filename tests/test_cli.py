@@ -14,7 +14,8 @@ from descend.cli import main
 from descend.train import load_checkpoint
 from descend.train.config import ConfigError, apply_override, default_config, load_config
 
-SMALL = ["--set", "model.hidden=[16]", "--set", "training.epochs=3", "--set", "output.progress=false"]
+SMALL = ["--set", "model.hidden=[16]", "--set", "training.epochs=3", "--set", "output.progress=false",
+         "--set", "model.dropout=0.0", "--set", "data.augment.rotate=0.0", "--set", "optimizer.lr=0.01"]
 
 
 @pytest.mark.parametrize("override, message", [

@@ -6,9 +6,9 @@ DEFAULT_TOML = """\
 # Every key below may be changed in a config file or with `descend train --set section.key=value`.
 
 [model]
-hidden = [128]            # sizes of the hidden layers
+hidden = [512]            # sizes of the hidden layers
 activation = "relu"       # relu | tanh | sigmoid | leaky_relu | elu | gelu
-dropout = 0.0             # dropout probability after each hidden activation
+dropout = 0.5             # dropout probability after each hidden activation
 batchnorm = false         # BatchNorm1d after each hidden linear layer
 init = "default"          # default (PyTorch's) | xavier_uniform | xavier_normal | kaiming_uniform | kaiming_normal
 
@@ -24,8 +24,8 @@ monitor = "val_loss"      # the metric given to ReduceLROnPlateau
 [data]
 name = "digits"           # digits | mnist | fashion_mnist | two_moons | spirals | circles | xor
 path = ""                 # directory holding the MNIST files ("" = the cache directory)
-val = 0.15                # fraction held out for validation
-test = 0.15               # fraction held out for testing (digits and toy sets; MNIST has its own test set)
+val = 0.1                 # fraction held out for validation
+test = 0.2                # fraction held out for testing (digits and toy sets; MNIST has its own test set)
 stratify = true           # keep the class proportions in every split
 batch_size = 32
 mode = "minibatch"        # batch | stochastic | online | minibatch
@@ -35,11 +35,11 @@ standardize = true        # (x - mean) / std with statistics of the training set
 [data.augment]
 shift = 0                 # random shift by up to this many pixels
 flip = false              # random horizontal flip
-rotate = 0.0              # random rotation by up to this many degrees
-noise = 0.0               # Gaussian noise of this standard deviation
+rotate = 8.0              # random rotation by up to this many degrees
+noise = 0.3               # Gaussian noise of this standard deviation
 
 [training]
-epochs = 30
+epochs = 60
 seed = 0
 checkpoint_every = 1      # save the full training state every this many epochs
 monitor_every = 0         # layer statistics every this many steps (0 = once per epoch)

@@ -19,7 +19,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .metrics import resolve
 from .state import copy_state, load_model_state
 
-CLOSURE_OPTIMIZERS = ("LBFGS", "ConjugateGradient", "Newton", "HessianFree")
+CLOSURE_OPTIMIZERS = ("ClosureOptimizer", "LBFGS", "BFGS", "ConjugateGradient", "Newton", "HessianFree")
 HOOKS = ("on_fit_start", "on_fit_end", "on_epoch_start", "on_epoch_end", "on_batch_start", "on_batch_end",
          "on_after_backward")
 
@@ -175,7 +175,7 @@ class Trainer:
         if self._pending_loader_state is not None:
             loader.load_state_dict(self._pending_loader_state)
             self._pending_loader_state = None
-        val_loader = None if val is None else as_loader(val, self.eval_batch_size)
+        val_loader = None if val is None else as_loader(val, self.eval_batch_size, seed=0)
         hooks = self._hooks
         set_train = getattr(self.model, "train", None)
         for c in hooks["on_fit_start"]:
@@ -287,13 +287,13 @@ class Trainer:
 
     def evaluate(self, data):
         """{"loss": mean loss, metric: value, ...} on ``data`` (DataLoader, Dataset or (X, T) tuple), without grad."""
-        return self._evaluate_loader(as_loader(data, self.eval_batch_size))
+        return self._evaluate_loader(as_loader(data, self.eval_batch_size, seed=0))
 
     def predict(self, data):
         """The model's outputs on all inputs of ``data`` (a Tensor or array X, a Dataset or a DataLoader), as a Tensor."""
         if isinstance(data, (Tensor, np.ndarray)):
             data = (data,)
-        loader = as_loader(data, self.eval_batch_size)
+        loader = as_loader(data, self.eval_batch_size, seed=0)
         training = getattr(self.model, "training", None)
         if hasattr(self.model, "eval"):
             self.model.eval()
