@@ -448,3 +448,52 @@ def test_incompatible_shapes_name_op_and_shapes():
                      (lambda: a ** b, "pow")]:
         with pytest.raises(ValueError, match=rf"{name}.*\(3,\).*\(4,\)"):
             op()
+
+
+def test_retain_grad_accumulates_across_backward_calls():
+    """As in PyTorch, a retained non-leaf gradient accumulates like a leaf's."""
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    y.retain_grad()
+    z = (y * y).sum()
+    z.backward(retain_graph=True)
+    z.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [16.0, 32.0])
+    np.testing.assert_array_equal(y.grad.numpy(), [8.0, 16.0])
+
+
+def test_setitem_on_saved_tensor_then_backward_raises():
+    a = leaf([1.0, 2.0])
+    b = dc.tensor([3.0, 4.0], dtype="float64")
+    y = (a * b).sum()
+    b[0] = 5.0
+    with pytest.raises(RuntimeError, match="in-place"):
+        y.backward()
+
+
+def test_backward_on_a_leaf_and_a_clone():
+    x = leaf(3.0)
+    x.backward()
+    assert x.grad.item() == 1.0
+    y = leaf([1.0, 2.0])
+    c = y.clone()
+    assert not c.is_leaf and c.data is not y.data
+    (c * c).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [2.0, 4.0])
+
+
+def test_transforms_work_inside_no_grad():
+    x = dc.tensor([1.0, 2.0], dtype="float64")
+    with dc.no_grad():
+        g = dc.grad(lambda t: (t ** 3).sum())(x)
+        H = dc.hessian(lambda t: (t ** 3).sum())(x)
+    np.testing.assert_array_equal(g.numpy(), [3.0, 12.0])
+    np.testing.assert_array_equal(H.numpy(), [[6.0, 0.0], [0.0, 12.0]])
+    assert dc.is_grad_enabled()
+
+
+def test_reverse_over_forward_with_leaves_that_require_grad():
+    a = leaf([1.0, 2.0])
+    _, t = dc.jvp(lambda u: (u ** 3).sum(), (a,), (dc.ones(2, dtype="float64"),))
+    t.backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [6.0, 12.0])
