@@ -499,3 +499,76 @@ def test_item_and_bool_errors():
     with pytest.raises(ValueError, match="ambiguous"):
         bool(dc.ones(2))
     assert dc.ones(1).item() == 1.0
+
+
+# --------------------------------------------------------------------------- more transform compositions
+def test_autograd_grad_several_outputs_and_intermediate_inputs_match_torch():
+    torch = pytest.importorskip("torch")
+    x = f64([1.0, 2.0], requires_grad=True)
+    h = x.sin()
+    y1 = (h * h).sum()
+    y2 = h.exp().sum() * y1
+    g = dc.autograd_grad([y1, y2], [x, h], [f64(2.0), f64(-1.0)])
+    t = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    th = t.sin()
+    ty1 = (th * th).sum()
+    ty2 = th.exp().sum() * ty1
+    tg = torch.autograd.grad([ty1, ty2], [t, th], [torch.tensor(2.0, dtype=torch.float64),
+                                                  torch.tensor(-1.0, dtype=torch.float64)])
+    for a, b in zip(g, tg):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    assert x.grad is None
+
+
+def test_gradcheck_passes_integer_inputs_as_constants():
+    idx = dc.tensor([0, 0, 1])
+    assert dc.gradcheck(lambda a, i: a[i] * a[i], (f64([1.0, 2.0]), idx))
+    assert dc.gradgradcheck(lambda a, i: a[i] * a[i], (f64([1.0, 2.0]), idx))
+
+
+def test_nested_jvp_raises_and_hvp_needs_scalar():
+    x = f64([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="nested"):
+        dc.jvp(lambda a: dc.jvp(lambda b: b * 2, (a,), (a,))[1], (x,), (x,))
+    with pytest.raises(ValueError, match="scalar"):
+        dc.hvp(lambda a: a * 2, x, x)
+
+
+def test_hessian_argnums_and_jacobian_of_scalar():
+    H = dc.hessian(lambda a, b: (a * b * b).sum(), argnums=1)(f64([1.0, 2.0]), f64([3.0, 4.0]))
+    np.testing.assert_array_equal(H.numpy(), [[2.0, 0.0], [0.0, 4.0]])
+    J = dc.jacobian(lambda a: (a * a).sum())(f64([1.0, 2.0]))
+    assert J.shape == (2,)
+    np.testing.assert_array_equal(J.numpy(), [2.0, 4.0])
+
+
+def test_float32_transforms_keep_float32():
+    x = dc.tensor([0.5, -0.25])
+    v = dc.tensor([1.0, 2.0])
+    assert dc.grad(scalar_f)(x).dtype == np.float32
+    assert dc.hessian(scalar_f)(x).dtype == np.float32
+    value, hv = dc.hvp(scalar_f, x, v)
+    assert value.dtype == np.float32 and hv.dtype == np.float32
+    H64 = dc.hessian(scalar_f)(f64([0.5, -0.25])).numpy()
+    np.testing.assert_allclose(hv.numpy(), H64 @ np.array([1.0, 2.0]), rtol=1e-5)
+
+
+def test_graph_is_freed_after_backward_unless_retained():
+    import gc
+    import weakref
+
+    x = f64(np.ones(1000), requires_grad=True)
+    h = x * 2
+    y = h.sin()
+    z = y.sum()
+    ref = weakref.ref(h)
+    del h, y
+    gc.collect()
+    assert ref() is not None  # the graph keeps h (Sin reads it)
+    z.backward(retain_graph=True)
+    gc.collect()
+    assert ref() is not None
+    z.backward()
+    gc.collect()
+    assert ref() is None
+    np.testing.assert_allclose(x.grad.numpy(), 2 * 2 * np.cos(2.0) * np.ones(1000))
