@@ -2,8 +2,24 @@
 
 Every optimizer follows ``torch.optim``'s protocol (``zero_grad``, ``backward``, ``step``) with
 PyTorch's names, defaults and update equations; each algorithm's module docstring gives its rule
-in the notes' notation.
+in the notes' notation. ``optim.functional`` has the notes' exact formulations where they differ
+from PyTorch's scaling, and the perceptron rule.
 """
 
 from .optimizer import Optimizer
+from .sgd import SGD
+from .adam import Adam
+from .adamw import AdamW
+from .rmsprop import RMSprop
+from .adagrad import Adagrad
+from .adadelta import Adadelta
+from .rprop import Rprop
+from .asgd import ASGD
+from . import functional, lr_scheduler, swa_utils  # noqa: F401
+from .clip import clip_grad_norm_, clip_grad_value_
+from .snapshot import SnapshotEnsemble
 from .second_order import *  # noqa: F401,F403
+from . import second_order as _second_order
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Rprop", "ASGD",
+           "clip_grad_norm_", "clip_grad_value_", "SnapshotEnsemble", "functional", "lr_scheduler", "swa_utils"] + list(_second_order.__all__)

@@ -1,0 +1,206 @@
+"""Weight averaging (Polyak–Ruppert / SWA and exponential moving averages) and BatchNorm refresh.
+
+``AveragedModel(model)`` keeps a copy θ̄ of a model's parameters. ``update_parameters(model)``
+after each step (or epoch) does, with n the number of models averaged so far:
+
+- first call: θ̄ ← θ;
+- SWA (default; equal weights, Polyak–Ruppert): θ̄ ← θ̄ + (θ − θ̄) / (n + 1);
+- EMA (``decay=ρ``, e.g. the notes' 0.995): θ̄ ← ρ θ̄ + (1 − ρ) θ (no bias correction).
+
+This is ``torch.optim.swa_utils.AveragedModel`` (``avg_fn`` / ``multi_avg_fn`` as there, acting on
+NumPy arrays); ``decay=`` is a shortcut for ``multi_avg_fn=get_ema_multi_avg_fn(decay)``. Buffers
+(BatchNorm statistics) are copied from the model unless ``use_buffers=True``, which averages them
+too. Since BatchNorm statistics of averaged weights are not the average of the statistics,
+``update_bn(loader, model)`` recomputes them with one pass over the data.
+
+Models are duck-typed: ``parameters()``, optionally ``buffers()``, ``modules()``, ``train()``,
+``training``, ``state_dict()``/``load_state_dict()``, and calling the model.
+"""
+
+import copy
+
+import numpy as np
+
+from ..autodiff.mode import no_grad
+from ..autodiff.tensor import Tensor
+from .optimizer import check_number
+
+__all__ = ["AveragedModel", "update_bn", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn", "get_ema_avg_fn",
+           "get_swa_avg_fn"]
+
+
+def get_ema_multi_avg_fn(decay=0.999):
+    """In place over lists of arrays: θ̄ ← θ̄ + (1 − ρ)(θ − θ̄) (= ρ θ̄ + (1 − ρ) θ), ρ = ``decay``."""
+    check_number("decay", decay, low=0.0, high=1.0)
+
+    def ema_update(averaged, current, num_averaged):
+        for a, c in zip(averaged, current):
+            a += (1.0 - decay) * (c - a)
+    return ema_update
+
+
+def get_swa_multi_avg_fn():
+    """In place over lists of arrays: θ̄ ← θ̄ + (θ − θ̄) / (n + 1)."""
+    def swa_update(averaged, current, num_averaged):
+        for a, c in zip(averaged, current):
+            if a.dtype.kind == "f":
+                a += (c - a) * (1.0 / (num_averaged + 1))
+            else:
+                a += (c - a) // (num_averaged + 1)
+    return swa_update
+
+
+def get_ema_avg_fn(decay=0.999):
+    """Per array, returning the new average: ρ θ̄ + (1 − ρ) θ."""
+    check_number("decay", decay, low=0.0, high=1.0)
+
+    def ema_update(averaged, current, num_averaged):
+        return decay * averaged + (1.0 - decay) * current
+    return ema_update
+
+
+def get_swa_avg_fn():
+    """Per array, returning the new average: θ̄ + (θ − θ̄) / (n + 1)."""
+    def swa_update(averaged, current, num_averaged):
+        return averaged + (current - averaged) / (num_averaged + 1)
+    return swa_update
+
+
+def _buffers(model):
+    f = getattr(model, "buffers", None)
+    return [b for b in f() if b is not None] if f is not None else []
+
+
+class AveragedModel:
+    """A copy of ``model`` whose parameters are averaged by :meth:`update_parameters` (see the
+    module docstring). Calling it runs the averaged copy (``self.module``)."""
+
+    def __init__(self, model, decay=None, avg_fn=None, multi_avg_fn=None, use_buffers=False):
+        if decay is not None:
+            if avg_fn is not None or multi_avg_fn is not None:
+                raise ValueError("give either decay or avg_fn/multi_avg_fn, not both")
+            multi_avg_fn = get_ema_multi_avg_fn(decay)
+        self.module = copy.deepcopy(model)
+        for p in self.module.parameters():
+            p.grad = None
+        self.decay = decay
+        self.avg_fn = avg_fn
+        self.multi_avg_fn = multi_avg_fn
+        self.use_buffers = use_buffers
+        self.n_averaged = 0
+
+    def __call__(self, *args, **kwargs):
+        return self.module(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        return self.module(*args, **kwargs)
+
+    def parameters(self):
+        """The averaged parameters (θ̄)."""
+        return self.module.parameters()
+
+    def _pairs(self, model):
+        if self.use_buffers:
+            mine = list(self.module.parameters()) + _buffers(self.module)
+            theirs = list(model.parameters()) + _buffers(model)
+        else:
+            mine, theirs = list(self.module.parameters()), list(model.parameters())
+        if len(mine) != len(theirs):
+            raise ValueError(f"model has {len(theirs)} parameters, the averaged model {len(mine)}")
+        for a, b in zip(mine, theirs):
+            if a.shape != b.shape:
+                raise ValueError(f"parameter shape {b.shape} does not match the averaged one {a.shape}")
+        return mine, theirs
+
+    def update_parameters(self, model):
+        """Fold ``model``'s current parameters into the average (the first call copies them)."""
+        mine, theirs = self._pairs(model)
+        if self.n_averaged == 0:
+            for a, b in zip(mine, theirs):
+                a.data[...] = b.data
+                a.bump_version()
+        elif self.multi_avg_fn is not None:
+            self.multi_avg_fn([a.data for a in mine], [b.data for b in theirs], self.n_averaged)
+            for a in mine:
+                a.bump_version()
+        elif self.avg_fn is not None:
+            for a, b in zip(mine, theirs):
+                a.data[...] = self.avg_fn(a.data, b.data, self.n_averaged)
+                a.bump_version()
+        else:
+            get_swa_multi_avg_fn()([a.data for a in mine], [b.data for b in theirs], self.n_averaged)
+            for a in mine:
+                a.bump_version()
+        if not self.use_buffers:
+            for a, b in zip(_buffers(self.module), _buffers(model)):
+                a.data[...] = b.data
+                a.bump_version()
+        self.n_averaged += 1
+
+    def state_dict(self):
+        """The averaged module's state_dict plus ``n_averaged``."""
+        sd = dict(self.module.state_dict())
+        sd["n_averaged"] = np.array(self.n_averaged, dtype=np.int64)
+        return sd
+
+    def load_state_dict(self, state_dict):
+        sd = dict(state_dict)
+        n = sd.pop("n_averaged")
+        self.n_averaged = int(n.data if isinstance(n, Tensor) else np.asarray(n))
+        self.module.load_state_dict(sd)
+
+    def __repr__(self):
+        kind = "SWA" if self.decay is None and self.avg_fn is None and self.multi_avg_fn is None else \
+            (f"EMA(decay={self.decay})" if self.decay is not None else "custom")
+        return f"AveragedModel({kind}, n_averaged={self.n_averaged}, module={self.module!r})"
+
+
+def _is_bn(m):
+    return all(hasattr(m, a) for a in ("running_mean", "running_var", "momentum", "num_batches_tracked")) \
+        and getattr(m, "running_mean", None) is not None
+
+
+def _set(t, value):
+    if isinstance(t, Tensor):
+        t.data[...] = value
+        t.bump_version()
+        return t
+    if isinstance(t, np.ndarray):
+        t[...] = value
+        return t
+    return value
+
+
+def update_bn(loader, model):
+    """Recompute the running statistics of every BatchNorm layer of ``model`` (found by duck
+    typing: ``running_mean``, ``running_var``, ``momentum``, ``num_batches_tracked``) with one pass
+    over ``loader`` in training mode, using the cumulative average (momentum=None) so that every
+    batch counts equally. Batches that are lists/tuples use their first element as the input."""
+    mods = model.modules() if hasattr(model, "modules") else [model]
+    bns = [m for m in mods if _is_bn(m)]
+    if not bns:
+        return
+    momenta = {}
+    for m in bns:
+        if hasattr(m, "reset_running_stats"):
+            m.reset_running_stats()
+        else:
+            _set(m.running_mean, 0.0)
+            _set(m.running_var, 1.0)
+            m.num_batches_tracked = _set(m.num_batches_tracked, 0)
+        momenta[m] = m.momentum
+        m.momentum = None
+    was_training = getattr(model, "training", True)
+    if hasattr(model, "train"):
+        model.train()
+    try:
+        with no_grad():
+            for batch in loader:
+                if isinstance(batch, (list, tuple)):
+                    batch = batch[0]
+                model(batch)
+    finally:
+        for m, mom in momenta.items():
+            m.momentum = mom
+        if hasattr(model, "train"):
+            model.train(was_training)
