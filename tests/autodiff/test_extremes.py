@@ -108,3 +108,15 @@ def test_jvp_finite_at_extremes(name):
     # wᵀ(J v) = (Jᵀ w)ᵀ v with the reference vjp
     w = np.random.default_rng(6).standard_normal(y.shape)
     assert float((w * t.numpy()).sum()) == pytest.approx(float((vjp_ref(xn, w) * v).sum()), rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("dtype,x", [("float32", -20.0), ("float32", -80.0), ("float64", -40.0), ("float64", -700.0)])
+def test_sigmoid_keeps_relative_precision_in_the_left_tail(dtype, x):
+    """σ(x) ≈ eˣ for x ≪ 0: tiny but representable, so log σ(x) ≈ x stays finite and exact."""
+    t = dc.tensor([x], dtype=dtype, requires_grad=True)
+    y = t.sigmoid()
+    expected = np.exp(x) / (1 + np.exp(x))
+    assert y.numpy()[0] == pytest.approx(expected, rel=1e-6)
+    assert y.log().item() == pytest.approx(x, rel=1e-6)
+    y.backward(dc.ones_like(y))
+    assert t.grad.numpy()[0] == pytest.approx(expected * (1 - expected), rel=1e-6)

@@ -341,10 +341,15 @@ class Sigmoid(Function):
     saved_inputs = ()
 
     def forward(self, x):
-        # σ(x) = ½(1 + tanh(x/2)) is exact, stable at ±∞ and one pass over memory.
-        y = np.tanh(x * 0.5)
-        y *= 0.5
-        y += 0.5
+        # σ(x) = exp(min(x, 0)) / (1 + exp(−|x|)): no overflow at ±∞ and full relative precision in
+        # the left tail (½(1 + tanh(x/2)) rounds σ(−20) to 0 in float32; the true value is 2.1e-9).
+        d = np.abs(x, out=np.empty_like(x))  # out= keeps 0-d results arrays
+        np.negative(d, out=d)
+        np.exp(d, out=d)
+        d += 1
+        y = np.minimum(x, 0, out=np.empty_like(x))
+        np.exp(y, out=y)
+        y /= d
         return y
 
     def _dydx(self):
