@@ -572,3 +572,27 @@ def test_graph_is_freed_after_backward_unless_retained():
     gc.collect()
     assert ref() is None
     np.testing.assert_allclose(x.grad.numpy(), 2 * 2 * np.cos(2.0) * np.ones(1000))
+
+
+INT_OPS = {
+    "pow_half": lambda x, m: x ** 0.5, "pow_2": lambda x, m: x ** 2, "rpow_float": lambda x, m: 2.0 ** x,
+    "rpow_int": lambda x, m: 2 ** x, "div_int": lambda x, m: x / 2, "div_self": lambda x, m: x / x,
+    "mul_float": lambda x, m: x * 1.5, "rsub_float": lambda x, m: 1.5 - x, "add_float": lambda x, m: x + 0.5,
+    "exp": lambda x, m: x.exp(), "sqrt": lambda x, m: x.sqrt(), "log": lambda x, m: x.log(),
+    "tanh": lambda x, m: x.tanh(), "sigmoid": lambda x, m: x.sigmoid(), "relu": lambda x, m: x.relu(),
+    "abs": lambda x, m: x.abs(), "neg": lambda x, m: -x, "sum": lambda x, m: x.sum(), "max": lambda x, m: x.max(),
+    "amax": lambda x, m: x.amax(), "clamp": lambda x, m: x.clamp(0, 2), "maximum": lambda x, m: m.maximum(x, x),
+    "matmul": lambda x, m: x @ x, "where": lambda x, m: m.where(x > 1, x, 0), "lt": lambda x, m: x < 1.5,
+    "pow_tensor": lambda x, m: x ** x, "argmax": lambda x, m: x.argmax(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INT_OPS))
+def test_integer_tensor_result_dtypes_match_torch(name):
+    torch = pytest.importorskip("torch")
+    f = INT_OPS[name]
+    d = f(dc.tensor([1, 2, 3]), dc)
+    t = f(torch.tensor([1, 2, 3]), torch)
+    assert str(d.dtype) == str(t.dtype).replace("torch.", "")
+    np.testing.assert_allclose(d.numpy(), t.numpy(), rtol=1e-6)
+    assert not d.requires_grad

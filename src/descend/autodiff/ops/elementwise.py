@@ -496,6 +496,8 @@ def div(a, b):
 def pow(a, b):
     """aᵇ; b may be a number (a constant exponent) or a Tensor."""
     if isinstance(b, (int, float)) and isinstance(a, Tensor):
+        if a.data.dtype.kind != "f" and not isinstance(b, (bool, int)):
+            a = _floating(a, "pow")  # an integer tensor to a float power is a float tensor (default dtype)
         return PowScalar.apply(a, p=b)
     a, b = pair(a, b, "pow")
     return _binary(Pow, a, b, "pow")
