@@ -62,9 +62,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                            "by the non-finite norm anyway, set `error_if_nonfinite=False`")
     total = dtype.type(total)
     coef = min(dtype.type(max_norm) / (total + dtype.type(1e-6)), dtype.type(1.0))
-    for g in grads:
-        g.data *= coef
-        g.bump_version()
+    with np.errstate(invalid="ignore"):   # inf * 0 = nan, as in torch
+        for g in grads:
+            g.data *= coef
+            g.bump_version()
     return Tensor._make(np.array(total, dtype=dtype))
 
 
