@@ -6,9 +6,9 @@ DEFAULT_TOML = """\
 # Every key below may be changed in a config file or with `descend train --set section.key=value`.
 
 [model]
-hidden = [512]            # sizes of the hidden layers
+hidden = [256]            # sizes of the hidden layers
 activation = "relu"       # relu | tanh | sigmoid | leaky_relu | elu | gelu
-dropout = 0.5             # dropout probability after each hidden activation
+dropout = 0.3             # dropout probability after each hidden activation
 batchnorm = false         # BatchNorm1d after each hidden linear layer
 init = "default"          # default (PyTorch's) | xavier_uniform | xavier_normal | kaiming_uniform | kaiming_normal
 
@@ -49,7 +49,7 @@ sanity_check = false      # run the babysitting checks before training
 enabled = true
 monitor = "val_loss"
 mode = "min"              # min | max: never guessed from the name
-patience = 6
+patience = 10
 min_delta = 0.0
 restore_best_weights = true
 notes_patience = false    # the notes' rule: patience = max(patience, 2 * best epoch)
