@@ -46,7 +46,7 @@ class BFGS(ClosureOptimizer):
     """BFGS with a dense inverse Hessian (see the module docstring).
 
     Args: ``params`` (one group), ``lr`` = 1 (initial step of each line search),
-    ``max_iter`` = 20, ``max_eval`` = 2·max_iter + 1, ``tolerance_grad`` = 1e-7,
+    ``max_iter`` = 20, ``max_eval`` = 2·max_iter + 25, ``tolerance_grad`` = 1e-7,
     ``tolerance_change`` = 1e-9, ``line_search_fn`` = ``"strong_wolfe"`` (or ``"backtracking"``
     or a callable), ``c1`` = 1e-4, ``c2`` = 0.9.
     """
@@ -56,7 +56,7 @@ class BFGS(ClosureOptimizer):
         check_number("learning rate lr", lr, low=0.0, low_open=True)
         check_number("max_iter", max_iter, low=1, integer=True)
         if max_eval is None:
-            max_eval = 2 * max_iter + 1
+            max_eval = 2 * max_iter + 25
         check_number("max_eval", max_eval, low=1, integer=True)
         check_number("tolerance_grad", tolerance_grad, low=0.0)
         check_number("tolerance_change", tolerance_change, low=0.0)

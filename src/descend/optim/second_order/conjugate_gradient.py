@@ -64,7 +64,7 @@ class ConjugateGradient(ClosureOptimizer):
             check_number("restart", restart, low=1, integer=True)
         check_number("max_iter", max_iter, low=1, integer=True)
         if max_eval is None:
-            max_eval = 2 * max_iter + 1
+            max_eval = 2 * max_iter + 25
         check_number("max_eval", max_eval, low=1, integer=True)
         check_number("tolerance_grad", tolerance_grad, low=0.0)
         check_number("tolerance_change", tolerance_change, low=0.0)

@@ -119,7 +119,7 @@ class HessianFree(ClosureOptimizer):
     """Hessian-free (truncated Newton-CG) with Martens' damping and CG backtracking (see module docstring).
 
     Args: ``params`` (one group), ``lr`` = 1 (first trial of the fallback line search),
-    ``max_iter`` = 20 (outer iterations per ``step``), ``max_eval`` = 2·max_iter + 1,
+    ``max_iter`` = 20 (outer iterations per ``step``), ``max_eval`` = 2·max_iter + 25,
     ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9, ``damping`` = 1.0 (initial λ),
     ``adaptive_damping`` = True, ``min_damping`` = 0, ``curvature`` = ``"hessian"`` or
     ``"gauss-newton"``, ``max_cg_iters`` = 250, ``cg_tolerance`` = None (SciPy's forcing rule) or a
@@ -132,7 +132,7 @@ class HessianFree(ClosureOptimizer):
         check_number("learning rate lr", lr, low=0.0, low_open=True)
         check_number("max_iter", max_iter, low=1, integer=True)
         if max_eval is None:
-            max_eval = 2 * max_iter + 1
+            max_eval = 2 * max_iter + 25
         check_number("max_eval", max_eval, low=1, integer=True)
         check_number("tolerance_grad", tolerance_grad, low=0.0)
         check_number("tolerance_change", tolerance_change, low=0.0)
@@ -225,7 +225,8 @@ class HessianFree(ClosureOptimizer):
                 flat.set(x)
             else:
                 p, t, f_new, g_new = accepted
-            if group["adaptive_damping"]:
+            noise = accepted is not None and abs(f_new - f) <= 1e-14 * max(1.0, abs(f))  # ρ meaningless
+            if group["adaptive_damping"] and not noise:
                 lam_cg = lam
                 lam = update_damping(lam, rho, min_damping=group["min_damping"])
                 if cg["negative_curvature"] is not False:  # B + λI was indefinite: damp past it

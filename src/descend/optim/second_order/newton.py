@@ -61,7 +61,7 @@ class Newton(ClosureOptimizer):
     """Damped Newton with Levenberg-Marquardt damping (see the module docstring).
 
     Args: ``params`` (one group), ``lr`` = 1 (first trial step), ``max_iter`` = 20,
-    ``max_eval`` = 2·max_iter + 1, ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9,
+    ``max_eval`` = 2·max_iter + 25, ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9,
     ``damping`` = 0 (initial α ≥ 0), ``adaptive_damping`` = True, ``line_search_fn`` =
     ``"backtracking"`` (or ``"strong_wolfe"``, a callable, None), ``max_params`` = 2000.
     """
@@ -71,7 +71,7 @@ class Newton(ClosureOptimizer):
         check_number("learning rate lr", lr, low=0.0, low_open=True)
         check_number("max_iter", max_iter, low=1, integer=True)
         if max_eval is None:
-            max_eval = 2 * max_iter + 1
+            max_eval = 2 * max_iter + 25
         check_number("max_eval", max_eval, low=1, integer=True)
         check_number("tolerance_grad", tolerance_grad, low=0.0)
         check_number("tolerance_change", tolerance_change, low=0.0)
@@ -145,7 +145,7 @@ class Newton(ClosureOptimizer):
                     t, f_new, g_new, ok = res.t, res.f, res.g, res.t > 0
                 predicted = t * gtp + 0.5 * t * t * pHp
                 rho = reduction_ratio(f, f_new, predicted) if ok else -math.inf
-                if adaptive:
+                if adaptive and abs(predicted) > 1e-14 * max(1.0, abs(f)):  # ρ is rounding noise below that
                     alpha = update_damping(alpha, rho) if alpha > 0 or rho >= 0.25 else beta
                     if alpha < 1e-12 * beta:
                         alpha = 0.0
