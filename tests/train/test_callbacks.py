@@ -138,6 +138,12 @@ def test_snapshot_ensemble_cosine_cycles_and_prediction():
     np.testing.assert_allclose(lrs, 0.2 * (np.cos(np.pi * steps / 8) + 1))
     assert len(se.snapshots) == 2
     p = se.predict(tr, ds.tensors[0]).numpy()
+    x = ds.tensors[0]
+    probs = []
+    for snap in se.snapshots:
+        m.load_state_dict({k: dc.tensor(v) for k, v in snap.items()})
+        probs.append(m(x).softmax(1).numpy())
+    np.testing.assert_allclose(p, np.mean(probs, 0), rtol=1e-5)
     np.testing.assert_allclose(p.sum(1), 1, rtol=1e-6)
     assert p.shape == (40, 2)
 

@@ -5,7 +5,6 @@ import math
 import numpy as np
 
 from ...autodiff import Tensor, no_grad
-from ..state import copy_state, load_model_state
 from .base import Callback
 
 
@@ -65,10 +64,10 @@ class PolyakAveraging(Callback):
 
 
 class SnapshotEnsemble(Callback):
-    """Snapshot ensembles (Huang et al. 2017): the learning rate follows M cosine cycles,
-    α(t) = α₀/2 · (cos(π · (t mod T_c) / T_c) + 1) with T_c = steps per cycle, and a snapshot of the
-    weights is kept at the end of each cycle. ``predict(trainer, data)`` averages the snapshots'
-    softmax outputs (or raw outputs for single-column models).
+    """Snapshot ensembles (Huang et al. 2017) as a callback around ``optim.SnapshotEnsemble``: the learning rate
+    follows M cosine cycles, α(t) = α₀/2 · (cos(π · (t mod T_c) / T_c) + 1) with T_c = steps per cycle
+    (``epochs_per_cycle`` epochs), and a snapshot of the weights is kept at the end of each cycle.
+    ``predict(trainer, data)`` averages the snapshots' softmax probabilities (raw outputs for one column).
     """
 
     def __init__(self, cycles, epochs_per_cycle):
@@ -76,45 +75,57 @@ class SnapshotEnsemble(Callback):
             raise ValueError(f"SnapshotEnsemble: cycles={cycles!r}, epochs_per_cycle={epochs_per_cycle!r}; expected "
                              f"positive integers")
         self.cycles, self.epochs_per_cycle = int(cycles), int(epochs_per_cycle)
-        self.snapshots = []
+        self.ensemble = None
         self.base_lrs = None
+        self._pending = None
+
+    @property
+    def snapshots(self):
+        return [] if self.ensemble is None else self.ensemble.snapshots
 
     def on_fit_start(self, trainer):
+        from ...optim import SnapshotEnsemble as Collector
         if self.base_lrs is None:
             self.base_lrs = [g["lr"] for g in trainer.optimizer.param_groups]
+        self.steps = self.epochs_per_cycle * len(trainer.train_loader)
+        if self.ensemble is None:
+            self.ensemble = Collector(trainer.model, cycle_length=self.steps, max_snapshots=self.cycles)
+        if self._pending is not None:
+            self.ensemble.load_state_dict(self._pending)
+            self._pending = None
 
     def on_batch_start(self, trainer, batch):
-        steps = self.epochs_per_cycle * len(trainer.train_loader)
-        t = trainer.step % steps
-        f = 0.5 * (math.cos(math.pi * t / steps) + 1)
+        f = 0.5 * (math.cos(math.pi * (trainer.step % self.steps) / self.steps) + 1)
         for g, lr in zip(trainer.optimizer.param_groups, self.base_lrs):
             g["lr"] = lr * f
 
-    def on_epoch_end(self, trainer, epoch, logs):
-        if epoch % self.epochs_per_cycle == 0 and len(self.snapshots) < self.cycles:
-            self.snapshots.append(copy_state(trainer.model))
+    def on_batch_end(self, trainer, batch, logs):
+        self.ensemble.step()
 
     def predict(self, trainer, data):
-        """Mean of the snapshots' probabilities (softmax over C > 1 outputs) on ``data``: (N, C)."""
+        """Mean of the snapshots' probabilities (softmax over C > 1 outputs) on inputs ``data`` (N, ...): (N, C)."""
         if not self.snapshots:
             raise ValueError("SnapshotEnsemble.predict: no snapshot yet (train for at least one cycle)")
-        current = copy_state(trainer.model)
-        total = None
+        x = data if isinstance(data, Tensor) else Tensor._make(np.asarray(data))
+        model = trainer.model
+        training = getattr(model, "training", False)
+        if hasattr(model, "eval"):
+            model.eval()
         try:
-            for s in self.snapshots:
-                load_model_state(trainer.model, s)
-                y = trainer.predict(data).data.astype(np.float64)
-                if y.ndim == 2 and y.shape[1] > 1:
-                    y = np.exp(y - y.max(1, keepdims=True))
-                    y /= y.sum(1, keepdims=True)
-                total = y if total is None else total + y
+            def soft(y):
+                return y.softmax(-1) if y.ndim == 2 and y.shape[1] > 1 else y
+            return self.ensemble.predict(x, transform=soft)
         finally:
-            load_model_state(trainer.model, current)
-        return Tensor._make(total / len(self.snapshots))
+            if training and hasattr(model, "train"):
+                model.train()
 
     def state_dict(self):
-        return {"snapshots": self.snapshots, "base_lrs": self.base_lrs}
+        return {"ensemble": None if self.ensemble is None else self.ensemble.state_dict(), "base_lrs": self.base_lrs}
 
     def load_state_dict(self, state):
-        self.snapshots = [{k: np.asarray(getattr(v, "data", v)) for k, v in s.items()} for s in state["snapshots"]]
         self.base_lrs = state["base_lrs"]
+        if state["ensemble"] is not None:
+            if self.ensemble is None:
+                self._pending = state["ensemble"]
+            else:
+                self.ensemble.load_state_dict(state["ensemble"])
