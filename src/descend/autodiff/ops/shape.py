@@ -188,6 +188,14 @@ def _normalise_index(index):
 
 
 # --------------------------------------------------------------------------- Tensor-level functions
+def _dim(d, ndim, name):
+    """``d`` as a dimension index in [0, ndim), or an IndexError naming the op (PyTorch wraps negatives only)."""
+    n = max(ndim, 1)
+    if not isinstance(d, (int, np.integer)) or not -n <= d < n:
+        raise IndexError(f"{name}: dim={d} is out of range for a tensor with {ndim} dimensions")
+    return int(d) % n
+
+
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
@@ -210,7 +218,9 @@ def flatten(x, start_dim=0, end_dim=-1):
     nd = x.ndim
     if nd == 0:
         return reshape(x, 1)
-    s, e = start_dim % nd, end_dim % nd
+    s, e = _dim(start_dim, nd, "flatten"), _dim(end_dim, nd, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim={start_dim} comes after end_dim={end_dim} for a tensor of shape {x.shape}")
     shape = x.shape[:s] + (-1,) + x.shape[e + 1:]
     return reshape(x, *shape)
 
@@ -227,6 +237,7 @@ def permute(x, *axes):
 def transpose(x, dim0, dim1):
     """x with dimensions dim0 and dim1 swapped."""
     axes = list(range(x.ndim))
+    dim0, dim1 = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return permute(x, *axes)
 
@@ -246,7 +257,7 @@ def squeeze(x, dim=None):
     if dim is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
-        dims = {d % x.ndim for d in ((dim,) if isinstance(dim, int) else dim)}
+        dims = {_dim(d, x.ndim, "squeeze") for d in ((dim,) if isinstance(dim, (int, np.integer)) else dim)}
         shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
     return reshape(x, *shape)
 
@@ -287,8 +298,7 @@ def cat(tensors, dim=0, axis=None):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
-    ax = dim if axis is None else axis
-    ax = ax % tensors[0].ndim
+    ax = _dim(dim if axis is None else axis, tensors[0].ndim, "cat")
     return Cat.apply(*_same_dtype(tensors, "cat"), axis=ax)
 
 
