@@ -81,3 +81,15 @@ def test_trainer_with_lbfgs_full_batch():
     assert T.needs_closure(opt)
     h = T.Trainer(model, F.cross_entropy, opt).fit(D.DataLoader(ds, mode="batch"), epochs=5)
     assert h["loss"][-1] < 0.1 * h["loss"][0] and h["accuracy"][-1] > 0.95
+
+
+@pytest.mark.parametrize("curvature", ["hessian", "gauss-newton"])
+def test_trainer_with_hessian_free(curvature):
+    ds = D.two_moons(200, noise=0.1, seed=0)
+    dc.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+    opt = optim.HessianFree(model.parameters(), max_iter=3, curvature=curvature, max_cg_iters=20)
+    trainer = T.Trainer(model, F.cross_entropy, opt)
+    assert trainer._gauss_newton == (curvature == "gauss-newton")
+    h = trainer.fit(D.DataLoader(ds, mode="batch"), epochs=4)
+    assert h["loss"][-1] < 0.3 * h["loss"][0]

@@ -3,7 +3,8 @@
 One epoch = one pass of the loader; one step (iteration) = one mini-batch B:
     L_B(θ) = (1/|B|) Σ_{n∈B} ℓ(f(x_n; θ), t_n),   g = ∇_θ L_B,   θ ← optimizer update(θ, g).
 Closure-based optimizers (L-BFGS, conjugate gradient, Newton, Hessian-free) receive a closure that
-recomputes L_B and its gradient, as ``opt.step(closure)``. Multi-task models return a dict of outputs
+recomputes L_B and its gradient, as ``opt.step(closure)``; Hessian-free with Gauss-Newton curvature also
+gets ``output_fn`` (the outputs z = f(x_B; θ)) and ``loss_fn`` (z ↦ ℓ(z, t_B)). Multi-task models return a dict of outputs
 {k: y_k}; ``loss`` is then a dict {k: ℓ_k} and the total is L = Σ_k w_k L_k (``loss_weights``, default 1);
 the targets are the batch's fields after the input, in the order of the loss dict.
 """
@@ -85,6 +86,8 @@ class Trainer:
         self.eval_batch_size = eval_batch_size
         self.progress = progress
         self.closure_based = needs_closure(optimizer)
+        groups = getattr(optimizer, "param_groups", None) or [{}]
+        self._gauss_newton = self.closure_based and groups[0].get("curvature") == "gauss-newton"
         self.epoch = 0
         self.step = 0
         self.stop_training = False
@@ -149,7 +152,10 @@ class Trainer:
                         c.on_after_backward(self)
                 return loss
 
-            opt.step(closure)
+            if self._gauss_newton and not self.multitask:
+                opt.step(closure, output_fn=lambda: self.model(x), loss_fn=lambda z: self.loss(z, targets[0]))
+            else:
+                opt.step(closure)
             out, loss, parts = first["out"], first["loss"], first["parts"]
         else:
             opt.zero_grad()
