@@ -15,18 +15,24 @@ import descend.nn as nn
 import descend.nn.functional as F
 
 
-def _median_ms(fn, repeats, min_time=0.3):
-    fn()
-    fn()
-    times = []
+def _interleaved_ms(fn_a, fn_b, repeats, min_time=0.5):
+    """Median times (ms) of two functions run alternately, so that both see the same machine load."""
+    for f in (fn_a, fn_b, fn_a, fn_b):
+        f()
+    ta, tb = [], []
     t_end = time.perf_counter() + min_time
-    while len(times) < repeats or time.perf_counter() < t_end:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        if len(times) > 2000:
+    while len(ta) < repeats or time.perf_counter() < t_end:
+        for f, out in ((fn_a, ta), (fn_b, tb)):
+            t0 = time.perf_counter()
+            f()
+            out.append(time.perf_counter() - t0)
+        if len(ta) >= 2000:
             break
-    return 1e3 * float(np.median(times))
+    return 1e3 * float(np.median(ta)), 1e3 * float(np.median(tb))
+
+
+def _median_ms(fn, repeats):
+    return _interleaved_ms(fn, lambda: None, repeats)[0]
 
 
 def mlp_case(batch, repeats, torch):
@@ -41,9 +47,8 @@ def mlp_case(batch, repeats, torch):
         model.zero_grad()
         F.cross_entropy(model(xd), yd).backward()
 
-    t_dc = _median_ms(run_dc, repeats)
     if torch is None:
-        return t_dc, None
+        return _median_ms(run_dc, repeats), None
     tm = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 256), torch.nn.ReLU(),
                              torch.nn.Linear(256, 10))
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
@@ -52,7 +57,7 @@ def mlp_case(batch, repeats, torch):
         tm.zero_grad()
         torch.nn.functional.cross_entropy(tm(xt), yt).backward()
 
-    return t_dc, _median_ms(run_torch, repeats)
+    return _interleaved_ms(run_dc, run_torch, repeats)
 
 
 def cnn_case(batch, repeats, torch):
@@ -68,9 +73,8 @@ def cnn_case(batch, repeats, torch):
         model.zero_grad()
         F.cross_entropy(model(xd), yd).backward()
 
-    t_dc = _median_ms(run_dc, repeats)
     if torch is None:
-        return t_dc, None
+        return _median_ms(run_dc, repeats), None
     tm = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(32, 32, 3, padding=1),
                              torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(32 * 14 * 14, 10))
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
@@ -79,7 +83,7 @@ def cnn_case(batch, repeats, torch):
         tm.zero_grad()
         torch.nn.functional.cross_entropy(tm(xt), yt).backward()
 
-    return t_dc, _median_ms(run_torch, repeats)
+    return _interleaved_ms(run_dc, run_torch, repeats)
 
 
 def main():

@@ -5,9 +5,9 @@ y[n, o, i, j] = b_o + Σ_{c,p,q} W[o, c, p, q] · x_pad[n, c, i·s_h + p·d_h, j
 Shapes: x (N, C, H, W), W (O, C, kh, kw), b (O,) → y (N, O, Hₒ, Wₒ) with
 Hₒ = ⌊(H + 2 p_h − d_h (kh − 1) − 1) / s_h⌋ + 1 (same for the width).
 
-The windows of the padded input are a strided view; they are copied once into the column
-matrix (N·Hₒ·Wₒ, C·kh·kw), which is multiplied by W reshaped to (O, C·kh·kw). Backward:
-W̄ = ȳᵀ cols, and x̄ scatters ȳ W back onto the windows (col2im: one strided add per kernel
+The windows of the padded input (channels last) are a strided view; they are copied once into
+the column matrix (N·Hₒ·Wₒ, kh·kw·C), which is multiplied by W reshaped to (O, kh·kw·C). Backward:
+W̄ = ȳᵀ cols, and x̄ adds ȳ W[:, :, p, q] back onto the windows (one product and one strided add per kernel
 offset). Three primitives—the convolution, its input gradient and its weight gradient—are each
 other's derivatives, so convolutions can be differentiated any number of times.
 """
@@ -51,29 +51,33 @@ def windows(xp, kh, kw, Ho, Wo, geo):
     return as_strided(xp, (N, C, Ho, Wo, kh, kw), (sN, sC, sH * sh, sW * sw, sH * dh, sW * dw), writeable=False)
 
 
+def _nhwc_padded(x, padding):
+    """x (N, C, H, W) as a zero-padded channels-last array (N, H + 2p_h, W + 2p_w, C)."""
+    ph, pw = padding
+    xl = x.transpose(0, 2, 3, 1)
+    if ph == 0 and pw == 0:
+        return xl
+    N, H, W, C = xl.shape
+    xp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
+    xp[:, ph:ph + H, pw:pw + W, :] = xl
+    return xp
+
+
 def im2col(x, kh, kw, geo):
-    """The column matrix (N·Hₒ·Wₒ, C·kh·kw) of x (N, C, H, W) and (Hₒ, Wₒ)."""
+    """The column matrix (N·Hₒ·Wₒ, kh·kw·C) of x (N, C, H, W) (channels last inside a row) and (Hₒ, Wₒ).
+
+    Working channels-last makes every copied run C entries long; the output of a convolution is
+    itself stored channels-last (a transposed view), so stacked convolutions copy contiguous runs.
+    """
     N, C, H, W = x.shape
     Ho, Wo = geo.out_size(H, W, kh, kw)
-    xp = pad_nchw(x, geo.padding)
-    win = windows(xp, kh, kw, Ho, Wo, geo)
-    cols = np.empty((N, Ho, Wo, C, kh, kw), dtype=x.dtype)
-    np.copyto(cols, win.transpose(0, 2, 3, 1, 4, 5))
-    return cols.reshape(N * Ho * Wo, C * kh * kw), Ho, Wo
-
-
-def col2im(gcols, x_shape, kh, kw, Ho, Wo, geo):
-    """Adjoint of :func:`im2col`: add the columns (N·Hₒ·Wₒ, C·kh·kw) back onto an (N, C, H, W) array."""
-    N, C, H, W = x_shape
-    (sh, sw), (ph, pw), (dh, dw) = geo.stride, geo.padding, geo.dilation
-    g = gcols.reshape(N, Ho, Wo, C, kh, kw)
-    gxp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=gcols.dtype)
-    for p in range(kh):
-        r0 = p * dh
-        for q in range(kw):
-            c0 = q * dw
-            gxp[:, r0:r0 + sh * (Ho - 1) + 1:sh, c0:c0 + sw * (Wo - 1) + 1:sw, :] += g[:, :, :, :, p, q]
-    return gxp[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2)
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    xp = _nhwc_padded(x, geo.padding)
+    sN, sH, sW, sC = xp.strides
+    win = as_strided(xp, (N, Ho, Wo, kh, kw, C), (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC), writeable=False)
+    cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype)
+    np.copyto(cols, win)
+    return cols.reshape(N * Ho * Wo, kh * kw * C), Ho, Wo
 
 
 def _nhwc_rows(gy):
@@ -82,26 +86,48 @@ def _nhwc_rows(gy):
     return gy.transpose(0, 2, 3, 1).reshape(-1, O)
 
 
+def _wmat(w):
+    """W (O, C, kh, kw) as the matrix (O, kh·kw·C) matching the column layout."""
+    O = w.shape[0]
+    return w.transpose(0, 2, 3, 1).reshape(O, -1)
+
+
 def conv_forward(x, w, geo):
     O, C, kh, kw = w.shape
     N = x.shape[0]
     cols, Ho, Wo = im2col(x, kh, kw, geo)
-    y = cols @ w.reshape(O, -1).T
+    y = cols @ _wmat(w).T
     return y.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2), cols
 
 
 def conv_grad_input(gy, w, x_shape, geo):
+    """x̄ = Σ_{p,q} (ȳ rows · W[:, :, p, q]) added onto the input positions each kernel offset saw.
+
+    One (N·Hₒ·Wₒ, O) × (O, C) product per kernel offset, so the (N·Hₒ·Wₒ, kh·kw·C) column
+    gradient is never built.
+    """
     O, C, kh, kw = w.shape
+    N, _, H, W = x_shape
     Ho, Wo = gy.shape[2:]
-    gcols = _nhwc_rows(gy) @ w.reshape(O, -1)
-    return col2im(gcols, x_shape, kh, kw, Ho, Wo, geo)
+    (sh, sw), (ph, pw), (dh, dw) = geo.stride, geo.padding, geo.dilation
+    rows = _nhwc_rows(gy)
+    gxp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=gy.dtype)
+    wl = w.transpose(2, 3, 0, 1)  # (kh, kw, O, C)
+    for p in range(kh):
+        r0 = p * dh
+        for q in range(kw):
+            c0 = q * dw
+            part = (rows @ wl[p, q]).reshape(N, Ho, Wo, C)
+            gxp[:, r0:r0 + sh * (Ho - 1) + 1:sh, c0:c0 + sw * (Wo - 1) + 1:sw, :] += part
+    return gxp[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2)
 
 
 def conv_grad_weight(x, gy, w_shape, geo, cols=None):
     O, C, kh, kw = w_shape
     if cols is None:
         cols, _, _ = im2col(x, kh, kw, geo)
-    return (_nhwc_rows(gy).T @ cols).reshape(w_shape)
+    gw = (cols.T @ _nhwc_rows(gy)).T  # (O, kh·kw·C)
+    return np.ascontiguousarray(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
 
 
 class Conv2dFn(Function):

@@ -16,7 +16,7 @@ from .conv import Geometry, pad_nchw, windows
 
 # --------------------------------------------------------------------------- max pooling
 class MaxPool2dFn(Function):
-    """y = max over each window;  x̄ = ȳ scattered to the argmax positions."""
+    """y = max over each window;  x̄ = ȳ scattered to the argmax positions (the first maximum on ties)."""
 
     saved_inputs = ()
 
@@ -24,33 +24,77 @@ class MaxPool2dFn(Function):
         kh, kw = k
         N, C, H, W = x.shape
         Ho, Wo = geo.out_size(H, W, kh, kw)
-        fill = -np.inf
-        xp = pad_nchw(x, geo.padding, fill)
-        Hp, Wp = xp.shape[2:]
-        win = windows(xp, kh, kw, Ho, Wo, geo).reshape(N, C, Ho, Wo, kh * kw)
-        arg = win.argmax(axis=-1)
-        y = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+        xp = pad_nchw(x, geo.padding, -np.inf)
         (sh, sw), (dh, dw) = geo.stride, geo.dilation
+        best = arg = None
+        for p in range(kh):
+            for q in range(kw):
+                s = xp[:, :, p * dh:p * dh + sh * (Ho - 1) + 1:sh, q * dw:q * dw + sw * (Wo - 1) + 1:sw]
+                if best is None:
+                    best = s.copy()
+                    arg = np.zeros(best.shape, dtype=np.int16)
+                else:
+                    m = s > best
+                    np.copyto(best, s, where=m)
+                    arg[m] = p * kw + q
+        self.arg, self.k, self.geo = arg, k, geo
+        self.x_shape = x.shape
+        self.padded_shape = (N, C) + xp.shape[2:]
+        self.padding = geo.padding
+        self.unique = sh >= (kh - 1) * dh + 1 and sw >= (kw - 1) * dw + 1
+        self.channels_last = x.strides[1] < x.strides[3]
+        self._index = None
+        return best
+
+    def local(self):
+        """(N, C, Hₒ, Wₒ) flat index of each maximum inside its padded channel plane."""
+        kh, kw = self.k
+        (sh, sw), (dh, dw) = self.geo.stride, self.geo.dilation
+        Ho, Wo = self.arg.shape[2:]
+        Wp = self.padded_shape[3]
+        arg = self.arg.astype(np.int64)
         r = (np.arange(Ho) * sh)[:, None] + (arg // kw) * dh
         c = (np.arange(Wo) * sw)[None, :] + (arg % kw) * dw
-        local = r * Wp + c  # (N, C, Ho, Wo) flat index inside one padded channel
-        self.index = (local + (np.arange(N * C) * (Hp * Wp)).reshape(N, C, 1, 1)).reshape(-1)
-        self.padded_shape = (N, C, Hp, Wp)
-        self.x_shape = x.shape
-        self.padding = geo.padding
-        self.unique = geo.stride[0] >= (kh - 1) * dh + 1 and geo.stride[1] >= (kw - 1) * dw + 1
-        self.local = local
-        return y
+        return r * Wp + c
+
+    def index(self):
+        """Flat index of each maximum in the padded (N, C, H_p, W_p) input."""
+        if self._index is None:
+            N, C, Hp, Wp = self.padded_shape
+            self._index = (self.local() + (np.arange(N * C) * (Hp * Wp)).reshape(N, C, 1, 1)).reshape(-1)
+        return self._index
+
+    def _fast_backward(self, g):
+        kh, kw = self.k
+        (sh, sw), (dh, dw) = self.geo.stride, self.geo.dilation
+        N, C, Hp, Wp = self.padded_shape
+        Ho, Wo = self.arg.shape[2:]
+        if self.channels_last:
+            gxp = np.zeros((N, Hp, Wp, C), dtype=g.dtype).transpose(0, 3, 1, 2)
+        else:
+            gxp = np.zeros((N, C, Hp, Wp), dtype=g.dtype)
+        zero = g.dtype.type(0)
+        for p in range(kh):
+            for q in range(kw):
+                view = gxp[:, :, p * dh:p * dh + sh * (Ho - 1) + 1:sh, q * dw:q * dw + sw * (Wo - 1) + 1:sw]
+                part = np.where(self.arg == p * kw + q, g, zero)
+                if self.unique:
+                    view[...] = part
+                else:
+                    view += part
+        ph, pw = self.padding
+        H, W = self.x_shape[2:]
+        return gxp[:, :, ph:ph + H, pw:pw + W]
 
     def backward(self, gy):
         if fast():
-            return (const(_scatter(gy.data, self.index, self.padded_shape, self.x_shape, self.padding, self.unique)),)
-        return (PoolScatter.apply(gy, index=self.index, padded_shape=self.padded_shape, x_shape=self.x_shape,
+            return (const(self._fast_backward(gy.data)),)
+        return (PoolScatter.apply(gy, index=self.index(), padded_shape=self.padded_shape, x_shape=self.x_shape,
                                   padding=self.padding, unique=self.unique),)
 
     def jvp(self, tx):
-        return PoolGather.apply(tx, index=self.index, padded_shape=self.padded_shape, padding=self.padding,
-                                out_shape=self.local.shape)
+        return PoolGather.apply(tx, index=self.index(), padded_shape=self.padded_shape, padding=self.padding,
+                                out_shape=self.arg.shape)
 
 
 def _scatter(g, index, padded_shape, x_shape, padding, unique):
@@ -193,7 +237,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if not return_indices:
         return out
     fn = out.grad_fn
-    local = fn.local if fn is not None else _max_local(input, k, geo)
+    local = fn.local() if fn is not None else _max_local(input, k, geo)
     ph, pw = geo.padding
     Wp = input.shape[3] + 2 * pw
     r, c = local // Wp - ph, local % Wp - pw
@@ -204,7 +248,7 @@ def _max_local(input, k, geo):
     box = MaxPool2dFn()
     box.inputs = (input,)
     box.forward(input.data, k, geo)
-    return box.local
+    return box.local()
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
