@@ -93,3 +93,49 @@ def test_trainer_with_hessian_free(curvature):
     assert trainer._gauss_newton == (curvature == "gauss-newton")
     h = trainer.fit(D.DataLoader(ds, mode="batch"), epochs=4)
     assert h["loss"][-1] < 0.3 * h["loss"][0]
+
+
+def test_reduce_lr_on_plateau_callback_follows_torch_rule():
+    torch = pytest.importorskip("torch")
+    vals = [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85]
+
+    class Feed(T.Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            logs["val_metric"] = vals[epoch - 1]
+
+    ds = D.two_moons(20, seed=0)
+    model = _mlp2()
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    lrs = []
+
+    class Rec(T.Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            lrs.append(opt.param_groups[0]["lr"])
+
+    T.Trainer(model, F.cross_entropy, opt, callbacks=[Feed(), T.ReduceLROnPlateau("val_metric", "min", factor=0.5,
+                                                                                patience=2), Rec()]).fit(
+        D.DataLoader(ds, batch_size=20), epochs=len(vals))
+    tp = torch.nn.Parameter(torch.zeros(1))
+    topt = torch.optim.SGD([tp], lr=1.0)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, "min", factor=0.5, patience=2)
+    expected = []
+    for v in vals:
+        sched.step(v)
+        expected.append(topt.param_groups[0]["lr"])
+    assert lrs == expected and lrs[-1] < 1.0
+
+
+def _mlp2():
+    dc.manual_seed(0)
+    return nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2))
+
+
+def test_monitored_name_typo_lists_available_names_after_first_epoch():
+    ds = D.two_moons(20, seed=0)
+    model = _mlp2()
+    tr = T.Trainer(model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.1),
+                   callbacks=[T.EarlyStopping("val_los", mode="min")])
+    with pytest.raises(ValueError, match="'val_los' is not logged; available: accuracy, loss, lr, time, val_accuracy, "
+                                         "val_loss"):
+        tr.fit(D.DataLoader(ds, batch_size=10), val=ds, epochs=3)
+    assert tr.epoch == 1
