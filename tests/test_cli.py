@@ -82,6 +82,22 @@ def test_train_evaluate_info_write_the_run_directory(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "nothing")]) == 2
 
 
+def test_schedule_and_optimizer_from_config(tmp_path, capsys):
+    run = tmp_path / "r"
+    args = SMALL + ["--set", "optimizer.name=SGD", "--set", "optimizer.momentum=0.9", "--set", "optimizer.lr=0.05",
+                    "--set", "schedule.name=StepLR", "--set", "schedule.step_size=1", "--set", "schedule.gamma=0.5",
+                    "--set", "output.plots=false"]
+    assert main(["train", "--out", str(run)] + args) == 0
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr"] for r in rows] == [0.05, 0.025, 0.0125]
+    run2 = tmp_path / "r2"
+    args2 = SMALL + ["--set", "schedule.name=ReduceLROnPlateau", "--set", "schedule.patience=0",
+                     "--set", "schedule.factor=0.5", "--set", "output.plots=false"]
+    assert main(["train", "--out", str(run2)] + args2) == 0
+    assert main(["train", "--set", "schedule.name=StepLR", "--set", "schedule.step=1"]) == 2
+    assert "did you mean 'schedule.step_size'" in capsys.readouterr().err
+
+
 def test_plots_skipped_without_matplotlib(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert main(["train", "--out", str(tmp_path / "r")] + SMALL + ["--set", "training.epochs=1"]) == 0
