@@ -74,7 +74,7 @@ class BFGS(ClosureOptimizer):
             self._warned = True
             warnings.warn(f"BFGS: skipped the inverse-Hessian update because sᵀy = {ys:.3g} ≤ 0 (the curvature "
                           "condition failed, so the update would not stay positive definite); "
-                          "state['skipped_updates'] counts such skips", RuntimeWarning, stacklevel=4)
+                          "state['skipped_updates'] counts such skips", RuntimeWarning, stacklevel=5)
 
     def _run(self, oracle, group, state):
         search = resolve_line_search(group["line_search_fn"], group["c1"], group["c2"])
