@@ -120,3 +120,30 @@ def test_sigmoid_keeps_relative_precision_in_the_left_tail(dtype, x):
     assert y.log().item() == pytest.approx(x, rel=1e-6)
     y.backward(dc.ones_like(y))
     assert t.grad.numpy()[0] == pytest.approx(expected * (1 - expected), rel=1e-6)
+
+
+MASKED = np.array([[0.5, -np.inf, 1.0], [-np.inf, 2.0, -np.inf]])
+MASKED_EXPECTED = {
+    # name: (values, gradient of the sum)
+    "softmax": (np.array([[1 / (1 + np.exp(0.5)), 0.0, 1 / (1 + np.exp(-0.5))], [0.0, 1.0, 0.0]]), np.zeros((2, 3))),
+    "log_softmax": (np.array([[0.5 - np.logaddexp(0.5, 1.0), -np.inf, 1.0 - np.logaddexp(0.5, 1.0)],
+                              [-np.inf, 0.0, -np.inf]]),
+                    np.array([[1 - 3 / (1 + np.exp(0.5)), 1.0, 1 - 3 / (1 + np.exp(-0.5))], [1.0, -2.0, 1.0]])),
+    "logsumexp": (np.array([np.logaddexp(0.5, 1.0), 2.0]),
+                  np.array([[1 / (1 + np.exp(0.5)), 0.0, 1 / (1 + np.exp(-0.5))], [0.0, 1.0, 0.0]])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MASKED_EXPECTED))
+def test_minus_infinity_masks(name):
+    """Entries at −inf (attention-style masks) get probability 0 and a finite gradient, as in PyTorch."""
+    x = dc.tensor(MASKED, dtype="float64", requires_grad=True)
+    y = getattr(x, name)(dim=-1)
+    values, grad = MASKED_EXPECTED[name]
+    np.testing.assert_allclose(y.numpy(), values, rtol=1e-12)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), grad, rtol=1e-12, atol=1e-15)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(MASKED, requires_grad=True)
+    getattr(t, name)(dim=-1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-15)
