@@ -317,3 +317,21 @@ def test_update_functions_work_in_float32_without_promotion():
         for val in opt.state[p].values():
             if isinstance(val, np.ndarray):
                 assert val.dtype == np.float32
+
+
+@pytest.mark.parametrize("cls,kw", [(optim.SGD, dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.1)),
+                                    (optim.Adam, dict(amsgrad=True, weight_decay=0.1)), (optim.AdamW, {}),
+                                    (optim.RMSprop, dict(momentum=0.5, centered=True)),
+                                    (optim.Adagrad, dict(lr_decay=0.1)), (optim.Adadelta, {})])
+def test_blockwise_updates_equal_whole_array_updates(cls, kw, monkeypatch):
+    import descend.optim.optimizer as base
+
+    def run(chunk):
+        monkeypatch.setattr(base, "CHUNK", chunk)
+        p = dc.tensor(np.linspace(-1, 1, 1000).reshape(40, 25), dtype=dc.float64, requires_grad=True)
+        opt = cls([p], **kw)
+        for i in range(5):
+            p.grad = dc.tensor(np.sin(np.arange(1000) * 0.37 + i).reshape(40, 25), dtype=dc.float64)
+            opt.step()
+        return p.data.copy()
+    np.testing.assert_array_equal(run(64), run(10 ** 9))

@@ -15,7 +15,7 @@ the running mean of squared updates (``acc_delta``), ε = ``lr`` (1 in Zeiler's 
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, scratch
+from .optimizer import Optimizer, check_bool, check_number, chunked, scratch
 
 __all__ = ["Adadelta", "adadelta_update"]
 
@@ -75,6 +75,7 @@ class Adadelta(Optimizer):
                 st["square_avg"] = np.zeros_like(p.data)
                 st["acc_delta"] = np.zeros_like(p.data)
             st["step"] += 1
-            adadelta_update(p.data, g, st["square_avg"], st["acc_delta"], group["lr"], group["rho"], group["eps"],
-                            group["weight_decay"], group["maximize"])
+            chunked(adadelta_update, dict(param=p.data, grad=g, square_avg=st["square_avg"], acc_delta=st["acc_delta"]),
+                    lr=group["lr"], rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
+                    maximize=group["maximize"])
             p.bump_version()

@@ -15,7 +15,7 @@ first step), the decay uses t − 1 (the first step uses ε itself), and δ is o
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, scratch
+from .optimizer import Optimizer, check_bool, check_number, chunked, scratch
 
 __all__ = ["Adagrad", "adagrad_update"]
 
@@ -72,6 +72,7 @@ class Adagrad(Optimizer):
         for p, g in self._grads(group):
             st = self.state[p]
             st["step"] += 1
-            adagrad_update(p.data, g, st["sum"], st["step"], group["lr"], group["lr_decay"], group["weight_decay"],
-                           group["eps"], group["maximize"])
+            chunked(adagrad_update, dict(param=p.data, grad=g, state_sum=st["sum"]), step=st["step"], lr=group["lr"],
+                    lr_decay=group["lr_decay"], weight_decay=group["weight_decay"], eps=group["eps"],
+                    maximize=group["maximize"])
             p.bump_version()

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, scratch
+from .optimizer import Optimizer, check_bool, check_number, chunked, scratch
 
 __all__ = ["Adam", "adam_update", "check_betas"]
 
@@ -57,10 +57,10 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.9
         np.sqrt(max_exp_avg_sq, out=t)
     else:
         np.sqrt(exp_avg_sq, out=t)
-    t /= bias_correction2_sqrt
-    t += eps
+    # ε_t s / (√r / √bc₂ + δ) / bc₁ = (ε √bc₂ / bc₁) · s / (√r + δ √bc₂): one pass fewer
+    t += eps * bias_correction2_sqrt
     np.divide(exp_avg, t, out=t)
-    t *= lr / bias_correction1
+    t *= lr * bias_correction2_sqrt / bias_correction1
     param -= t
 
 
@@ -102,7 +102,9 @@ class Adam(Optimizer):
                 if group["amsgrad"]:
                     st["max_exp_avg_sq"] = np.zeros_like(p.data)
             st["step"] += 1
-            adam_update(p.data, g, st["exp_avg"], st["exp_avg_sq"], st["step"], group["lr"], beta1, beta2,
-                        group["eps"], group["weight_decay"], group["amsgrad"], st.get("max_exp_avg_sq"),
-                        group["maximize"], group["decoupled_weight_decay"])
+            chunked(adam_update, dict(param=p.data, grad=g, exp_avg=st["exp_avg"], exp_avg_sq=st["exp_avg_sq"],
+                                      max_exp_avg_sq=st.get("max_exp_avg_sq")),
+                    step=st["step"], lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                    weight_decay=group["weight_decay"], amsgrad=group["amsgrad"], maximize=group["maximize"],
+                    decoupled_weight_decay=group["decoupled_weight_decay"])
             p.bump_version()

@@ -335,3 +335,24 @@ def scratch(like, slot=0):
         buf = np.empty(max(like.size, 1), dtype=like.dtype)
         _SCRATCH[key] = buf
     return buf[:like.size].reshape(like.shape)
+
+
+CHUNK = 65536
+
+
+def chunked(fn, arrays, **scalars):
+    """``fn(**arrays, **scalars)`` applied block by block over the flattened arrays.
+
+    Elementwise updates on large tensors run over consecutive blocks of ``CHUNK`` values so that
+    their temporaries stay in cache: main memory then sees about one read of each input and one
+    write of each output per step. ``arrays`` maps argument names to arrays of one size (or None);
+    small or non-contiguous arrays are updated in one call. Returns the last call's result."""
+    first = next(a for a in arrays.values() if a is not None)
+    n = first.size
+    if n <= 2 * CHUNK or not all(a is None or (a.flags.c_contiguous and a.size == n) for a in arrays.values()):
+        return fn(**arrays, **scalars)
+    flats = {k: (None if a is None else a.reshape(-1)) for k, a in arrays.items()}
+    out = None
+    for s in range(0, n, CHUNK):
+        out = fn(**{k: (None if a is None else a[s:s + CHUNK]) for k, a in flats.items()}, **scalars)
+    return out

@@ -23,7 +23,7 @@ The notes' forms and how they map onto it:
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, scratch
+from .optimizer import Optimizer, check_bool, check_number, chunked, scratch
 
 __all__ = ["SGD", "sgd_update"]
 
@@ -100,7 +100,10 @@ class SGD(Optimizer):
         nest, maxi = group["nesterov"], group["maximize"]
         for p, g in self._grads(group):
             st = self.state[p]
-            buf = sgd_update(p.data, g, st.get("momentum_buffer"), lr, mom, damp, wd, nest, maxi)
-            if mom != 0:
-                st["momentum_buffer"] = buf
+            buf = st.get("momentum_buffer")
+            if mom != 0 and buf is None:   # first step: the buffer is created from g
+                st["momentum_buffer"] = sgd_update(p.data, g, None, lr, mom, damp, wd, nest, maxi)
+            else:
+                chunked(sgd_update, dict(param=p.data, grad=g, momentum_buffer=buf if mom != 0 else None), lr=lr,
+                        momentum=mom, dampening=damp, weight_decay=wd, nesterov=nest, maximize=maxi)
             p.bump_version()
