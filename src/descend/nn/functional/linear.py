@@ -40,7 +40,7 @@ class LinearFn(Function):
             if w.requires_grad or (has_b and self.inputs[2].requires_grad):
                 g2 = g.reshape(-1, n_out)
                 if w.requires_grad:
-                    gw = const(np.matmul(x.data.reshape(-1, x.data.shape[-1]).T, g2).T)
+                    gw = const(np.matmul(g2.T, x.data.reshape(-1, x.data.shape[-1])))
                 if has_b and self.inputs[2].requires_grad:
                     gb = const(g2.sum(axis=0))
         else:
