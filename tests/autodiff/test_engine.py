@@ -393,6 +393,9 @@ BINARY = {
     "mul": (lambda a, b: a * b, lambda a, b: (b, a)),
     "div": (lambda a, b: a / b, lambda a, b: (1 / b, -a / b ** 2)),
     "maximum": (lambda a, b: dc.maximum(a, b), lambda a, b: ((a > b) + 0.5 * (a == b), (b > a) + 0.5 * (a == b))),
+    "minimum": (lambda a, b: dc.minimum(a, b), lambda a, b: ((a < b) + 0.5 * (a == b), (b < a) + 0.5 * (a == b))),
+    "pow": (lambda a, b: b.abs() ** a, lambda a, b: (np.abs(b) ** a * np.log(np.abs(b)), a * np.abs(b) ** (a - 1) * np.sign(b))),
+    "where": (lambda a, b: dc.where(a > 0, a * b, b), lambda a, b: ((a > 0) * b, (a > 0) * a + (a <= 0))),
 }
 
 
@@ -404,7 +407,7 @@ def _sum_to(g, shape):
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4),
        op=st.sampled_from(sorted(BINARY)), seed=st.integers(0, 2 ** 16))
 def test_broadcast_gradients_sum_back_to_each_input(shapes, op, seed):
