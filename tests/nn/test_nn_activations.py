@@ -103,3 +103,10 @@ def test_softplus_threshold_is_identity_above():
     np.testing.assert_array_equal(F.softplus(x).numpy(), [25.0, 30.0])
     with pytest.raises(ValueError, match="beta"):
         F.softplus(x, beta=0)
+
+
+def test_erf_fallback_without_scipy_agrees():
+    from descend.nn.functional.erf import erf_math
+
+    x = np.linspace(-6, 6, 1001)
+    np.testing.assert_allclose(erf_math(x), torch.erf(torch.tensor(x)).numpy(), rtol=1e-15, atol=1e-16)

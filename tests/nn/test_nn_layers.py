@@ -249,3 +249,13 @@ def test_residual_identity_flatten():
         nn.Residual(nn.Linear(3, 2))(dc.zeros(2, 3))
     assert nn.Identity(5, k=1)(x) is x
     assert nn.Flatten()(dc.zeros(2, 3, 4, 5)).shape == (2, 60)
+
+
+def test_dropout_gradcheck_with_fixed_mask():
+    x = d64(rand(4, 5))
+
+    def f(x):
+        dc.manual_seed(3)
+        return F.dropout(x, 0.4, training=True)
+
+    assert dc.gradcheck(f, (x,))

@@ -189,3 +189,30 @@ def test_module_to_double_keeps_parameter_objects():
     assert lin.weight is w and w.dtype == np.float64
     out = lin(dc.ones(1, 2, dtype=dc.float64))
     assert out.dtype == np.float64
+
+
+def test_nn_imports_only_autodiff():
+    import pathlib
+    import re
+
+    import descend.nn as nn_pkg
+
+    root = pathlib.Path(nn_pkg.__file__).parent
+    for path in root.rglob("*.py"):
+        for line in path.read_text().splitlines():
+            m = re.match(r"\s*(?:from|import)\s+(descend\.\w+|\.\.+\w*)", line)
+            if m:
+                target = m.group(1)
+                assert target in ("descend.autodiff", "descend.nn") or target.startswith(".."), (path, line)
+                assert not re.search(r"descend\.(optim|data|train)|\.\.(optim|data|train)", line), (path, line)
+
+
+def test_deepcopy_keeps_parameters_independent():
+    import copy
+
+    m = nn.MLP([3, 4, 2], batchnorm=True)
+    m2 = copy.deepcopy(m)
+    assert type(m2[0].weight) is nn.Parameter and m2[0].weight.requires_grad
+    assert not np.shares_memory(m2[0].weight.numpy(), m[0].weight.numpy())
+    m2(dc.randn(4, 3)).sum().backward()
+    assert m2[0].weight.grad is not None and m[0].weight.grad is None

@@ -11,13 +11,18 @@ import numpy as np
 
 from descend.autodiff.function import Function
 
-try:  # pragma: no cover - depends on the environment
-    from scipy.special import erf as _erf_array
-except ImportError:  # pragma: no cover
-    _erf_ufunc = np.frompyfunc(math.erf, 1, 1)
+_erf_ufunc = np.frompyfunc(math.erf, 1, 1)
 
-    def _erf_array(x):
-        return _erf_ufunc(x).astype(np.float64)
+
+def erf_math(x):
+    """erf entry by entry through ``math.erf`` (pure Python fallback, float64 result)."""
+    return np.asarray(_erf_ufunc(x), dtype=np.float64)
+
+
+try:  # SciPy is optional: it is only a faster route to the same values
+    from scipy.special import erf as _erf_array
+except ImportError:  # pragma: no cover - depends on the environment
+    _erf_array = erf_math
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
