@@ -64,14 +64,27 @@ def bench_torch(make, sizes, rng):
 
 def main():
     rng = np.random.default_rng(0)
+    results = {}
     for layout, sizes in LAYOUTS.items():
         for name, make in OPTS.items():
             ours = bench_descend(make, sizes, rng)
+            results[name, layout] = ours
             if torch is not None:
                 ref = bench_torch(make, sizes, rng)
                 print(f"{name} {layout}: descend {ours:.3f} ms, torch {ref:.3f} ms, ratio X/Y = {ours / ref:.2f}")
             else:
                 print(f"{name} {layout}: descend {ours:.3f} ms")
+    if torch is not None:
+        # context for a loaded machine: torch's thread pool suffers when the cores are busy
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        for layout, sizes in LAYOUTS.items():
+            for name, make in OPTS.items():
+                ours = results[name, layout]
+                ref = bench_torch(make, sizes, rng)
+                print(f"{name} {layout} (torch 1 thread): descend {ours:.3f} ms, torch {ref:.3f} ms, "
+                      f"ratio X/Y = {ours / ref:.2f}")
+        torch.set_num_threads(threads)
 
 
 if __name__ == "__main__":

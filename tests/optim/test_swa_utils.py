@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import descend as dc
-from descend.optim.swa_utils import AveragedModel, get_ema_avg_fn, get_swa_avg_fn, update_bn
+from descend import optim
+from descend.optim.swa_utils import SWALR, AveragedModel, get_ema_avg_fn, get_swa_avg_fn, update_bn
 
 torch = pytest.importorskip("torch")
 
@@ -164,3 +165,24 @@ def test_update_bn_matches_torch_on_descend_batchnorm():
     torch.optim.swa_utils.update_bn([torch.tensor(d) for d in data], tbn)
     np.testing.assert_allclose(bn.running_mean.data, tbn.running_mean.numpy(), rtol=1e-10)
     np.testing.assert_allclose(bn.running_var.data, tbn.running_var.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("kw", [dict(swa_lr=0.01), dict(swa_lr=[0.02, 0.005], anneal_epochs=5, anneal_strategy="linear"),
+                                dict(swa_lr=0.03, anneal_epochs=0)])
+def test_swalr_matches_torch(kw):
+    a, b = dc.zeros(2, requires_grad=True), dc.zeros(2, requires_grad=True)
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.2}], lr=0.1)
+    ta, tb = torch.zeros(2, requires_grad=True), torch.zeros(2, requires_grad=True)
+    topt = torch.optim.SGD([{"params": [ta]}, {"params": [tb], "lr": 0.2}], lr=0.1)
+    s, ts = SWALR(opt, **kw), torch.optim.swa_utils.SWALR(topt, **kw)
+    seq, tseq = [], []
+    for i in range(20):
+        if i == 7:
+            sd = s.state_dict()
+            s = SWALR(opt, **kw)
+            s.load_state_dict(sd)
+        opt.step(), topt.step()
+        s.step(), ts.step()
+        seq.append(s.get_last_lr())
+        tseq.append(ts.get_last_lr())
+    np.testing.assert_allclose(seq, tseq, rtol=1e-12)

@@ -18,14 +18,16 @@ Models are duck-typed: ``parameters()``, optionally ``buffers()``, ``modules()``
 """
 
 import copy
+import math
 
 import numpy as np
 
 from ..autodiff.mode import no_grad
 from ..autodiff.tensor import Tensor
+from .lr_scheduler import LRScheduler, _format_param
 from .optimizer import check_number
 
-__all__ = ["AveragedModel", "update_bn", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn", "get_ema_avg_fn",
+__all__ = ["AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn", "get_ema_avg_fn",
            "get_swa_avg_fn"]
 
 
@@ -204,3 +206,39 @@ def update_bn(loader, model):
             m.momentum = mom
         if hasattr(model, "train"):
             model.train(was_training)
+
+
+class SWALR(LRScheduler):
+    """The SWA learning-rate schedule (PyTorch's ``SWALR``): anneal each group's rate from its
+    current value to ``swa_lr`` over ``anneal_epochs`` steps, then hold it. With a = the
+    annealing fraction after e steps (cos: (1 − cos(π e/n))/2, linear: e/n, capped at 1),
+    ε_e = a · swa_lr + (1 − a) · ε_start."""
+
+    def __init__(self, optimizer, swa_lr, anneal_epochs=10, anneal_strategy="cos", last_epoch=-1):
+        for v, group in zip(_format_param("swa_lr", optimizer, swa_lr), optimizer.param_groups):
+            check_number("swa_lr", v, low=0.0)
+            group["swa_lr"] = v
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"Invalid anneal_strategy={anneal_strategy!r}: expected 'cos' or 'linear'")
+        if isinstance(anneal_epochs, bool) or not isinstance(anneal_epochs, int) or anneal_epochs < 0:
+            raise ValueError(f"Invalid anneal_epochs={anneal_epochs!r}: expected an integer >= 0")
+        self._anneal_strategy = anneal_strategy
+        self.anneal_epochs = anneal_epochs
+        super().__init__(optimizer, last_epoch)
+
+    def anneal_func(self, t):
+        """The annealing fraction at t ∈ [0, 1]."""
+        return (1 - math.cos(math.pi * t)) / 2 if self._anneal_strategy == "cos" else t
+
+    @staticmethod
+    def _initial_lr(lr, swa_lr, alpha):
+        return swa_lr if alpha == 1 else (lr - alpha * swa_lr) / (1 - alpha)
+
+    def get_lr(self):
+        step = self._step_count - 1
+        if self.anneal_epochs == 0:
+            step = max(1, step)
+        prev_alpha = self.anneal_func(max(0, min(1, (step - 1) / max(1, self.anneal_epochs))))
+        prev = [self._initial_lr(g["lr"], g["swa_lr"], prev_alpha) for g in self.optimizer.param_groups]
+        alpha = self.anneal_func(max(0, min(1, step / max(1, self.anneal_epochs))))
+        return [g["swa_lr"] * alpha + lr * (1 - alpha) for g, lr in zip(self.optimizer.param_groups, prev)]
