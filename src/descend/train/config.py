@@ -246,4 +246,5 @@ def dumps(config, prefix=""):
 
 
 def copy_config(config):
+    """A deep copy of ``config``."""
     return copy.deepcopy(config)

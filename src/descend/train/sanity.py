@@ -24,6 +24,7 @@ class SanityReport:
         self.checks = []
 
     def add(self, name, passed, detail):
+        """Record one check's result."""
         self.checks.append((name, bool(passed), detail))
 
     @property
