@@ -75,19 +75,18 @@ def run_torch(x, t):
     return time.perf_counter() - t0
 
 
-def best(fn, *args):
-    return min(fn(*args) for _ in range(REPEATS))
-
-
 def main():
     x, t = make_data()
-    trainer = best(run_trainer, x, t) * 1e3
-    hand = best(run_hand, x, t) * 1e3
     try:
         import torch  # noqa: F401
-        ref = best(run_torch, x, t) * 1e3
+        cases = {"trainer": run_trainer, "hand": run_hand, "torch": run_torch}
     except ImportError:
-        ref = float("nan")
+        cases = {"trainer": run_trainer, "hand": run_hand}
+    times = {k: float("inf") for k in cases}
+    for _ in range(REPEATS):  # interleaved, best of REPEATS: the machine's load drifts
+        for k, fn in cases.items():
+            times[k] = min(times[k], fn(x, t) * 1e3)
+    trainer, hand, ref = times["trainer"], times["hand"], times.get("torch", float("nan"))
     print(f"mnist_mlp_epoch Trainer.fit: descend {trainer:.0f} ms, torch {ref:.0f} ms, ratio X/Y = {trainer / ref:.2f}")
     print(f"mnist_mlp_epoch hand loop: descend {hand:.0f} ms, torch {ref:.0f} ms, ratio X/Y = {hand / ref:.2f}")
     print(f"trainer_overhead: Trainer.fit {trainer:.0f} ms vs hand-written loop {hand:.0f} ms, "
