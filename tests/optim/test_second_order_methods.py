@@ -203,3 +203,29 @@ def test_report_records_what_happened(make):
     # a second step at the minimum stops at once on the gradient tolerance
     opt.step(_closure(opt, quad, x))
     assert opt.report["reason"] == "tolerance_grad" and opt.report["iterations"] == 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.LBFGS(p, max_iter=4, history_size=3),
+    lambda p: optim.BFGS(p, max_iter=3),
+    lambda p: optim.ConjugateGradient(p, max_iter=3),
+    lambda p: optim.Newton(p, max_iter=1, damping=0.1),
+    lambda p: optim.HessianFree(p, max_iter=2),
+])
+def test_state_dict_resume_is_bit_identical(make):
+    from descend.optim.second_order.problems import rosenbrock
+
+    x = dc.tensor([-1.2, 1.0, -1.2, 1.0], dtype=dc.float64, requires_grad=True)
+    opt = make([x])
+    for _ in range(2):
+        opt.step(_closure(opt, rosenbrock, x))
+    saved_x, saved = x.numpy().copy(), opt.state_dict()
+    for _ in range(2):
+        opt.step(_closure(opt, rosenbrock, x))
+    expected = x.numpy().copy()
+    y = dc.tensor(saved_x, dtype=dc.float64, requires_grad=True)
+    opt2 = make([y])
+    opt2.load_state_dict(saved)
+    for _ in range(2):
+        opt2.step(_closure(opt2, rosenbrock, y))
+    np.testing.assert_array_equal(y.numpy(), expected)

@@ -84,6 +84,25 @@ class ClosureOptimizer(Optimizer):
         state["report"] = report
         return orig_loss
 
+    def state_dict(self):
+        """As :meth:`Optimizer.state_dict`, with the history lists (L-BFGS pairs) copied too."""
+        sd = super().state_dict()
+        for entry in sd["state"].values():
+            for k, v in entry.items():
+                if isinstance(v, list):
+                    entry[k] = [a.copy() if isinstance(a, np.ndarray) else a for a in v]
+                elif isinstance(v, dict):
+                    entry[k] = dict(v)
+        return sd
+
+    def load_state_dict(self, state_dict):
+        """As :meth:`Optimizer.load_state_dict`; lists and arrays are copied, not shared."""
+        super().load_state_dict(state_dict)
+        for entry in self.state.values():
+            for k, v in entry.items():
+                if isinstance(v, list):
+                    entry[k] = [a.copy() if isinstance(a, np.ndarray) else a for a in v]
+
     def _run(self, oracle, group, state, **options):  # pragma: no cover - every subclass defines it
         raise TypeError(f"{type(self).__name__} must define _run(oracle, group, state)")
 
