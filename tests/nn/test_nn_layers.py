@@ -123,7 +123,8 @@ def test_batchnorm_gradcheck():
 
 
 # --------------------------------------------------------------------------- Conv2d
-@pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, 1, 1), ((1, 2), (2, 1), (2, 1)), (3, 2, 2)])
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, 1, 1), ((1, 2), (2, 1), (2, 1)), (3, 2, 2),
+                                                     (1, 1, 2), (1, 3, 1), (1, (2, 0), (1, 3))])
 def test_conv2d_matches_torch(stride, padding, dilation):
     x, w, b = rand(2, 3, 9, 8), rand(4, 3, 3, 2, seed=1), rand(4, seed=2)
     xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
@@ -259,3 +260,8 @@ def test_dropout_gradcheck_with_fixed_mask():
         return F.dropout(x, 0.4, training=True)
 
     assert dc.gradcheck(f, (x,))
+
+
+def test_conv2d_stride_one_gradgradcheck():
+    x, w = d64(rand(1, 2, 4, 4)), d64(rand(3, 2, 3, 2, seed=1))
+    assert dc.gradgradcheck(lambda x, w: F.conv2d(x, w, padding=1, dilation=(1, 2)), (x, w))

@@ -101,15 +101,24 @@ def conv_forward(x, w, geo):
 
 
 def conv_grad_input(gy, w, x_shape, geo):
-    """x̄ = Σ_{p,q} (ȳ rows · W[:, :, p, q]) added onto the input positions each kernel offset saw.
+    """x̄ for ȳ: the transposed convolution.
 
-    One (N·Hₒ·Wₒ, O) × (O, C) product per kernel offset, so the (N·Hₒ·Wₒ, kh·kw·C) column
-    gradient is never built.
+    With stride 1 (and padding ≤ d(k − 1)) it is a "full" convolution of ȳ with the flipped,
+    transposed kernel: one im2col and one large matrix product. Otherwise x̄ = Σ_{p,q} (ȳ rows ·
+    W[:, :, p, q]) added onto the input positions each kernel offset saw (one small product and
+    one strided add per offset).
     """
     O, C, kh, kw = w.shape
     N, _, H, W = x_shape
     Ho, Wo = gy.shape[2:]
     (sh, sw), (ph, pw), (dh, dw) = geo.stride, geo.padding, geo.dilation
+    fph, fpw = dh * (kh - 1) - ph, dw * (kw - 1) - pw
+    if (sh, sw) == (1, 1) and fph >= 0 and fpw >= 0:
+        flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, O, kh, kw)
+        full = Geometry((1, 1), (fph, fpw), (dh, dw))
+        cols, Hx, Wx = im2col(gy, kh, kw, full)
+        gx = cols @ _wmat(flipped).T
+        return gx.reshape(N, Hx, Wx, C).transpose(0, 3, 1, 2)
     rows = _nhwc_rows(gy)
     gxp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=gy.dtype)
     wl = w.transpose(2, 3, 0, 1)  # (kh, kw, O, C)

@@ -31,12 +31,12 @@ class MaxPool2dFn(Function):
             for q in range(kw):
                 s = xp[:, :, p * dh:p * dh + sh * (Ho - 1) + 1:sh, q * dw:q * dw + sw * (Wo - 1) + 1:sw]
                 if best is None:
-                    best = s.copy()
-                    arg = np.zeros(best.shape, dtype=np.int16)
+                    best = s.copy(order="K")  # keep the input's memory layout (channels-last stays so)
+                    arg = np.zeros_like(best, dtype=np.int16)
                 else:
                     m = s > best
                     np.copyto(best, s, where=m)
-                    arg[m] = p * kw + q
+                    np.copyto(arg, np.int16(p * kw + q), where=m)
         self.arg, self.k, self.geo = arg, k, geo
         self.x_shape = x.shape
         self.padded_shape = (N, C) + xp.shape[2:]
