@@ -140,3 +140,23 @@ def test_bad_hyperparameters_raise():
         optim.LBFGS([w], history_size=0)
     with pytest.raises(ValueError, match="parameter groups"):
         optim.LBFGS([{"params": [w]}, {"params": [dc.zeros(2, requires_grad=True)]}])
+
+
+def test_unevaluated_last_step_into_nan_is_backed_off_at_the_next_step():
+    # PyTorch's LBFGS does not evaluate the last fixed step of a step() call. If it landed where the
+    # loss is NaN, descend halves it at the start of the next call instead of propagating NaN.
+    x = dc.tensor([1.0], dtype=dc.float64, requires_grad=True)
+    f = lambda v: (v * v).sum() * (float("nan") if np.abs(v.numpy()).max() > 3 else 1.0)
+    opt = optim.LBFGS([x], lr=5, max_iter=1)
+
+    def closure():
+        opt.zero_grad()
+        loss = f(x)
+        loss.backward()
+        return loss
+
+    opt.step(closure)  # t = min(1, 1/|g|)·lr = 2.5: x = 1 − 2.5·2 = −4, not evaluated
+    assert x.numpy()[0] == pytest.approx(-4.0)
+    loss = opt.step(closure)  # f(−4) is NaN: back to the half step, x = −1.5
+    assert float(loss) == pytest.approx(2.25)
+    assert np.isfinite(x.numpy()).all()
