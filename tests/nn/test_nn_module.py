@@ -216,3 +216,22 @@ def test_deepcopy_keeps_parameters_independent():
     assert not np.shares_memory(m2[0].weight.numpy(), m[0].weight.numpy())
     m2(dc.randn(4, 3)).sum().backward()
     assert m2[0].weight.grad is not None and m[0].weight.grad is None
+
+
+def test_missing_super_init_is_explained():
+    class Bad(nn.Module):
+        def __init__(self):
+            self.k = 3
+
+        def forward(self, x):
+            return x
+
+    with pytest.raises(AttributeError, match="super\\(\\).__init__"):
+        Bad()(dc.zeros(1))
+
+    class Bad2(nn.Module):
+        def __init__(self):
+            self.lin = nn.Linear(2, 2)
+
+    with pytest.raises(AttributeError, match="super\\(\\).__init__"):
+        Bad2()

@@ -336,7 +336,12 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]):
+        try:
+            hooked = d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} was not initialised: call super().__init__() first in "
+                                 f"{type(self).__name__}.__init__") from None
+        if not hooked:
             return self.forward(*args, **kwargs)
         for hook in list(d["_forward_pre_hooks"].values()):
             res = hook(self, args)
