@@ -235,3 +235,9 @@ def test_missing_super_init_is_explained():
 
     with pytest.raises(AttributeError, match="super\\(\\).__init__"):
         Bad2()
+
+
+def test_parameters_order_equals_named_parameters_order():
+    net = nn.Sequential(Net(), nn.ModuleList([nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 3))]), nn.Linear(3, 1))
+    assert [id(p) for p in net.parameters()] == [id(p) for _, p in net.named_parameters()]
+    assert len(list(net.parameters(recurse=False))) == 0

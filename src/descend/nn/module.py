@@ -169,10 +169,26 @@ class Module:
         """(dotted name, Parameter) pairs, each parameter once (shared ones are not repeated)."""
         return self._named("_parameters", prefix, recurse)
 
+    def _module_list(self):
+        """Every module below and including self, depth first, each once (no names: the fast path)."""
+        out, seen, stack = [], set(), [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            out.append(m)
+            stack.extend(c for c in reversed(m._modules.values()) if c is not None)
+        return out
+
     def parameters(self, recurse=True):
         """The parameters θ, in registration order (an iterator, as PyTorch)."""
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        seen = set()
+        for m in (self._module_list() if recurse else (self,)):
+            for p in m._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
 
     def named_buffers(self, prefix="", recurse=True):
         return self._named("_buffers", prefix, recurse)
@@ -200,7 +216,7 @@ class Module:
         """Set training mode (Dropout drops, BatchNorm uses batch statistics) here and below; returns self."""
         if not isinstance(mode, bool):
             raise TypeError(f"train(mode): mode must be a bool, got {type(mode).__name__}")
-        for m in self.modules():
+        for m in self._module_list():
             m.__dict__["training"] = mode
         return self
 
