@@ -335,3 +335,22 @@ def test_blockwise_updates_equal_whole_array_updates(cls, kw, monkeypatch):
             opt.step()
         return p.data.copy()
     np.testing.assert_array_equal(run(64), run(10 ** 9))
+
+
+@pytest.mark.parametrize("cls,kw", [(optim.SGD, dict(lr=0.01, momentum=0.9)), (optim.Adam, dict(amsgrad=True)),
+                                    (optim.RMSprop, dict(centered=True)), (optim.Adagrad, {})])
+def test_threaded_updates_equal_serial_updates(cls, kw, monkeypatch):
+    import descend.optim.optimizer as base
+
+    def run(threads):
+        monkeypatch.setattr(base, "NUM_THREADS", threads)
+        rng = np.random.default_rng(0)
+        ps = [dc.tensor(rng.normal(size=n), dtype=dc.float64, requires_grad=True) for n in [30000] * 10 + [300000]]
+        opt = cls(ps, **kw)
+        for i in range(3):
+            for p in ps:
+                p.grad = dc.tensor(np.cos(p.data * (i + 1)), dtype=dc.float64)
+            opt.step()
+        return [p.data.copy() for p in ps]
+    for a, b in zip(run(3), run(1)):
+        np.testing.assert_array_equal(a, b)

@@ -67,15 +67,14 @@ class Adadelta(Optimizer):
         check_number("weight_decay", group["weight_decay"], low=0.0)
         check_bool("maximize", group["maximize"])
 
-    def _update_group(self, group):
-        for p, g in self._grads(group):
-            st = self.state[p]
-            if not st:
-                st["step"] = 0
-                st["square_avg"] = np.zeros_like(p.data)
-                st["acc_delta"] = np.zeros_like(p.data)
-            st["step"] += 1
-            chunked(adadelta_update, dict(param=p.data, grad=g, square_avg=st["square_avg"], acc_delta=st["acc_delta"]),
-                    lr=group["lr"], rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
-                    maximize=group["maximize"])
-            p.bump_version()
+    def _update_param(self, group, p, g):
+        st = self.state[p]
+        if not st:
+            st["step"] = 0
+            st["square_avg"] = np.zeros_like(p.data)
+            st["acc_delta"] = np.zeros_like(p.data)
+        st["step"] += 1
+        chunked(adadelta_update, dict(param=p.data, grad=g, square_avg=st["square_avg"], acc_delta=st["acc_delta"]),
+                lr=group["lr"], rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
+                maximize=group["maximize"])
+        p.bump_version()

@@ -68,11 +68,10 @@ class Adagrad(Optimizer):
             st["step"] = 0
             st["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
 
-    def _update_group(self, group):
-        for p, g in self._grads(group):
-            st = self.state[p]
-            st["step"] += 1
-            chunked(adagrad_update, dict(param=p.data, grad=g, state_sum=st["sum"]), step=st["step"], lr=group["lr"],
-                    lr_decay=group["lr_decay"], weight_decay=group["weight_decay"], eps=group["eps"],
-                    maximize=group["maximize"])
-            p.bump_version()
+    def _update_param(self, group, p, g):
+        st = self.state[p]
+        st["step"] += 1
+        chunked(adagrad_update, dict(param=p.data, grad=g, state_sum=st["sum"]), step=st["step"], lr=group["lr"],
+                lr_decay=group["lr_decay"], weight_decay=group["weight_decay"], eps=group["eps"],
+                maximize=group["maximize"])
+        p.bump_version()

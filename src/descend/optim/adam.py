@@ -91,20 +91,19 @@ class Adam(Optimizer):
         check_bool("maximize", group["maximize"])
         check_bool("decoupled_weight_decay", group["decoupled_weight_decay"])
 
-    def _update_group(self, group):
+    def _update_param(self, group, p, g):
         beta1, beta2 = group["betas"]
-        for p, g in self._grads(group):
-            st = self.state[p]
-            if not st:
-                st["step"] = 0
-                st["exp_avg"] = np.zeros_like(p.data)
-                st["exp_avg_sq"] = np.zeros_like(p.data)
-                if group["amsgrad"]:
-                    st["max_exp_avg_sq"] = np.zeros_like(p.data)
-            st["step"] += 1
-            chunked(adam_update, dict(param=p.data, grad=g, exp_avg=st["exp_avg"], exp_avg_sq=st["exp_avg_sq"],
-                                      max_exp_avg_sq=st.get("max_exp_avg_sq")),
-                    step=st["step"], lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                    weight_decay=group["weight_decay"], amsgrad=group["amsgrad"], maximize=group["maximize"],
-                    decoupled_weight_decay=group["decoupled_weight_decay"])
-            p.bump_version()
+        st = self.state[p]
+        if not st:
+            st["step"] = 0
+            st["exp_avg"] = np.zeros_like(p.data)
+            st["exp_avg_sq"] = np.zeros_like(p.data)
+            if group["amsgrad"]:
+                st["max_exp_avg_sq"] = np.zeros_like(p.data)
+        st["step"] += 1
+        chunked(adam_update, dict(param=p.data, grad=g, exp_avg=st["exp_avg"], exp_avg_sq=st["exp_avg_sq"],
+                                  max_exp_avg_sq=st.get("max_exp_avg_sq")),
+                step=st["step"], lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                weight_decay=group["weight_decay"], amsgrad=group["amsgrad"], maximize=group["maximize"],
+                decoupled_weight_decay=group["decoupled_weight_decay"])
+        p.bump_version()

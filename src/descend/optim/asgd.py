@@ -60,16 +60,15 @@ class ASGD(Optimizer):
         check_number("weight_decay", group["weight_decay"], low=0.0)
         check_bool("maximize", group["maximize"])
 
-    def _update_group(self, group):
-        for p, g in self._grads(group):
-            st = self.state[p]
-            if not st:
-                st["step"] = 0
-                st["eta"] = float(group["lr"])
-                st["mu"] = 1.0
-                st["ax"] = np.zeros_like(p.data)
-            st["step"] += 1
-            st["eta"], st["mu"] = asgd_update(p.data, g, st["ax"], st["step"], st["eta"], st["mu"], group["lr"],
-                                              group["lambd"], group["alpha"], group["t0"], group["weight_decay"],
-                                              group["maximize"])
-            p.bump_version()
+    def _update_param(self, group, p, g):
+        st = self.state[p]
+        if not st:
+            st["step"] = 0
+            st["eta"] = float(group["lr"])
+            st["mu"] = 1.0
+            st["ax"] = np.zeros_like(p.data)
+        st["step"] += 1
+        st["eta"], st["mu"] = asgd_update(p.data, g, st["ax"], st["step"], st["eta"], st["mu"], group["lr"],
+                                          group["lambd"], group["alpha"], group["t0"], group["weight_decay"],
+                                          group["maximize"])
+        p.bump_version()

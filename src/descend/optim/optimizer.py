@@ -21,7 +21,10 @@ and again at every ``step()`` (a group edited to a bad value raises there).
 
 import functools
 import math
+import os
+import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -217,7 +220,49 @@ class Optimizer:
         return loss
 
     def _update_group(self, group):
-        raise TypeError(f"{type(self).__name__} must define _update_group(group) or step()")
+        """Update every parameter of ``group`` that has a gradient with ``_update_param``.
+
+        Many small tensors are shared among ``NUM_THREADS`` threads in contiguous runs of about
+        equal size (NumPy releases the GIL in its loops); large tensors are split into blocks
+        by :func:`chunked` instead. Every update is per-tensor, so the result is the same."""
+        pairs = self._grads(group)
+        k = NUM_THREADS
+        small = [pg for pg in pairs if pg[0].data.size <= 2 * CHUNK]
+        if k > 1 and not getattr(_LOCAL, "in_pool", False) and len(small) >= 4 * k and \
+                sum(p.data.size for p, _ in small) >= 4 * CHUNK:
+            for p, _ in small:   # create state here: threads then only read the dict
+                self.state[p]
+            large = [pg for pg in pairs if pg[0].data.size > 2 * CHUNK]
+            total = sum(p.data.size for p, _ in small)
+            parts, cur, acc = [], [], 0
+            for pg in small:
+                cur.append(pg)
+                acc += pg[0].data.size
+                if acc >= total * (len(parts) + 1) / k and len(parts) < k - 1:
+                    parts.append(cur)
+                    cur = []
+            parts.append(cur)
+            futures = [_pool().submit(self._update_params, group, part) for part in parts[1:] if part]
+            self._update_params(group, parts[0])
+            for f in futures:
+                f.result()
+            self._update_params(group, large)
+        else:
+            self._update_params(group, pairs)
+
+    def _update_params(self, group, pairs):
+        flag = getattr(_LOCAL, "in_pool", False)
+        if threading.current_thread() is not threading.main_thread():
+            _LOCAL.in_pool = True
+        try:
+            for p, g in pairs:
+                self._update_param(group, p, g)
+        finally:
+            _LOCAL.in_pool = flag
+
+    def _update_param(self, group, p, g):
+        raise TypeError(f"{type(self).__name__} must define _update_param(group, p, g), _update_group(group) "
+                        "or step()")
 
     @staticmethod
     def _grads(group):
@@ -321,20 +366,42 @@ class Optimizer:
 
 Optimizer.step = _counting_step(Optimizer.step)
 
-_SCRATCH = {}
+_LOCAL = threading.local()
 
 
 def scratch(like, slot=0):
     """A reusable work array with the shape and dtype of ``like`` (contents undefined).
 
     Updates use it for their one unavoidable temporary, so a step allocates no new memory.
-    ``slot`` tells apart two temporaries needed at the same time."""
+    ``slot`` tells apart two temporaries needed at the same time. Each thread has its own."""
+    cache = getattr(_LOCAL, "scratch", None)
+    if cache is None:
+        cache = _LOCAL.scratch = {}
     key = (like.dtype.str, slot)
-    buf = _SCRATCH.get(key)
+    buf = cache.get(key)
     if buf is None or buf.size < like.size:
         buf = np.empty(max(like.size, 1), dtype=like.dtype)
-        _SCRATCH[key] = buf
+        cache[key] = buf
     return buf[:like.size].reshape(like.shape)
+
+
+def _default_threads():
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, 8))
+
+
+NUM_THREADS = _default_threads()
+_POOL = [None, None]   # (executor, pid that made it)
+
+
+def _pool():
+    if _POOL[0] is None or _POOL[1] != os.getpid():   # a forked child makes its own
+        _POOL[0] = ThreadPoolExecutor(max_workers=NUM_THREADS, thread_name_prefix="descend-optim")
+        _POOL[1] = os.getpid()
+    return _POOL[0]
 
 
 CHUNK = 65536
@@ -345,14 +412,31 @@ def chunked(fn, arrays, **scalars):
 
     Elementwise updates on large tensors run over consecutive blocks of ``CHUNK`` values so that
     their temporaries stay in cache: main memory then sees about one read of each input and one
-    write of each output per step. ``arrays`` maps argument names to arrays of one size (or None);
-    small or non-contiguous arrays are updated in one call. Returns the last call's result."""
+    write of each output per step. The blocks are shared among ``NUM_THREADS`` threads (NumPy
+    releases the GIL inside ufunc loops), like PyTorch's intra-op threads; the result does not
+    depend on the split since every operation is elementwise. ``arrays`` maps argument names to
+    arrays of one size (or None); small or non-contiguous arrays are updated in one call.
+    Returns the last call's result."""
     first = next(a for a in arrays.values() if a is not None)
     n = first.size
     if n <= 2 * CHUNK or not all(a is None or (a.flags.c_contiguous and a.size == n) for a in arrays.values()):
         return fn(**arrays, **scalars)
     flats = {k: (None if a is None else a.reshape(-1)) for k, a in arrays.items()}
-    out = None
-    for s in range(0, n, CHUNK):
-        out = fn(**{k: (None if a is None else a[s:s + CHUNK]) for k, a in flats.items()}, **scalars)
+    starts = list(range(0, n, CHUNK))
+
+    def run(part):
+        out = None
+        for s in part:
+            out = fn(**{k: (None if a is None else a[s:s + CHUNK]) for k, a in flats.items()}, **scalars)
+        return out
+
+    k = min(NUM_THREADS, len(starts) // 2)
+    if k <= 1 or getattr(_LOCAL, "in_pool", False):
+        return run(starts)
+    size = -(-len(starts) // k)
+    parts = [starts[i:i + size] for i in range(0, len(starts), size)]
+    futures = [_pool().submit(run, part) for part in parts[1:]]
+    out = run(parts[0])
+    for f in futures:
+        out = f.result()
     return out

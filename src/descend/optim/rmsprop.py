@@ -92,24 +92,23 @@ class RMSprop(Optimizer):
         if group["nesterov"] and group["momentum"] <= 0:
             raise ValueError(f"Nesterov momentum requires momentum > 0; got momentum={group['momentum']!r}")
 
-    def _update_group(self, group):
-        for p, g in self._grads(group):
-            st = self.state[p]
-            if not st:
-                st["step"] = 0
-                st["square_avg"] = np.zeros_like(p.data)
-                if group["momentum"] > 0:
-                    st["momentum_buffer"] = np.zeros_like(p.data)
-                if group["centered"]:
-                    st["grad_avg"] = np.zeros_like(p.data)
-            st["step"] += 1
-            if group["momentum"] > 0 and "momentum_buffer" not in st:
+    def _update_param(self, group, p, g):
+        st = self.state[p]
+        if not st:
+            st["step"] = 0
+            st["square_avg"] = np.zeros_like(p.data)
+            if group["momentum"] > 0:
                 st["momentum_buffer"] = np.zeros_like(p.data)
-            if group["centered"] and "grad_avg" not in st:
+            if group["centered"]:
                 st["grad_avg"] = np.zeros_like(p.data)
-            chunked(rmsprop_update, dict(param=p.data, grad=g, square_avg=st["square_avg"],
-                                         momentum_buffer=st.get("momentum_buffer"), grad_avg=st.get("grad_avg")),
-                    lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
-                    momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"],
-                    nesterov=group["nesterov"])
-            p.bump_version()
+        st["step"] += 1
+        if group["momentum"] > 0 and "momentum_buffer" not in st:
+            st["momentum_buffer"] = np.zeros_like(p.data)
+        if group["centered"] and "grad_avg" not in st:
+            st["grad_avg"] = np.zeros_like(p.data)
+        chunked(rmsprop_update, dict(param=p.data, grad=g, square_avg=st["square_avg"],
+                                     momentum_buffer=st.get("momentum_buffer"), grad_avg=st.get("grad_avg")),
+                lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
+                momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"],
+                nesterov=group["nesterov"])
+        p.bump_version()

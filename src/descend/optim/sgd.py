@@ -95,15 +95,14 @@ class SGD(Optimizer):
             raise ValueError(f"Nesterov momentum requires a momentum > 0 and zero dampening; got "
                              f"momentum={group['momentum']!r}, dampening={group['dampening']!r}")
 
-    def _update_group(self, group):
+    def _update_param(self, group, p, g):
         lr, mom, damp, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
         nest, maxi = group["nesterov"], group["maximize"]
-        for p, g in self._grads(group):
-            st = self.state[p]
-            buf = st.get("momentum_buffer")
-            if mom != 0 and buf is None:   # first step: the buffer is created from g
-                st["momentum_buffer"] = sgd_update(p.data, g, None, lr, mom, damp, wd, nest, maxi)
-            else:
-                chunked(sgd_update, dict(param=p.data, grad=g, momentum_buffer=buf if mom != 0 else None), lr=lr,
-                        momentum=mom, dampening=damp, weight_decay=wd, nesterov=nest, maximize=maxi)
-            p.bump_version()
+        st = self.state[p]
+        buf = st.get("momentum_buffer")
+        if mom != 0 and buf is None:   # first step: the buffer is created from g
+            st["momentum_buffer"] = sgd_update(p.data, g, None, lr, mom, damp, wd, nest, maxi)
+        else:
+            chunked(sgd_update, dict(param=p.data, grad=g, momentum_buffer=buf if mom != 0 else None), lr=lr,
+                    momentum=mom, dampening=damp, weight_decay=wd, nesterov=nest, maximize=maxi)
+        p.bump_version()
