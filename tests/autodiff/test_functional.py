@@ -607,3 +607,21 @@ def test_integer_tensor_result_dtypes_match_torch(name):
 def test_dim_out_of_range_names_the_op_and_dim(op, name):
     with pytest.raises(IndexError, match=rf"{name}.*dim=-?\d.*[23] dimensions"):
         op(dc.ones(2, 1))
+
+
+def test_more_factories():
+    np.testing.assert_allclose(dc.linspace(0, 1, 5).numpy(), [0.0, 0.25, 0.5, 0.75, 1.0])
+    assert dc.linspace(0, 1, 5).dtype == np.float32
+    assert dc.empty(2, 3).shape == (2, 3) and dc.empty(2, dtype="float64").dtype == np.float64
+    assert dc.full_like(dc.ones(2), 3.0).numpy().tolist() == [3.0, 3.0]
+    assert dc.full(3, 1.5).shape == (3,) and dc.full([2, 1], 1.5).shape == (2, 1)
+    assert dc.zeros(()).shape == () and dc.ones([2, 3]).shape == (2, 3)
+    r = dc.randint(10, size=(50,))
+    assert r.dtype == np.int64 and r.shape == (50,) and 0 <= r.numpy().min() and r.numpy().max() < 10
+    assert dc.randint(3, 5, (2, 2)).numpy().min() >= 3 and dc.randint(5).shape == ()
+    p = dc.randperm(6)
+    assert sorted(p.numpy().tolist()) == list(range(6)) and p.dtype == np.int64
+    with pytest.raises(ValueError, match="2.5"):
+        dc.randn(2.5)
+    with pytest.raises(TypeError, match="dtype"):
+        dc.zeros(2, dtype=object())
