@@ -8,7 +8,6 @@ import pytest
 import descend as dc
 from descend import optim
 from descend.optim import functional as Fn
-from descend.optim.adagrad import adagrad_update
 from descend.optim.adam import adam_update
 from descend.optim.adadelta import adadelta_update
 from descend.optim.rmsprop import rmsprop_update

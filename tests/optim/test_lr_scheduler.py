@@ -1,7 +1,6 @@
 """Every scheduler's learning-rate (and momentum) sequence against torch.optim.lr_scheduler for
 100 steps, with a state_dict save/load into a fresh optimizer and scheduler in the middle."""
 
-import math
 import warnings
 
 import numpy as np

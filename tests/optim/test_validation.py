@@ -1,7 +1,6 @@
 """Bad parameters and hyperparameters raise ValueError/TypeError naming the thing and its range,
 at construction and again at step() after a group was edited."""
 
-import math
 
 import numpy as np
 import pytest

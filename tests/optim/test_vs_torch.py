@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import descend as dc
 from descend import optim
 from netutil import assert_close, init_values, run_dc, run_torch
 
@@ -81,16 +82,29 @@ def test_two_param_groups(name):
     assert_close(ours, ref)
 
 
-def test_lr_change_mid_run_matches_torch():
-    """SGD's buffer is unscaled by lr: changing lr rescales the whole velocity at once, as in torch."""
+def test_scheduled_lr_matches_torch_and_rescales_the_velocity():
+    """With a schedule, torch (and descend) rescale the whole momentum at once when lr changes;
+    the notes' velocity form v <- alpha v - eps g does not, so the two then part ways."""
+    from descend.optim import functional as Fn
+    from descend.optim import lr_scheduler as L
+    from netutil import batches, dc_loss, dc_params, torch_loss, torch_params
     v = init_values(seed=5)
-
-    def go(run, lib_opt, lib):
-        def make(p):
-            opt = lib_opt(p, lr=0.1, momentum=0.9)
-            return opt
-        return run(make, v, 10)
-
-    ours, opt = run_dc(lambda p: optim.SGD(p, lr=0.1, momentum=0.9), v, 10)
-    ref, topt = run_torch(torch, lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), v, 10)
-    assert_close(ours, ref)
+    bs = batches(40)
+    ps, tps = dc_params(v), torch_params(torch, v)
+    opt, topt = optim.SGD(ps, lr=0.1, momentum=0.9), torch.optim.SGD(tps, lr=0.1, momentum=0.9)
+    s, ts = L.StepLR(opt, 10, gamma=0.3), torch.optim.lr_scheduler.StepLR(topt, 10, gamma=0.3)
+    notes = [p.data.copy() for p in ps]
+    vel = [np.zeros_like(a) for a in notes]
+    for b in bs:
+        opt.zero_grad(), topt.zero_grad()
+        # the notes' form, on its own copy of the parameters, with the same rate
+        qs = [dc.tensor(a, dtype=dc.float64, requires_grad=True) for a in notes]
+        dc_loss(qs, v, b).backward()
+        for a, vv, q in zip(notes, vel, qs):
+            Fn.momentum_step(a, vv, q.grad.data, opt.param_groups[0]["lr"], 0.9)
+        dc_loss(ps, v, b).backward()
+        torch_loss(torch, tps, v, b).backward()
+        opt.step(), topt.step()
+        s.step(), ts.step()
+    assert_close([p.data for p in ps], [p.detach().numpy() for p in tps])
+    assert not np.allclose(notes[0], ps[0].data, rtol=1e-6)
