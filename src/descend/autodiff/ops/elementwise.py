@@ -343,14 +343,11 @@ class Sigmoid(Function):
     def forward(self, x):
         # σ(x) = exp(min(x, 0)) / (1 + exp(−|x|)): no overflow at ±∞ and full relative precision in
         # the left tail (½(1 + tanh(x/2)) rounds σ(−20) to 0 in float32; the true value is 2.1e-9).
-        d = np.abs(x, out=np.empty_like(x))  # out= keeps 0-d results arrays
-        np.negative(d, out=d)
-        np.exp(d, out=d)
+        d = np.exp(-np.abs(x))
         d += 1
-        y = np.minimum(x, 0, out=np.empty_like(x))
-        np.exp(y, out=y)
+        y = np.exp(np.minimum(x, 0))
         y /= d
-        return y
+        return y if type(y) is np.ndarray else np.asarray(y)  # 0-d inputs give NumPy scalars
 
     def _dydx(self):
         y = self.output()
