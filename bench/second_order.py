@@ -27,20 +27,20 @@ from descend import optim
 from descend.optim.second_order.oracle import Oracle
 
 
-def _interleaved_ms(fn_a, fn_b, repeats, min_time=0.5):
-    """Median times (ms) of two functions run alternately, so both see the same machine load."""
-    for f in (fn_a, fn_b, fn_a, fn_b):
+def _interleaved_ms(fns, repeats, min_time=1.0):
+    """Median times (ms) of several functions run round-robin, so all see the same machine load."""
+    for f in fns + fns:
         f()
-    ta, tb = [], []
+    times = [[] for _ in fns]
     t_end = time.perf_counter() + min_time
-    while len(ta) < repeats or time.perf_counter() < t_end:
-        for f, out in ((fn_a, ta), (fn_b, tb)):
+    while len(times[0]) < repeats or time.perf_counter() < t_end:
+        for f, out in zip(fns, times):
             t0 = time.perf_counter()
             f()
             out.append(time.perf_counter() - t0)
-        if len(ta) >= 500:
+        if len(times[0]) >= 500:
             break
-    return 1e3 * float(np.median(ta)), 1e3 * float(np.median(tb))
+    return [1e3 * float(np.median(t)) for t in times]
 
 
 def _line(case, a, b):
@@ -176,13 +176,10 @@ def main():
     d = _descend(X, Y, init, v)
     t = _torch(torch, X, Y, init, v)
     _check(torch, d, t)
-    g_d, g_t = _interleaved_ms(d[2], t[2], args.repeats)
+    g_d, f_d, b_d, o_d, g_t, f_t, b_t = _interleaved_ms([d[2], d[3], d[4], d[5], t[2], t[3], t[4]], args.repeats)
     _line(f"gradient (784-256-10, batch {args.batch})", g_d, g_t)
-    f_d, f_t = _interleaved_ms(d[3], t[3], args.repeats)
     _line("hvp forward-over-reverse (dc.hvp / torch.func jvp∘grad)", f_d, f_t)
-    b_d, b_t = _interleaved_ms(d[4], t[4], args.repeats)
     _line("hvp double-backward (autograd_grad twice)", b_d, b_t)
-    o_d, _ = _interleaved_ms(d[5], t[4], args.repeats)
     _line("hvp closure (descend Oracle.hvp / torch double-backward)", o_d, b_t)
     print(f"hvp/gradient cost: descend forward-over-reverse {f_d / g_d:.2f}x, double-backward {b_d / g_d:.2f}x, "
           f"closure oracle {o_d / g_d:.2f}x; torch forward-over-reverse {f_t / g_t:.2f}x, "

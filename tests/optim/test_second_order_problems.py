@@ -9,7 +9,6 @@ gives f and g together, so it is compared with SciPy's nfev (= njev for these me
 
 import warnings
 
-import numpy as np
 import pytest
 
 import descend as dc

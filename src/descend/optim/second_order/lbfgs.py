@@ -24,7 +24,6 @@ iteration of a ``step``) is halved the same way at the start of the next ``step`
 there is not finite.
 """
 
-import math
 
 import numpy as np
 
