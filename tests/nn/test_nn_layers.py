@@ -265,3 +265,29 @@ def test_dropout_gradcheck_with_fixed_mask():
 def test_conv2d_stride_one_gradgradcheck():
     x, w = d64(rand(1, 2, 4, 4)), d64(rand(3, 2, 3, 2, seed=1))
     assert dc.gradgradcheck(lambda x, w: F.conv2d(x, w, padding=1, dilation=(1, 2)), (x, w))
+
+
+def test_avg_pool2d_divisor_override_matches_torch():
+    x = rand(1, 2, 6, 6)
+    yd = F.avg_pool2d(d64(x), 3, 2, 1, divisor_override=5)
+    yt = torch.nn.functional.avg_pool2d(t64(x), 3, 2, 1, divisor_override=5)
+    np.testing.assert_allclose(yd.numpy(), yt.numpy(), rtol=1e-12)
+
+
+def test_cnn_float32_end_to_end_matches_torch():
+    dc.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+    tm = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                             torch.nn.Flatten(), torch.nn.Linear(4 * 4 * 4, 3))
+    tm.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in model.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((5, 1, 8, 8)).astype(np.float32)
+    y = np.array([0, 1, 2, 1, 0])
+    loss = F.cross_entropy(model(dc.from_numpy(x)), dc.tensor(y))
+    loss.backward()
+    lt = torch.nn.functional.cross_entropy(tm(torch.from_numpy(x)), torch.from_numpy(y))
+    lt.backward()
+    assert loss.dtype == np.float32
+    np.testing.assert_allclose(loss.item(), lt.item(), rtol=1e-5)
+    for (name, p), tp in zip(model.named_parameters(), tm.parameters()):
+        assert p.grad.dtype == np.float32
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=name)
