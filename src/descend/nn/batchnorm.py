@@ -49,6 +49,7 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self):
+        """running_mean ← 0, running_var ← 1, num_batches_tracked ← 0."""
         if self.track_running_stats:
             self.running_mean.data[...] = 0
             self.running_var.data[...] = 1

@@ -35,6 +35,7 @@ class Sequential(Module):
         return items[idx][1]
 
     def append(self, module):
+        """Add ``module`` at the end (named by its position)."""
         self.add_module(str(len(self._modules)), _check(module, len(self._modules)))
         return self
 
@@ -48,10 +49,12 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module):
+        """Add ``module`` at the end (named by its position)."""
         self.add_module(str(len(self._modules)), _check(module, len(self._modules)))
         return self
 
     def extend(self, modules):
+        """Append every module of ``modules``."""
         for m in modules:
             self.append(m)
         return self
@@ -85,6 +88,7 @@ class ModuleDict(Module):
             self.update(modules)
 
     def update(self, modules):
+        """Add or replace entries from a dict or (name, module) pairs."""
         items = modules.items() if hasattr(modules, "items") else modules
         for name, m in items:
             self[name] = m
@@ -111,12 +115,15 @@ class ModuleDict(Module):
         return iter(self._modules)
 
     def keys(self):
+        """The task/module names, in insertion order."""
         return self._modules.keys()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def items(self):
+        """(name, module) pairs, in insertion order."""
         return self._modules.items()
 
     def forward(self, *args):

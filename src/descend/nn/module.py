@@ -30,6 +30,7 @@ class _Handle:
         _Handle._next_id += 1
 
     def remove(self):
+        """Unregister the hook."""
         self.store.pop(self.id, None)
 
     def __enter__(self):
@@ -141,10 +142,12 @@ class Module:
                 yield from m.named_modules(memo, prefix + ("." if prefix else "") + name)
 
     def modules(self):
+        """Every module in the tree (self first), each once."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self):
+        """(name, module) for each direct sub-module."""
         seen = set()
         for name, m in self._modules.items():
             if m is not None and id(m) not in seen:
@@ -152,6 +155,7 @@ class Module:
                 yield name, m
 
     def children(self):
+        """The direct sub-modules."""
         for _, m in self.named_children():
             yield m
 
@@ -191,9 +195,11 @@ class Module:
                     yield p
 
     def named_buffers(self, prefix="", recurse=True):
+        """(dotted name, Tensor) for every buffer (e.g. BatchNorm running statistics)."""
         return self._named("_buffers", prefix, recurse)
 
     def buffers(self, recurse=True):
+        """The buffers (non-trained state)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -202,6 +208,7 @@ class Module:
         return int(sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only))
 
     def get_submodule(self, target):
+        """The sub-module at dotted path ``target`` ("" is self)."""
         m = self
         if target == "":
             return m
@@ -225,6 +232,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Set requires_grad on every parameter (freeze with False); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -260,9 +268,11 @@ class Module:
         return self
 
     def double(self):
+        """Convert floating parameters and buffers to float64."""
         return self.to(np.float64)
 
     def float(self):
+        """Convert floating parameters and buffers to float32."""
         return self.to(np.float32)
 
     # ----------------------------------------------------------------- state
@@ -430,6 +440,7 @@ class _BackwardHookState:
         self.grad_output = None
 
     def wrap_inputs(self, args):
+        """Route each input that requires grad through a tap that records ∂L/∂input."""
         args = list(args)
         for i, a in enumerate(args):
             if isinstance(a, Tensor) and a.requires_grad:
@@ -460,6 +471,7 @@ class _BackwardHookState:
         return None
 
     def wrap_output(self, out):
+        """Route the output through a tap that records ∂L/∂output."""
         if not isinstance(out, Tensor) or not out.requires_grad:
             return out
 

@@ -35,12 +35,14 @@ def as_tensor(x, name, like=None):
 
 
 def check_tensor(x, name, what="input"):
+    """Raise TypeError unless ``x`` is a Tensor."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: {what} must be a Tensor, got {type(x).__name__}")
     return x
 
 
 def check_float(x, name, what="input"):
+    """Raise TypeError unless ``x`` is a floating Tensor."""
     check_tensor(x, name, what)
     if x.data.dtype.kind != "f":
         raise TypeError(f"{name}: {what} must be a floating tensor, got dtype {x.data.dtype}")
@@ -48,6 +50,7 @@ def check_float(x, name, what="input"):
 
 
 def check_reduction(reduction, name, extra=()):
+    """Raise ValueError unless ``reduction`` is 'mean', 'sum', 'none' (or one of ``extra``)."""
     allowed = REDUCTIONS + tuple(extra)
     if reduction not in allowed:
         raise ValueError(f"{name}: reduction={reduction!r}; expected one of {', '.join(map(repr, allowed))}")
@@ -70,6 +73,7 @@ def same_shape(input, target, name):
 
 
 def same_dtype(a, b, name, what=("input", "target")):
+    """Raise TypeError naming both dtypes when they differ."""
     if a.data.dtype != b.data.dtype:
         raise TypeError(f"{name}: {what[0]} has dtype {a.data.dtype} but {what[1]} has dtype {b.data.dtype}; "
                         "convert one with .to(dtype)")

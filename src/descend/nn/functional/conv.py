@@ -29,11 +29,13 @@ class Geometry:
         self.stride, self.padding, self.dilation = stride, padding, dilation
 
     def out_size(self, H, W, kh, kw):
+        """(Hₒ, Wₒ) = (⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1, the same for W)."""
         (sh, sw), (ph, pw), (dh, dw) = self.stride, self.padding, self.dilation
         return (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
 
 
 def pad_nchw(x, padding, value=0):
+    """x (N, C, H, W) padded by (p_h, p_w) on each side with ``value`` (x itself if no padding)."""
     ph, pw = padding
     if ph == 0 and pw == 0:
         return x
@@ -93,6 +95,7 @@ def _wmat(w):
 
 
 def conv_forward(x, w, geo):
+    """y = W ⋆ x as NumPy: returns y (N, O, Hₒ, Wₒ) (a channels-last array seen as NCHW) and the columns."""
     O, C, kh, kw = w.shape
     N = x.shape[0]
     cols, Ho, Wo = im2col(x, kh, kw, geo)
@@ -132,6 +135,7 @@ def conv_grad_input(gy, w, x_shape, geo):
 
 
 def conv_grad_weight(x, gy, w_shape, geo, cols=None):
+    """W̄ = Σ over positions of ȳ ⊗ window (O, C, kh, kw) = (ȳ rows)ᵀ · columns, reordered to W's layout."""
     O, C, kh, kw = w_shape
     if cols is None:
         cols, _, _ = im2col(x, kh, kw, geo)
