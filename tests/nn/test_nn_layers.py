@@ -291,3 +291,13 @@ def test_cnn_float32_end_to_end_matches_torch():
     for (name, p), tp in zip(model.named_parameters(), tm.parameters()):
         assert p.grad.dtype == np.float32
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_max_pool2d_ties_go_to_one_entry_like_torch():
+    x = np.maximum(rand(2, 3, 6, 6), 0)  # many windows of tied zeros, as after a ReLU
+    x[0, 0, :2, :2] = 1.5
+    xd, xt = d64(x, True), t64(x, True)
+    F.max_pool2d(xd, 2).sum().backward()
+    torch.nn.functional.max_pool2d(xt, 2).sum().backward()
+    np.testing.assert_array_equal(xd.grad.numpy(), xt.grad.numpy())
+    assert xd.grad.numpy().sum() == 2 * 3 * 9
