@@ -500,3 +500,31 @@ def test_reverse_over_forward_with_leaves_that_require_grad():
     _, t = dc.jvp(lambda u: (u ** 3).sum(), (a,), (dc.ones(2, dtype="float64"),))
     t.backward()
     np.testing.assert_array_equal(a.grad.numpy(), [6.0, 12.0])
+
+
+def test_grad_mode_is_per_thread():
+    """As in PyTorch, ``no_grad`` in one thread does not stop recording in another."""
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+    inside = []
+
+    def other():
+        with dc.no_grad():
+            entered.set()
+            release.wait(10)
+            inside.append(dc.is_grad_enabled())
+
+    t = threading.Thread(target=other)
+    t.start()
+    entered.wait(10)
+    try:
+        x = leaf([1.0])
+        y = x * 2
+        with dc.enable_grad():
+            pass
+    finally:
+        release.set()
+        t.join()
+    assert y.requires_grad
+    assert inside == [False]
