@@ -15,19 +15,27 @@ import descend.nn as nn
 import descend.nn.functional as F
 
 
-def _interleaved_ms(fn_a, fn_b, repeats, min_time=0.5):
-    """Median times (ms) of two functions run alternately, so that both see the same machine load."""
-    for f in (fn_a, fn_b, fn_a, fn_b):
-        f()
+def _interleaved_ms(fn_a, fn_b, repeats, rounds=4, block_time=0.15):
+    """Median times (ms) of two functions timed in alternating blocks.
+
+    Blocks (not single calls) alternate so that both see the same machine load, while neither
+    pays for the other's idle worker threads that keep spinning for a moment after each call.
+    """
     ta, tb = [], []
-    t_end = time.perf_counter() + min_time
-    while len(ta) < repeats or time.perf_counter() < t_end:
+    per_round = max(1, repeats // rounds)
+    for _ in range(rounds):
         for f, out in ((fn_a, ta), (fn_b, tb)):
-            t0 = time.perf_counter()
             f()
-            out.append(time.perf_counter() - t0)
-        if len(ta) >= 2000:
-            break
+            f()
+            t_end = time.perf_counter() + block_time
+            n = 0
+            while n < per_round or time.perf_counter() < t_end:
+                t0 = time.perf_counter()
+                f()
+                out.append(time.perf_counter() - t0)
+                n += 1
+                if n >= 500:
+                    break
     return 1e3 * float(np.median(ta)), 1e3 * float(np.median(tb))
 
 

@@ -94,12 +94,14 @@ def _wmat(w):
     return w.transpose(0, 2, 3, 1).reshape(O, -1)
 
 
-def conv_forward(x, w, geo):
-    """y = W ⋆ x as NumPy: returns y (N, O, Hₒ, Wₒ) (a channels-last array seen as NCHW) and the columns."""
+def conv_forward(x, w, geo, b=None):
+    """y = W ⋆ x (+ b) as NumPy: returns y (N, O, Hₒ, Wₒ) (a channels-last array seen as NCHW) and the columns."""
     O, C, kh, kw = w.shape
     N = x.shape[0]
     cols, Ho, Wo = im2col(x, kh, kw, geo)
     y = cols @ _wmat(w).T
+    if b is not None:
+        y += b  # in place on the (N·Hₒ·Wₒ, O) rows
     return y.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2), cols
 
 
@@ -150,10 +152,8 @@ class Conv2dFn(Function):
 
     def forward(self, x, w, *b, geo):
         self.geo = geo
-        y, cols = conv_forward(x, w, geo)
-        self.cols = cols if (len(self.inputs) > 1 and self.inputs[1].requires_grad) else None
-        if b:
-            y = y + b[0].reshape(1, -1, 1, 1)
+        y, cols = conv_forward(x, w, geo, b[0] if b else None)
+        self.cols = cols if self.inputs[1].requires_grad else None
         return y
 
     def backward(self, gy):
