@@ -36,7 +36,9 @@ class LinearFn(Function):
         if fast():
             g = gy.data
             if x.requires_grad:
-                gx = const(np.matmul(g, w.data))
+                # 2-d: x̄ = (Wᵀ ȳᵀ)ᵀ, stored like the (transposed) outputs of forward, so the
+                # activations' backward multiplies arrays of the same memory layout
+                gx = const(np.matmul(w.data.T, g.T).T if g.ndim == 2 else np.matmul(g, w.data))
             if w.requires_grad or (has_b and self.inputs[2].requires_grad):
                 g2 = g.reshape(-1, n_out)
                 if w.requires_grad:
