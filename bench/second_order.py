@@ -27,17 +27,20 @@ from descend import optim
 from descend.optim.second_order.oracle import Oracle
 
 
-def _interleaved_ms(fns, repeats, min_time=1.0):
-    """Median times (ms) of several functions run round-robin, so all see the same machine load."""
+def _interleaved_ms(fns, repeats, min_time=1.0, block=5):
+    """Median times (ms) of several functions run round-robin in blocks of ``block`` consecutive
+    calls (so all see the same machine load, and each runs with warm caches)."""
     for f in fns + fns:
         f()
     times = [[] for _ in fns]
     t_end = time.perf_counter() + min_time
     while len(times[0]) < repeats or time.perf_counter() < t_end:
         for f, out in zip(fns, times):
-            t0 = time.perf_counter()
             f()
-            out.append(time.perf_counter() - t0)
+            for _ in range(block):
+                t0 = time.perf_counter()
+                f()
+                out.append(time.perf_counter() - t0)
         if len(times[0]) >= 500:
             break
     return [1e3 * float(np.median(t)) for t in times]
