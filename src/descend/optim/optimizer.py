@@ -222,43 +222,11 @@ class Optimizer:
     def _update_group(self, group):
         """Update every parameter of ``group`` that has a gradient with ``_update_param``.
 
-        Many small tensors are shared among ``NUM_THREADS`` threads in contiguous runs of about
-        equal size (NumPy releases the GIL in its loops); large tensors are split into blocks
-        by :func:`chunked` instead. Every update is per-tensor, so the result is the same."""
-        pairs = self._grads(group)
-        k = NUM_THREADS
-        small = [pg for pg in pairs if pg[0].data.size <= 2 * CHUNK]
-        if k > 1 and not getattr(_LOCAL, "in_pool", False) and len(small) >= 4 * k and \
-                sum(p.data.size for p, _ in small) >= 4 * CHUNK:
-            for p, _ in small:   # create state here: threads then only read the dict
-                self.state[p]
-            large = [pg for pg in pairs if pg[0].data.size > 2 * CHUNK]
-            total = sum(p.data.size for p, _ in small)
-            parts, cur, acc = [], [], 0
-            for pg in small:
-                cur.append(pg)
-                acc += pg[0].data.size
-                if acc >= total * (len(parts) + 1) / k and len(parts) < k - 1:
-                    parts.append(cur)
-                    cur = []
-            parts.append(cur)
-            futures = [_pool().submit(self._update_params, group, part) for part in parts[1:] if part]
-            self._update_params(group, parts[0])
-            for f in futures:
-                f.result()
-            self._update_params(group, large)
-        else:
-            self._update_params(group, pairs)
-
-    def _update_params(self, group, pairs):
-        flag = getattr(_LOCAL, "in_pool", False)
-        if threading.current_thread() is not threading.main_thread():
-            _LOCAL.in_pool = True
-        try:
-            for p, g in pairs:
-                self._update_param(group, p, g)
-        finally:
-            _LOCAL.in_pool = flag
+        Tensors are updated one after the other (sharing runs of small tensors among threads was
+        measured slower: the per-tensor Python work holds the GIL); large tensors are split into
+        blocks shared among threads by :func:`chunked`."""
+        for p, g in self._grads(group):
+            self._update_param(group, p, g)
 
     def _update_param(self, group, p, g):
         raise TypeError(f"{type(self).__name__} must define _update_param(group, p, g), _update_group(group) "
@@ -431,7 +399,7 @@ def chunked(fn, arrays, **scalars):
         return out
 
     k = min(NUM_THREADS, len(starts) // 2)
-    if k <= 1 or getattr(_LOCAL, "in_pool", False):
+    if k <= 1:
         return run(starts)
     size = -(-len(starts) // k)
     parts = [starts[i:i + size] for i in range(0, len(starts), size)]
