@@ -121,13 +121,12 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
 def _propagate(roots, seeds, retain_graph, create_graph, capture):
     deps = _count_consumers(roots)
     anomaly = state.anomaly
-    fast = not create_graph and state.forward_tag is None
-    stored = set()  # ids of gradients already handed to a leaf in this pass (never alias two .grad)
+    leaves = {}  # id(leaf) -> [leaf, summed gradient, whether that gradient is a fresh array of ours]
     grads = {}
     for r, g in zip(roots, seeds):
         c = r._ctx
         if c is None:
-            _to_leaf(r, g, g, capture, fast, stored)
+            _collect(leaves, r, g, False)
         else:
             grads[c] = grads[c] + g if c in grads else g
     ready = [c for c in grads if deps[c] == 0]
@@ -144,16 +143,24 @@ def _propagate(roots, seeds, retain_graph, create_graph, capture):
             if node._retained is not None:
                 out = node._retained()
                 if out is not None:
-                    out.grad = g if create_graph else g.detach()
+                    mine = g if create_graph else Tensor._make(g.data.copy())
+                    out.grad = mine if out.grad is None else out.grad + mine
             if capture is not None and node in capture[0]:
                 for i in capture[0][node]:
                     capture[1][i] = g
             node._check_versions()
-            in_grads = node.backward(g)
             if anomaly:
+                # Check the box's own gradients, not the primitives its backward rule runs.
+                state.anomaly = False
+                try:
+                    in_grads = node.backward(g)
+                finally:
+                    state.anomaly = True
                 for gi in in_grads:
                     if gi is not None:
                         _check_anomaly(node, gi, "backward")
+            else:
+                in_grads = node.backward(g)
         else:
             in_grads = (None,) * len(inputs)
         for t, gi in zip(inputs, in_grads):
@@ -164,7 +171,7 @@ def _propagate(roots, seeds, retain_graph, create_graph, capture):
             c = t._ctx
             if c is None:
                 if gi is not None:
-                    _to_leaf(t, gi, g, capture, fast, stored)
+                    _collect(leaves, t, gi, gi is not g)
                 continue
             if gi is not None:
                 grads[c] = grads[c] + gi if c in grads else gi
@@ -173,29 +180,41 @@ def _propagate(roots, seeds, retain_graph, create_graph, capture):
                 ready.append(c)
         if not retain_graph:
             node.release()
+    fast = not create_graph and state.forward_tag is None
+    handed = set()
+    for t, gi, fresh in leaves.values():
+        _to_leaf(t, gi, fresh, capture, fast, handed)
 
 
-def _to_leaf(t, gi, g_in, capture, fast, stored):
+def _collect(leaves, t, gi, fresh):
+    entry = leaves.get(id(t))
+    if entry is None:
+        leaves[id(t)] = [t, gi, fresh]
+    else:
+        entry[1] = entry[1] + gi
+        entry[2] = True
+
+
+def _to_leaf(t, gi, fresh, capture, fast, handed):
+    """Run the leaf's hooks once on its total gradient, then capture it or add it to ``.grad``."""
     if t._hooks:
         for hook in t._hooks:
             new = hook(gi)
             if new is not None:
                 gi = new
+                fresh = False
     if capture is not None:
         slots = capture[0].get(id(t))
         if slots is not None:
             for i in slots:
-                found = capture[1][i]
-                capture[1][i] = gi if found is None else found + gi
+                capture[1][i] = gi
         return
-    if not fast:
-        t.grad = gi if t.grad is None else t.grad + gi
-    elif t.grad is None:
-        # Own the array: a gradient that is the incoming one, a view, or already given to another
-        # leaf is copied, so that in-place changes of one .grad never show up in another.
-        if gi is g_in or gi.data.base is not None or id(gi) in stored or not gi.data.flags.writeable:
-            gi = Tensor._make(gi.data.copy())
-        stored.add(id(gi))
-        t.grad = gi
-    else:
-        t.grad = Tensor._make(t.grad.data + gi.data)
+    if t.grad is not None:
+        t.grad = Tensor._make(t.grad.data + gi.data) if fast else t.grad + gi
+        return
+    # Own the array: a gradient that is some box's incoming one, a view, read-only, or already
+    # given to another leaf is copied, so that in-place changes of one .grad never show in another.
+    if not fresh or gi.data.base is not None or id(gi) in handed or not gi.data.flags.writeable:
+        gi = Tensor._make(gi.data.copy()) if fast else gi * 1
+    handed.add(id(gi))
+    t.grad = gi

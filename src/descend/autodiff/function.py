@@ -66,11 +66,11 @@ class Function:
     def apply(cls, *inputs, **options):
         """Run the box on Tensors ``inputs``; returns the output Tensor (recorded if needed)."""
         self = object.__new__(cls)
-        try:
-            arrays = [t.data for t in inputs]
-        except AttributeError:
-            bad = next(type(t).__name__ for t in inputs if not isinstance(t, Tensor))
-            raise TypeError(f"{cls.__name__}.apply: positional arguments must be Tensors, got {bad}; pass options as keywords") from None
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{cls.__name__}.apply: positional arguments must be Tensors, got {type(t).__name__}; "
+                                "pass options as keywords")
+        arrays = [t.data for t in inputs]
         self.inputs = inputs
         out = self.forward(*arrays, **options)
         if _state.grad_enabled and any(t.requires_grad for t in inputs):

@@ -6,10 +6,11 @@ Both work as context managers and as decorators.
 """
 
 import functools
+import threading
 
 
-class _State:
-    __slots__ = ("grad_enabled", "forward_tag", "anomaly")
+class _State(threading.local):
+    """Per-thread switches (as PyTorch's grad mode): a no_grad block in one thread leaves others alone."""
 
     def __init__(self):
         self.grad_enabled = True
