@@ -7,6 +7,6 @@ networks, optimizers, data and the training loop.
 
 from .autodiff import *  # noqa: F401,F403
 from .autodiff import Function, GradcheckError, Tensor, autograd_grad, detect_anomaly, float32, float64  # noqa: F401
-from . import autodiff  # noqa: F401
+from . import autodiff, data, nn, optim, train  # noqa: F401
 
 __version__ = "0.1.0"
