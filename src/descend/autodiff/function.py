@@ -66,14 +66,19 @@ class Function:
     def apply(cls, *inputs, **options):
         """Run the box on Tensors ``inputs``; returns the output Tensor (recorded if needed)."""
         self = object.__new__(cls)
+        arrays = []
+        record = False
         for t in inputs:
             if not isinstance(t, Tensor):
                 raise TypeError(f"{cls.__name__}.apply: positional arguments must be Tensors, got {type(t).__name__}; "
                                 "pass options as keywords")
-        arrays = [t.data for t in inputs]
+            arrays.append(t.data)
+            if t.requires_grad:
+                record = True
         self.inputs = inputs
+        state = _state
         out = self.forward(*arrays, **options)
-        if _state.grad_enabled and any(t.requires_grad for t in inputs):
+        if record and state.grad_enabled:
             self.versions = [t._vc[0] for t in inputs]
             result = Tensor._make(out, True, self)
         else:
@@ -81,11 +86,11 @@ class Function:
         if cls.saves_output:
             self._out_data = out
             self._out_vc = result._vc
-        if _state.forward_tag is not None:
+        if state.forward_tag is not None:
             _propagate_tangent(self, inputs, result)
             if cls.saves_output:
                 self._out_fw = result._fw
-        if _state.anomaly:
+        if state.anomaly:
             _check_anomaly(self, result, "forward")
         return result
 

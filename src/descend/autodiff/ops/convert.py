@@ -13,8 +13,10 @@ from ..tensor import Tensor
 
 def lift(value, like):
     """``value`` (a number or array) as a constant Tensor in the dtype of Tensor ``like``."""
-    arr = np.asarray(value)
     dt = like.data.dtype
+    if dt.kind == "f" and type(value) in (float, int):
+        return Tensor._make(np.array(value, dtype=dt))
+    arr = np.asarray(value)
     if arr.dtype == dt:
         return Tensor._make(arr)
     if dt.kind == "f" or arr.dtype.kind in "iub":
