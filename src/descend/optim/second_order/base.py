@@ -28,12 +28,39 @@ from .flat import FlatParams
 from .line_search import backtracking, strong_wolfe
 from .oracle import Oracle
 
-__all__ = ["ClosureOptimizer", "check_number", "resolve_line_search"]
+__all__ = ["ClosureOptimizer", "check_number", "check_stopping", "resolve_line_search", "stop_reason"]
 
 
 def max_norm(g):
     """‖g‖_∞ (0 for an empty vector)."""
     return float(np.abs(g).max()) if g.size else 0.0
+
+
+def check_stopping(lr, max_iter, max_eval, tolerance_grad, tolerance_change):
+    """Validate the settings every closure method shares; returns ``max_eval`` (default 2·max_iter + 25)."""
+    check_number("learning rate lr", lr, low=0.0, low_open=True)
+    check_number("max_iter", max_iter, low=1, integer=True)
+    if max_eval is None:
+        max_eval = 2 * max_iter + 25
+    check_number("max_eval", max_eval, low=1, integer=True)
+    check_number("tolerance_grad", tolerance_grad, low=0.0)
+    check_number("tolerance_change", tolerance_change, low=0.0)
+    return max_eval
+
+
+def stop_reason(oracle, max_eval, it, max_iter, g, tol_grad, step, f, f_prev, tol_change):
+    """Why the step ends after an iteration that moved θ by ``step`` (None: go on).
+
+    Out of evaluations; ‖g‖_∞ ≤ tolerance_grad; or ‖Δθ‖_∞ ≤ tolerance_change or |f − f_prev| <
+    tolerance_change — the tests of ``torch.optim.LBFGS``, in its order.
+    """
+    if oracle.func_evals >= max_eval and it < max_iter:
+        return "max_eval"
+    if max_norm(g) <= tol_grad:
+        return "tolerance_grad"
+    if max_norm(step) <= tol_change or abs(f - f_prev) < tol_change:
+        return "tolerance_change"
+    return None
 
 
 def is_finite(f, g):

@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, is_finite, max_norm, resolve_line_search
+from .base import ClosureOptimizer, check_number, check_stopping, stop_reason, is_finite, max_norm, resolve_line_search
 
 __all__ = ["BFGS"]
 
@@ -53,13 +53,7 @@ class BFGS(ClosureOptimizer):
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
                  line_search_fn="strong_wolfe", c1=1e-4, c2=0.9):
-        check_number("learning rate lr", lr, low=0.0, low_open=True)
-        check_number("max_iter", max_iter, low=1, integer=True)
-        if max_eval is None:
-            max_eval = 2 * max_iter + 25
-        check_number("max_eval", max_eval, low=1, integer=True)
-        check_number("tolerance_grad", tolerance_grad, low=0.0)
-        check_number("tolerance_change", tolerance_change, low=0.0)
+        max_eval = check_stopping(lr, max_iter, max_eval, tolerance_grad, tolerance_change)
         check_number("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
         check_number("c2", c2, low=c1, high=1.0, low_open=True, high_open=True)
         resolve_line_search(line_search_fn)
@@ -137,14 +131,9 @@ class BFGS(ClosureOptimizer):
                 bfgs_update(H, s, y)
             else:
                 self._skip(state, ys)
-            if oracle.func_evals >= max_eval and it < max_iter:
-                reason = "max_eval"
-                break
-            if max_norm(g) <= tol_grad:
-                reason = "tolerance_grad"
-                break
-            if max_norm(s) <= tol_change or abs(f - f_prev) < tol_change:
-                reason = "tolerance_change"
+            stop = stop_reason(oracle, max_eval, it, max_iter, g, tol_grad, s, f, f_prev, tol_change)
+            if stop is not None:
+                reason = stop
                 break
         state["H"] = H
         report.update(iterations=it, step_size=t, loss=f, reason=reason)

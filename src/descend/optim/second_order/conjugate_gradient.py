@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, is_finite, max_norm, resolve_line_search
+from .base import ClosureOptimizer, check_number, check_stopping, stop_reason, is_finite, max_norm, resolve_line_search
 
 __all__ = ["ConjugateGradient", "cg_beta"]
 
@@ -57,17 +57,11 @@ class ConjugateGradient(ClosureOptimizer):
 
     def __init__(self, params, lr=1, beta="polak-ribiere", restart=None, max_iter=20, max_eval=None,
                  tolerance_grad=1e-7, tolerance_change=1e-9, line_search_fn="strong_wolfe", c1=1e-4, c2=0.4):
-        check_number("learning rate lr", lr, low=0.0, low_open=True)
+        max_eval = check_stopping(lr, max_iter, max_eval, tolerance_grad, tolerance_change)
         if beta not in _BETAS:
             raise ValueError(f"beta={beta!r}; expected one of {', '.join(repr(b) for b in _BETAS)}")
         if restart is not None:
             check_number("restart", restart, low=1, integer=True)
-        check_number("max_iter", max_iter, low=1, integer=True)
-        if max_eval is None:
-            max_eval = 2 * max_iter + 25
-        check_number("max_eval", max_eval, low=1, integer=True)
-        check_number("tolerance_grad", tolerance_grad, low=0.0)
-        check_number("tolerance_change", tolerance_change, low=0.0)
         check_number("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
         check_number("c2", c2, low=c1, high=1.0, low_open=True, high_open=True)
         resolve_line_search(line_search_fn)
@@ -133,14 +127,9 @@ class ConjugateGradient(ClosureOptimizer):
             flat.set(x + t * d)
             f_prev, g_prev = f, g
             f, g = res.f, res.g
-            if oracle.func_evals >= max_eval and it < max_iter:
-                reason = "max_eval"
-                break
-            if max_norm(g) <= tol_grad:
-                reason = "tolerance_grad"
-                break
-            if max_norm(t * d) <= tol_change or abs(f - f_prev) < tol_change:
-                reason = "tolerance_change"
+            stop = stop_reason(oracle, max_eval, it, max_iter, g, tol_grad, t * d, f, f_prev, tol_change)
+            if stop is not None:
+                reason = stop
                 break
         state.update(d=d if t else None, prev_flat_grad=g_prev, prev_loss=f_prev, since_restart=since)
         report.update(iterations=it, step_size=t, loss=f, reason=reason)

@@ -46,7 +46,7 @@ import math
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, is_finite, max_norm
+from .base import ClosureOptimizer, check_number, check_stopping, stop_reason, is_finite, max_norm
 from .line_search import backtracking
 from .reduction_ratio import reduction_ratio, update_damping
 
@@ -129,13 +129,7 @@ class HessianFree(ClosureOptimizer):
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
                  damping=1.0, adaptive_damping=True, min_damping=0.0, curvature="hessian", max_cg_iters=250,
                  cg_tolerance=None, cg_decay=0.95):
-        check_number("learning rate lr", lr, low=0.0, low_open=True)
-        check_number("max_iter", max_iter, low=1, integer=True)
-        if max_eval is None:
-            max_eval = 2 * max_iter + 25
-        check_number("max_eval", max_eval, low=1, integer=True)
-        check_number("tolerance_grad", tolerance_grad, low=0.0)
-        check_number("tolerance_change", tolerance_change, low=0.0)
+        max_eval = check_stopping(lr, max_iter, max_eval, tolerance_grad, tolerance_change)
         check_number("damping", damping, low=0.0)
         check_number("min_damping", min_damping, low=0.0)
         check_number("max_cg_iters", max_cg_iters, low=1, integer=True)
@@ -244,14 +238,9 @@ class HessianFree(ClosureOptimizer):
             p_prev = cg["x"]
             f_prev = f
             f, g = f_new, g_new
-            if oracle.func_evals >= max_eval and it < max_iter:
-                reason = "max_eval"
-                break
-            if max_norm(g) <= tol_grad:
-                reason = "tolerance_grad"
-                break
-            if max_norm(t * p) <= tol_change or abs(f - f_prev) < tol_change:
-                reason = "tolerance_change"
+            stop = stop_reason(oracle, max_eval, it, max_iter, g, tol_grad, t * p, f, f_prev, tol_change)
+            if stop is not None:
+                reason = stop
                 break
         state["damping"] = lam
         state["cg_solution"] = p_prev

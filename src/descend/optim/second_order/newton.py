@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, is_finite, max_norm, resolve_line_search
+from .base import ClosureOptimizer, check_number, check_stopping, stop_reason, is_finite, max_norm, resolve_line_search
 from .reduction_ratio import reduction_ratio, update_damping
 
 __all__ = ["Newton", "damped_newton_direction"]
@@ -68,13 +68,7 @@ class Newton(ClosureOptimizer):
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
                  damping=0.0, adaptive_damping=True, line_search_fn="backtracking", max_params=2000):
-        check_number("learning rate lr", lr, low=0.0, low_open=True)
-        check_number("max_iter", max_iter, low=1, integer=True)
-        if max_eval is None:
-            max_eval = 2 * max_iter + 25
-        check_number("max_eval", max_eval, low=1, integer=True)
-        check_number("tolerance_grad", tolerance_grad, low=0.0)
-        check_number("tolerance_change", tolerance_change, low=0.0)
+        max_eval = check_stopping(lr, max_iter, max_eval, tolerance_grad, tolerance_change)
         check_number("damping", damping, low=0.0)
         check_number("max_params", max_params, low=1, integer=True)
         if not isinstance(adaptive_damping, bool):
@@ -165,14 +159,9 @@ class Newton(ClosureOptimizer):
             flat.set(x + t * p)
             f_prev = f
             f, g = f_new, g_new
-            if oracle.func_evals >= max_eval and it < max_iter:
-                reason = "max_eval"
-                break
-            if max_norm(g) <= tol_grad:
-                reason = "tolerance_grad"
-                break
-            if max_norm(t * p) <= tol_change or abs(f - f_prev) < tol_change:
-                reason = "tolerance_change"
+            stop = stop_reason(oracle, max_eval, it, max_iter, g, tol_grad, t * p, f, f_prev, tol_change)
+            if stop is not None:
+                reason = stop
                 break
         state["damping"] = alpha
         report.update(iterations=it, step_size=t, loss=f, reason=reason, damping=alpha)
