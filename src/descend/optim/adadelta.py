@@ -15,24 +15,14 @@ the running mean of squared updates (``acc_delta``), ε = ``lr`` (1 in Zeiler's 
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, chunked, scratch
+from .optimizer import Optimizer, check_bool, check_number, chunked, coupled_grad, scratch
 
 __all__ = ["Adadelta", "adadelta_update"]
 
 
 def adadelta_update(param, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
     """One AdaDelta step in place on ``param``, ``square_avg`` (E[g²]) and ``acc_delta`` (E[Δ²])."""
-    if weight_decay != 0 or maximize:
-        d1 = scratch(param, 1)
-        if weight_decay != 0:
-            np.multiply(param, weight_decay, out=d1)
-            if maximize:
-                d1 -= grad
-            else:
-                d1 += grad
-        else:
-            np.negative(grad, out=d1)
-        grad = d1
+    grad = coupled_grad(param, grad, weight_decay, maximize)
     t = scratch(param, 0)
     u = scratch(param, 2)
     square_avg *= rho

@@ -15,24 +15,14 @@ first step), the decay uses t − 1 (the first step uses ε itself), and δ is o
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, chunked, scratch
+from .optimizer import Optimizer, check_bool, check_number, chunked, coupled_grad, scratch
 
 __all__ = ["Adagrad", "adagrad_update"]
 
 
 def adagrad_update(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False):
     """One Adagrad step in place on ``param`` and ``state_sum`` (r); ``step`` = t (1 first)."""
-    if weight_decay != 0 or maximize:
-        d1 = scratch(param, 1)
-        if weight_decay != 0:
-            np.multiply(param, weight_decay, out=d1)
-            if maximize:
-                d1 -= grad
-            else:
-                d1 += grad
-        else:
-            np.negative(grad, out=d1)
-        grad = d1
+    grad = coupled_grad(param, grad, weight_decay, maximize)
     clr = lr / (1.0 + (step - 1) * lr_decay)
     t = scratch(param, 0)
     np.multiply(grad, grad, out=t)

@@ -353,6 +353,23 @@ def scratch(like, slot=0):
     return buf[:like.size].reshape(like.shape)
 
 
+def coupled_grad(param, grad, weight_decay, maximize):
+    """The gradient the update uses: g ← ±g + λθ (L2 weight decay coupled into the gradient,
+    sign flipped for ``maximize``), in scratch slot 1; ``grad`` itself when neither applies."""
+    if weight_decay == 0 and not maximize:
+        return grad
+    d = scratch(param, 1)
+    if weight_decay != 0:
+        np.multiply(param, weight_decay, out=d)
+        if maximize:
+            d -= grad
+        else:
+            d += grad
+    else:
+        np.negative(grad, out=d)
+    return d
+
+
 def _default_threads():
     try:
         n = len(os.sched_getaffinity(0))

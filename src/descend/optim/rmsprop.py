@@ -19,7 +19,7 @@ the gradient at the current θ; the notes' look-ahead form is
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, chunked, scratch
+from .optimizer import Optimizer, check_bool, check_number, chunked, coupled_grad, scratch
 
 __all__ = ["RMSprop", "rmsprop_update"]
 
@@ -28,17 +28,7 @@ def rmsprop_update(param, grad, square_avg, lr, alpha=0.99, eps=1e-8, weight_dec
                    centered=False, momentum_buffer=None, grad_avg=None, maximize=False, nesterov=False):
     """One RMSprop step in place on ``param``, ``square_avg`` (r), ``momentum_buffer`` (b, when
     momentum > 0) and ``grad_avg`` (a, when centered)."""
-    if weight_decay != 0 or maximize:
-        d1 = scratch(param, 1)
-        if weight_decay != 0:
-            np.multiply(param, weight_decay, out=d1)
-            if maximize:
-                d1 -= grad
-            else:
-                d1 += grad
-        else:
-            np.negative(grad, out=d1)
-        grad = d1
+    grad = coupled_grad(param, grad, weight_decay, maximize)
     t = scratch(param, 0)
     square_avg *= alpha
     np.multiply(grad, grad, out=t)

@@ -23,7 +23,7 @@ The notes' forms and how they map onto it:
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, chunked, scratch
+from .optimizer import Optimizer, check_bool, check_number, chunked, coupled_grad, scratch
 
 __all__ = ["SGD", "sgd_update"]
 
@@ -34,18 +34,7 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, we
 
     Returns the momentum buffer (a new array on the first step when ``momentum != 0``; None when
     ``momentum == 0``). ``grad`` is never modified."""
-    if weight_decay != 0 or maximize:
-        d = scratch(param, 1)
-        if weight_decay != 0:
-            np.multiply(param, weight_decay, out=d)
-            if maximize:
-                d -= grad
-            else:
-                d += grad
-        else:
-            np.negative(grad, out=d)
-    else:
-        d = grad
+    d = coupled_grad(param, grad, weight_decay, maximize)
     if momentum != 0:
         if momentum_buffer is None:
             momentum_buffer = d.copy()
