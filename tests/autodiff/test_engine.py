@@ -528,3 +528,14 @@ def test_grad_mode_is_per_thread():
         t.join()
     assert y.requires_grad
     assert inside == [False]
+
+
+def test_backward_with_create_graph_keeps_the_graph_by_default():
+    # As torch: retain_graph defaults to create_graph, so the graph survives for a second pass.
+    x = dc.tensor([1.0, 2.0], dtype=dc.float64, requires_grad=True)
+    y = (x ** 3).sum()
+    y.backward(create_graph=True)
+    g = x.grad
+    np.testing.assert_allclose(g.numpy(), [3.0, 12.0])
+    y.backward(retain_graph=False)  # would raise if the first backward had freed the graph
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 24.0])

@@ -9,23 +9,7 @@ import numpy as np
 
 from . import dtype as _dt
 from .random import generator
-from .tensor import Tensor
-
-
-def as_array(data, dtype=None):
-    """A NumPy array of ``data`` in ``dtype``, or, if None, in the default dtype for floats."""
-    if isinstance(data, Tensor):
-        data = data.data
-    arr = np.array(data, copy=True)
-    if arr.dtype == object:
-        raise TypeError(f"cannot make a tensor from {type(data).__name__} values; expected numbers or nested lists of numbers")
-    if dtype is not None:
-        return arr.astype(_dt.as_dtype(dtype), copy=False)
-    if arr.dtype.kind == "f":
-        return arr.astype(_dt.get_default_dtype(), copy=False)
-    if arr.dtype.kind in "iu" and arr.dtype != np.int64:
-        return arr.astype(np.int64)
-    return arr
+from .tensor import Tensor, as_array  # noqa: F401  (as_array is part of this module's API)
 
 
 def _finish(arr, requires_grad):

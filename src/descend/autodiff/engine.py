@@ -29,6 +29,20 @@ def backward(root, grad=None, retain_graph=None, create_graph=False):
     _run([root], [seed], create_graph if retain_graph is None else retain_graph, create_graph, None)
 
 
+def tensor_backward(self, grad=None, retain_graph=None, create_graph=False):
+    """Accumulate d self / d leaf into ``leaf.grad`` for every leaf that requires grad.
+
+    ``grad`` is the vector v of the vector-Jacobian product vᵀ J; it may be omitted only for a
+    one-element tensor (v = 1). The graph is freed afterwards unless ``retain_graph`` (default:
+    ``create_graph``); ``create_graph=True`` records the backward pass itself so that it can be
+    differentiated again.
+    """
+    backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+
+Tensor.backward = tensor_backward
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
 

@@ -9,8 +9,8 @@ A Tensor holds
   (``None`` for a leaf: a tensor the user made).
 
 The arithmetic operators and methods (``+``, ``@``, ``exp``, ``sum``, ``reshape``, ...) are bound to
-the class by :mod:`descend.autodiff.ops` when the package is imported, so that this file
-depends on nothing but NumPy.
+the class by :mod:`descend.autodiff.ops`, and ``backward`` by :mod:`descend.autodiff.engine`, when
+the package is imported, so that this file depends on nothing but NumPy.
 
 In-place methods (``add_``, ``mul_``, ``zero_``, ``copy_``, ``x[i] = v``, ...) change ``data`` and
 bump the tensor's version counter; a backward pass that needs a value that was changed since
@@ -34,8 +34,6 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        from .creation import as_array
-
         self.data = as_array(data, dtype)
         self.grad = None
         self.requires_grad = False
@@ -153,17 +151,6 @@ class Tensor:
             owner._hooks = []
         owner._hooks.append(hook)
         return _HookHandle(owner._hooks, hook)
-
-    def backward(self, grad=None, retain_graph=False, create_graph=False):
-        """Accumulate d self / d leaf into ``leaf.grad`` for every leaf that requires grad.
-
-        ``grad`` is the vector v of the vector-Jacobian product vᵀ J; it may be omitted only
-        for a one-element tensor (v = 1). The graph is freed afterwards unless ``retain_graph``;
-        ``create_graph=True`` records the backward pass itself so it can be differentiated again.
-        """
-        from .engine import backward
-
-        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     # ----------------------------------------------------------------- forward mode
     @property
@@ -288,6 +275,22 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def as_array(data, dtype=None):
+    """A NumPy array of ``data`` in ``dtype``, or, if None, in the default dtype for floats."""
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = np.array(data, copy=True)
+    if arr.dtype == object:
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} values; expected numbers or nested lists of numbers")
+    if dtype is not None:
+        return arr.astype(_dt.as_dtype(dtype), copy=False)
+    if arr.dtype.kind == "f":
+        return arr.astype(_dt.get_default_dtype(), copy=False)
+    if arr.dtype.kind in "iu" and arr.dtype != np.int64:
+        return arr.astype(np.int64)
+    return arr
 
 
 class _HookHandle:
