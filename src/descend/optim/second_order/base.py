@@ -28,7 +28,7 @@ from .flat import FlatParams
 from .line_search import backtracking, strong_wolfe
 from .oracle import Oracle
 
-__all__ = ["ClosureOptimizer", "check_number", "check_stopping", "resolve_line_search", "stop_reason"]
+__all__ = ["ClosureOptimizer", "check_number", "check_stopping", "first_evaluation", "resolve_line_search", "stop_reason"]
 
 
 def max_norm(g):
@@ -46,6 +46,19 @@ def check_stopping(lr, max_iter, max_eval, tolerance_grad, tolerance_change):
     check_number("tolerance_grad", tolerance_grad, low=0.0)
     check_number("tolerance_change", tolerance_change, low=0.0)
     return max_eval
+
+
+def first_evaluation(oracle, tol_grad):
+    """Evaluate f and ∇f at the current θ. Returns (the closure's loss, f, g, the step's report,
+    whether the step is over already: ‖g‖_∞ ≤ tolerance_grad, or f or g not finite)."""
+    orig_loss, f, g = oracle.evaluate()
+    report = {"iterations": 0, "step_size": None, "loss": f, "reason": "tolerance_grad"}
+    if max_norm(g) <= tol_grad:
+        return orig_loss, f, g, report, True
+    if not is_finite(f, g):
+        report["reason"] = "non_finite_loss"
+        return orig_loss, f, g, report, True
+    return orig_loss, f, g, report, False
 
 
 def stop_reason(oracle, max_eval, it, max_iter, g, tol_grad, step, f, f_prev, tol_change):

@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, check_stopping, stop_reason, is_finite, max_norm, resolve_line_search
+from .base import ClosureOptimizer, check_number, check_stopping, first_evaluation, resolve_line_search, stop_reason
 
 __all__ = ["BFGS"]
 
@@ -77,12 +77,8 @@ class BFGS(ClosureOptimizer):
         flat = oracle.flat
         n = flat.n
 
-        orig_loss, f, g = oracle.evaluate()
-        report = {"iterations": 0, "step_size": None, "loss": f, "reason": "tolerance_grad"}
-        if max_norm(g) <= tol_grad:
-            return orig_loss, report
-        if not is_finite(f, g):
-            report["reason"] = "non_finite_loss"
+        orig_loss, f, g, report, done = first_evaluation(oracle, tol_grad)
+        if done:
             return orig_loss, report
         H = state.get("H")
         if H is None or H.shape != (n, n):

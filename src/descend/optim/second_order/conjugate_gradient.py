@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, check_stopping, stop_reason, is_finite, max_norm, resolve_line_search
+from .base import ClosureOptimizer, check_number, check_stopping, first_evaluation, resolve_line_search, stop_reason
 
 __all__ = ["ConjugateGradient", "cg_beta"]
 
@@ -77,12 +77,8 @@ class ConjugateGradient(ClosureOptimizer):
         flat = oracle.flat
         restart = group["restart"] or flat.n
 
-        orig_loss, f, g = oracle.evaluate()
-        report = {"iterations": 0, "step_size": None, "loss": f, "reason": "tolerance_grad"}
-        if max_norm(g) <= tol_grad:
-            return orig_loss, report
-        if not is_finite(f, g):
-            report["reason"] = "non_finite_loss"
+        orig_loss, f, g, report, done = first_evaluation(oracle, tol_grad)
+        if done:
             return orig_loss, report
         d, g_prev = state.get("d"), state.get("prev_flat_grad")
         f_prev = state.get("prev_loss")

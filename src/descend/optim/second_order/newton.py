@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, check_stopping, stop_reason, is_finite, max_norm, resolve_line_search
+from .base import ClosureOptimizer, check_number, check_stopping, first_evaluation, is_finite, resolve_line_search, stop_reason
 from .reduction_ratio import reduction_ratio, update_damping
 
 __all__ = ["Newton", "damped_newton_direction"]
@@ -105,12 +105,8 @@ class Newton(ClosureOptimizer):
         flat = oracle.flat
         alpha = state.get("damping", group["damping"])
 
-        orig_loss, f, g = oracle.evaluate()
-        report = {"iterations": 0, "step_size": None, "loss": f, "reason": "tolerance_grad"}
-        if max_norm(g) <= tol_grad:
-            return orig_loss, report
-        if not is_finite(f, g):
-            report["reason"] = "non_finite_loss"
+        orig_loss, f, g, report, done = first_evaluation(oracle, tol_grad)
+        if done:
             return orig_loss, report
 
         reason, t, it = "max_iter", None, 0
