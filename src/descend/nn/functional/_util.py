@@ -90,3 +90,14 @@ def pair(v, name, what):
     if len(v) != 2:
         raise ValueError(f"{name}: {what}={v!r}; expected an int or a pair of ints")
     return v
+
+
+def elementwise_target(input, target, reduction, name, extra=()):
+    """Check a loss between a floating prediction and a target of the same shape and dtype
+    (and the reduction); returns the target as a Tensor."""
+    check_float(input, name)
+    target = as_tensor(target, name, input)
+    check_reduction(reduction, name, extra)
+    same_shape(input, target, name)
+    same_dtype(input, target, name)
+    return target

@@ -17,39 +17,27 @@ from descend.autodiff import ops as _ops
 from descend.autodiff.function import Function
 from descend.autodiff.tensor import Tensor
 
-from ._util import as_tensor, check_float, check_reduction, const, fast, reduce, same_dtype, same_shape
+from ._util import as_tensor, check_float, check_reduction, const, elementwise_target, fast, reduce, same_dtype, same_shape
 from .activations import SoftplusCore
 
 
 # --------------------------------------------------------------------------- regression losses
 def mse_loss(input, target, reduction="mean"):
     """l = (ŷ − y)², averaged over all elements by default. Shapes: input and target equal."""
-    check_float(input, "mse_loss")
-    target = as_tensor(target, "mse_loss", input)
-    check_reduction(reduction, "mse_loss")
-    same_shape(input, target, "mse_loss")
-    same_dtype(input, target, "mse_loss")
+    target = elementwise_target(input, target, reduction, "mse_loss")
     d = input - target
     return reduce(d * d, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
     """l = |ŷ − y| (gradient sign(ŷ − y), 0 at 0). Shapes: input and target equal."""
-    check_float(input, "l1_loss")
-    target = as_tensor(target, "l1_loss", input)
-    check_reduction(reduction, "l1_loss")
-    same_shape(input, target, "l1_loss")
-    same_dtype(input, target, "l1_loss")
+    target = elementwise_target(input, target, reduction, "l1_loss")
     return reduce((input - target).abs(), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
     """l = ½ d² if |d| < δ else δ(|d| − ½δ), d = ŷ − y (PyTorch's HuberLoss). Shapes equal."""
-    check_float(input, "huber_loss")
-    target = as_tensor(target, "huber_loss", input)
-    check_reduction(reduction, "huber_loss")
-    same_shape(input, target, "huber_loss")
-    same_dtype(input, target, "huber_loss")
+    target = elementwise_target(input, target, reduction, "huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta={delta}; expected delta > 0")
     d = input - target
@@ -60,11 +48,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """l = ½ d²/β if |d| < β else |d| − ½β (PyTorch's SmoothL1Loss; equals huber_loss/β)."""
-    check_float(input, "smooth_l1_loss")
-    target = as_tensor(target, "smooth_l1_loss", input)
-    check_reduction(reduction, "smooth_l1_loss")
-    same_shape(input, target, "smooth_l1_loss")
-    same_dtype(input, target, "smooth_l1_loss")
+    target = elementwise_target(input, target, reduction, "smooth_l1_loss")
     d = input - target
     a = d.abs()
     if beta == 0:
@@ -210,7 +194,7 @@ class CrossEntropyFn(Function):
 
     def _grad_array(self):
         """∂(Σᵢ lᵢ)/∂a as a NumPy array (without the reduction's scale)."""
-        eps, C = self.smoothing, self.p.shape[1]
+        eps = self.smoothing
         dt = self.p.dtype.type
         if eps == 0 and self.weight is None and self.all_valid:
             G = self.p.copy()
@@ -354,11 +338,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     Shapes: input and target equal; ``weight`` broadcasts to them.
     """
     name = "binary_cross_entropy"
-    check_float(input, name)
-    target = as_tensor(target, name, input)
-    check_reduction(reduction, name)
-    same_shape(input, target, name)
-    same_dtype(input, target, name)
+    target = elementwise_target(input, target, reduction, name)
     if ((input.data < 0) | (input.data > 1)).any():
         raise ValueError(f"{name}: input must hold probabilities in [0, 1], found values from {input.data.min()} to "
                          f"{input.data.max()}; use binary_cross_entropy_with_logits for logits")
@@ -376,11 +356,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     Shapes: input and target equal.
     """
     name = "binary_cross_entropy_with_logits"
-    check_float(input, name)
-    target = as_tensor(target, name, input)
-    check_reduction(reduction, name)
-    same_shape(input, target, name)
-    same_dtype(input, target, name)
+    target = elementwise_target(input, target, reduction, name)
     sp = SoftplusCore.apply(-input)
     if pos_weight is None:
         loss = (1 - target) * input + sp
@@ -448,11 +424,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     Shapes: input and target equal.
     """
     name = "kl_div"
-    check_float(input, name)
-    target = as_tensor(target, name, input)
-    check_reduction(reduction, name, extra=("batchmean",))
-    same_shape(input, target, name)
-    same_dtype(input, target, name)
+    target = elementwise_target(input, target, reduction, name, extra=("batchmean",))
     if log_target:
         loss = target.exp() * (target - input)
     else:
