@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, chunked, scratch
+from .optimizer import Optimizer, check_bool, check_number, chunked, coupled_grad, scratch
 
 __all__ = ["Adam", "adam_update", "check_betas"]
 
@@ -29,17 +29,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.9
     ``decoupled_weight_decay=True`` is AdamW's θ ← θ (1 − ελ) before the update."""
     if weight_decay != 0 and decoupled_weight_decay:
         param *= 1.0 - lr * weight_decay
-    if (weight_decay != 0 and not decoupled_weight_decay) or maximize:
-        d = scratch(param, 1)
-        if weight_decay != 0 and not decoupled_weight_decay:
-            np.multiply(param, weight_decay, out=d)
-            if maximize:
-                d -= grad
-            else:
-                d += grad
-        else:
-            np.negative(grad, out=d)
-        grad = d
+    grad = coupled_grad(param, grad, 0.0 if decoupled_weight_decay else weight_decay, maximize)
     t = scratch(param, 0)
     # s ← s + (1 − ρ₁)(g − s)
     np.subtract(grad, exp_avg, out=t)

@@ -210,14 +210,19 @@ class Optimizer:
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (optional) re-evaluates
         the loss (run with grad enabled) and its value is returned."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        loss = self._evaluate(closure)
         self._check_groups()
         for group in self.param_groups:
             self._update_group(group)
         return loss
+
+    @staticmethod
+    def _evaluate(closure):
+        """The closure's loss, computed with gradients recorded (None without a closure)."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
 
     def _update_group(self, group):
         """Update every parameter of ``group`` that has a gradient with ``_update_param``.

@@ -79,11 +79,7 @@ class Rprop(Optimizer):
 
     def step(self, closure=None):
         """One Rprop step; ``closure`` (re-evaluating the loss) is required by variant "irprop+"."""
-        loss = None
-        if closure is not None:
-            from ..autodiff.mode import enable_grad
-            with enable_grad():
-                loss = closure()
+        loss = self._evaluate(closure)
         self._check_groups()
         for group in self.param_groups:
             if group["variant"] == "irprop+" and loss is None:
