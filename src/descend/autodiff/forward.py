@@ -49,15 +49,17 @@ def jvp(f, primals, tangents):
     ``primals`` and ``tangents`` are Tensors or matching sequences of Tensors of equal shapes.
     Returns ``(f(primals), J tangents)``; for a function with several outputs, tuples of both.
     """
-    primals, single = _tuple(primals)
+    primals, _ = _tuple(primals)
     tangents, _ = _tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    checked = []
     for i, (p, t) in enumerate(zip(primals, tangents)):
         if not isinstance(p, Tensor):
             raise TypeError(f"jvp: primal {i} is a {type(p).__name__}, expected a Tensor")
         if not isinstance(t, Tensor):
             t = Tensor._make(np.asarray(t, dtype=p.data.dtype))
+        checked.append(t)
         if t.shape != p.shape:
             raise ValueError(f"jvp: tangent {i} has shape {tuple(t.shape)} but its primal has shape {tuple(p.shape)}")
         if t.data.dtype != p.data.dtype:
@@ -67,11 +69,7 @@ def jvp(f, primals, tangents):
                            "(forward-over-reverse), e.g. dc.hvp")
     state.forward_tag = tag = object()
     try:
-        xs = []
-        for p, t in zip(primals, tangents):
-            x = with_tangent(p, t if isinstance(t, Tensor) else Tensor._make(np.asarray(t, dtype=p.data.dtype)))
-            xs.append(x)
-        out = f(*xs)
+        out = f(*[with_tangent(p, t) for p, t in zip(primals, checked)])
         outs, single_out = _tuple(out)
         touts = []
         for y in outs:

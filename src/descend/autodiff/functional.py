@@ -18,6 +18,7 @@ import numpy as np
 from . import engine
 from .forward import Alias, jvp
 from .mode import enable_grad, state
+from .ops.shape import stack
 from .tensor import Tensor
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
@@ -159,8 +160,6 @@ def jacobian(f, argnums=0, mode="auto"):
 
 
 def _stack(rows):
-    from .ops.shape import stack
-
     return stack(rows) if rows else Tensor._make(np.zeros((0, 0)))
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from .forward import jvp
 from .functional import vjp
 from .mode import no_grad
+from .ops.shape import cat
 from .tensor import Tensor
 
 
@@ -134,8 +135,6 @@ def gradgradcheck(f, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, 
 
         _, vjp_fn = vjp(f_diff, *[xs[i] for i in diff])
         gs = vjp_fn(w)
-        from .ops.shape import cat
-
         return cat([g.reshape(-1) for g in gs])
 
     return gradcheck(backward_of_f, inputs + (grad_outputs,), eps=eps, atol=atol, rtol=rtol, seed=seed, **kwargs)

@@ -26,6 +26,14 @@ def lift(value, like):
     return Tensor._make(arr.astype(get_default_dtype()))
 
 
+def floating(x):
+    """``x`` itself if floating, else its values as a constant tensor of the default float dtype
+    (``dc.arange(3).exp()`` works as in PyTorch)."""
+    if x.data.dtype.kind != "f":
+        return Tensor._make(x.data.astype(get_default_dtype()))
+    return x
+
+
 def as_float(t, dt):
     """An integer/boolean tensor as a constant float tensor of dtype ``dt``."""
     return Tensor._make(t.data.astype(dt))

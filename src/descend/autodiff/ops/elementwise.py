@@ -10,9 +10,10 @@ clamp passes the gradient where min ≤ x ≤ max, maximum/minimum split it equa
 
 import numpy as np
 
+from ..dtype import as_dtype
 from ..function import Function
 from ..tensor import Tensor
-from .convert import pair
+from .convert import floating, pair
 
 
 def _zeros(x):
@@ -483,10 +484,7 @@ def mul(a, b):
 def div(a, b):
     """a / b (true division) with broadcasting."""
     a, b = pair(a, b, "div")
-    if a.data.dtype.kind != "f":
-        from ..dtype import get_default_dtype
-
-        a, b = Tensor._make(a.data.astype(get_default_dtype())), Tensor._make(b.data.astype(get_default_dtype()))
+    a, b = floating(a), floating(b)
     return _binary(Div, a, b, "div")
 
 
@@ -494,7 +492,7 @@ def pow(a, b):
     """aᵇ; b may be a number (a constant exponent) or a Tensor."""
     if isinstance(b, (int, float)) and isinstance(a, Tensor):
         if a.data.dtype.kind != "f" and not isinstance(b, (bool, int)):
-            a = _floating(a, "pow")  # an integer tensor to a float power is a float tensor (default dtype)
+            a = floating(a)  # an integer tensor to a float power is a float tensor (default dtype)
         return PowScalar.apply(a, p=b)
     a, b = pair(a, b, "pow")
     return _binary(Pow, a, b, "pow")
@@ -531,40 +529,40 @@ def neg(x):
 
 def exp(x):
     """eˣ."""
-    return Exp.apply(_floating(x, "exp"))
+    return Exp.apply(floating(x))
 
 
 def log(x):
     """Natural logarithm ln x."""
-    return Log.apply(_floating(x, "log"))
+    return Log.apply(floating(x))
 
 
 def log1p(x):
     """ln(1 + x), accurate for small x."""
-    return Log1p.apply(_floating(x, "log1p"))
+    return Log1p.apply(floating(x))
 
 
 def sqrt(x):
     """√x."""
-    return Sqrt.apply(_floating(x, "sqrt"))
+    return Sqrt.apply(floating(x))
 
 
 def sin(x):
-    return Sin.apply(_floating(x, "sin"))
+    return Sin.apply(floating(x))
 
 
 def cos(x):
-    return Cos.apply(_floating(x, "cos"))
+    return Cos.apply(floating(x))
 
 
 def tanh(x):
     """Hyperbolic tangent."""
-    return Tanh.apply(_floating(x, "tanh"))
+    return Tanh.apply(floating(x))
 
 
 def sigmoid(x):
     """Logistic sigmoid σ(x) = 1/(1 + e⁻ˣ)."""
-    return Sigmoid.apply(_floating(x, "sigmoid"))
+    return Sigmoid.apply(floating(x))
 
 
 def relu(x):
@@ -595,19 +593,9 @@ def square(x):
 
 def to(x, dtype):
     """x converted to ``dtype`` (differentiable between floating dtypes)."""
-    from ..dtype import as_dtype
-
     dt = as_dtype(dtype)
     if dt == x.data.dtype:
         return x
     if dt.kind != "f" or x.data.dtype.kind != "f":
         return Tensor._make(x.data.astype(dt))
     return Cast.apply(x, dtype=dt)
-
-
-def _floating(x, name):
-    if x.data.dtype.kind != "f":
-        from ..dtype import get_default_dtype
-
-        return Tensor._make(x.data.astype(get_default_dtype()))
-    return x

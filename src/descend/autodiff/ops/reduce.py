@@ -16,6 +16,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
+from .convert import floating
 
 
 def _axis(dim, axis, ndim, name):
@@ -224,14 +225,6 @@ class StdSqrt(Function):
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
-def _float(x, name):
-    if x.data.dtype.kind != "f":
-        from ..dtype import get_default_dtype
-
-        return Tensor._make(x.data.astype(get_default_dtype()))
-    return x
-
-
 def sum(x, dim=None, keepdim=False, axis=None):
     """Σ x over ``dim`` (all dimensions if None)."""
     return Sum.apply(x, axis=_axis(dim, axis, x.ndim, "sum"), keepdim=keepdim)
@@ -239,7 +232,7 @@ def sum(x, dim=None, keepdim=False, axis=None):
 
 def mean(x, dim=None, keepdim=False, axis=None):
     """The mean of x over ``dim`` (all dimensions if None)."""
-    return Mean.apply(_float(x, "mean"), axis=_axis(dim, axis, x.ndim, "mean"), keepdim=keepdim)
+    return Mean.apply(floating(x), axis=_axis(dim, axis, x.ndim, "mean"), keepdim=keepdim)
 
 
 def var(x, dim=None, keepdim=False, axis=None, correction=1, unbiased=None):
@@ -247,7 +240,7 @@ def var(x, dim=None, keepdim=False, axis=None, correction=1, unbiased=None):
     if unbiased is not None:
         correction = 1 if unbiased else 0
     ax = _axis(dim, axis, x.ndim, "var")
-    x = _float(x, "var")
+    x = floating(x)
     n = _count(x.shape, ax)
     d = x - x.mean(dim=ax, keepdim=True)
     return (d * d).sum(dim=ax, keepdim=keepdim) / builtins.max(n - correction, 0)
@@ -296,7 +289,7 @@ def amin(x, dim=None, keepdim=False, axis=None):
 
 def logsumexp(x, dim=None, keepdim=False, axis=None):
     """log Σ exp x over ``dim``, stable for large |x|."""
-    return LogSumExp.apply(_float(x, "logsumexp"), axis=_axis(dim, axis, x.ndim, "logsumexp"), keepdim=keepdim)
+    return LogSumExp.apply(floating(x), axis=_axis(dim, axis, x.ndim, "logsumexp"), keepdim=keepdim)
 
 
 def _single_axis(dim, axis, ndim, name):
@@ -308,12 +301,12 @@ def _single_axis(dim, axis, ndim, name):
 
 def softmax(x, dim=-1, axis=None):
     """exp(xᵢ) / Σⱼ exp(xⱼ) along ``dim`` (default the last), stable for large |x|."""
-    return Softmax.apply(_float(x, "softmax"), axis=_single_axis(dim if axis is None else None, axis, x.ndim, "softmax"))
+    return Softmax.apply(floating(x), axis=_single_axis(dim if axis is None else None, axis, x.ndim, "softmax"))
 
 
 def log_softmax(x, dim=-1, axis=None):
     """xᵢ − log Σⱼ exp(xⱼ) along ``dim`` (default the last), stable for large |x|."""
-    return LogSoftmax.apply(_float(x, "log_softmax"), axis=_single_axis(dim if axis is None else None, axis, x.ndim, "log_softmax"))
+    return LogSoftmax.apply(floating(x), axis=_single_axis(dim if axis is None else None, axis, x.ndim, "log_softmax"))
 
 
 def argmax(x, dim=None, keepdim=False, axis=None):

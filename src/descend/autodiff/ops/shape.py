@@ -10,6 +10,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
+from .convert import mixed_precision_error
 
 
 def _share(out, x):
@@ -315,8 +316,6 @@ def stack(tensors, dim=0, axis=None):
 
 
 def _same_dtype(tensors, name):
-    from .convert import mixed_precision_error
-
     out = []
     dt = None
     for t in tensors:
