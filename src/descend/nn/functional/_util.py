@@ -2,19 +2,10 @@
 
 import numpy as np
 
-from descend.autodiff.mode import state as _state
+from descend.autodiff.mode import fast  # noqa: F401  (re-exported for the functional forms)
 from descend.autodiff.tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
-
-
-def fast():
-    """True when a backward rule may use plain NumPy: no graph is recorded and no tangent is carried.
-
-    The engine runs backward rules under ``no_grad`` unless ``create_graph=True``; then the
-    result need not be differentiable again, so the rule can skip the Tensor machinery.
-    """
-    return not _state.grad_enabled and _state.forward_tag is None
 
 
 def const(array):
