@@ -5,6 +5,7 @@ with dual numbers, higher order); ``dc.nn``, ``dc.optim``, ``dc.data`` and ``dc.
 networks, optimizers, data and the training loop.
 """
 
+from . import allocator  # noqa: F401  (keeps freed array memory for reuse; see allocator.py)
 from .autodiff import *  # noqa: F401,F403
 from .autodiff import Function, GradcheckError, Tensor, autograd_grad, detect_anomaly, float32, float64  # noqa: F401
 from . import autodiff, data, nn, optim, train  # noqa: F401
