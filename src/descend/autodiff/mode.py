@@ -78,3 +78,10 @@ def fast():
     result need not be differentiable again, so the rule can skip the Tensor machinery.
     """
     return not state.grad_enabled and state.forward_tag is None
+
+
+def tangent_pass():
+    """True when a backward rule runs inside a forward-mode pass with no graph recorded (the
+    reverse half of forward-over-reverse, e.g. ``dc.hvp``): the gradients it returns must carry
+    their tangents, but need not be differentiable again."""
+    return not state.grad_enabled and state.forward_tag is not None

@@ -3,14 +3,42 @@
 Shapes: x (..., in), W (out, in), b (out,) → y (..., out). Forward is one matrix product and
 one add; backward is  x̄ = ȳ W,  W̄ = ȳᵀ x (summed over the batch),  b̄ = Σ ȳ, written with Tensor
 operations when the graph is recorded (so it can be differentiated again) and with plain NumPy
-otherwise.
+otherwise. Inside a forward-mode pass (forward-over-reverse Hessian-vector products) the NumPy
+backward also returns the tangents of the gradients, by the product rule.
 """
 
 import numpy as np
 
+from descend.autodiff.forward import dual, tangent_of
 from descend.autodiff.function import Function
+from descend.autodiff.mode import tangent_pass
 
 from ._util import check_float, const, fast
+
+
+def _times_w(g, w):
+    """g W for g (..., out) and W (out, in). For matrices it is computed as (Wᵀ gᵀ)ᵀ, stored like
+    forward's outputs, so that the activations' backward multiplies arrays of one memory layout."""
+    return np.matmul(w.T, g.T).T if g.ndim == 2 else np.matmul(g, w)
+
+
+def _batch_outer(g, x):
+    """Σ over the batch of gᵀ x, for g (..., out) and x (..., in): shape (out, in)."""
+    return np.matmul(g.reshape(-1, g.shape[-1]).T, x.reshape(-1, x.shape[-1]))
+
+
+def _batch_sum(g):
+    """Σ over the batch of g (..., out), as the product 1ᵀ g: 4x faster than ``g.sum(axis=0)`` on
+    the transposed layout that forward's products give."""
+    g2 = g.reshape(-1, g.shape[-1])
+    return np.matmul(np.ones(g2.shape[0], g2.dtype), g2)
+
+
+def _add(a, b):
+    """a + b where either may be None (a missing term)."""
+    if a is None:
+        return b
+    return a if b is None else a + b
 
 
 class LinearFn(Function):
@@ -29,33 +57,51 @@ class LinearFn(Function):
         return y
 
     def backward(self, gy):
+        if fast():
+            grads = self._backward_arrays(gy.data)
+            return tuple(None if g is None else const(g) for g in grads[:len(self.inputs)])
+        if tangent_pass():
+            return self._backward_with_tangents(gy)
         x, w = self.inputs[0], self.inputs[1]
         has_b = len(self.inputs) == 3
-        n_out = w.data.shape[0]
         gx = gw = gb = None
-        if fast():
-            g = gy.data
-            if x.requires_grad:
-                # 2-d: x̄ = (Wᵀ ȳᵀ)ᵀ, stored like the (transposed) outputs of forward, so the
-                # activations' backward multiplies arrays of the same memory layout
-                gx = const(np.matmul(w.data.T, g.T).T if g.ndim == 2 else np.matmul(g, w.data))
-            if w.requires_grad or (has_b and self.inputs[2].requires_grad):
-                g2 = g.reshape(-1, n_out)
-                if w.requires_grad:
-                    gw = const(np.matmul(g2.T, x.data.reshape(-1, x.data.shape[-1])))
-                if has_b and self.inputs[2].requires_grad:
-                    # b̄ = 1ᵀ ȳ as a matrix-vector product: 4x faster than g2.sum(axis=0) on the
-                    # transposed layout that forward's products give
-                    gb = const(np.matmul(np.ones(g2.shape[0], g2.dtype), g2))
-        else:
-            if x.requires_grad:
-                gx = gy @ w
-            g2 = gy.reshape(-1, n_out)
-            if w.requires_grad:
-                gw = g2.mT @ x.reshape(-1, x.shape[-1])
-            if has_b and self.inputs[2].requires_grad:
-                gb = g2.sum(dim=0)
+        if x.requires_grad:
+            gx = gy @ w
+        g2 = gy.reshape(-1, w.shape[0])
+        if w.requires_grad:
+            gw = g2.mT @ x.reshape(-1, x.shape[-1])
+        if has_b and self.inputs[2].requires_grad:
+            gb = g2.sum(dim=0)
         return (gx, gw, gb) if has_b else (gx, gw)
+
+    def _needs(self):
+        return [t.requires_grad for t in self.inputs] + [False] * (3 - len(self.inputs))
+
+    def _backward_arrays(self, g):
+        """x̄ = ȳ W, W̄ = ȳᵀ x, b̄ = 1ᵀ ȳ as arrays (None for an input that needs no gradient)."""
+        need_x, need_w, need_b = self._needs()
+        x, w = self.inputs[0].data, self.inputs[1].data
+        return (_times_w(g, w) if need_x else None,
+                _batch_outer(g, x) if need_w else None,
+                _batch_sum(g) if need_b else None)
+
+    def _backward_with_tangents(self, gy):
+        """The backward inside a forward-mode pass (forward-over-reverse, e.g. Hessian-vector
+        products), in NumPy: the gradients above and their tangents by the product rule,
+        d x̄ = ġ W + ȳ Ẇ,  d W̄ = ġᵀ x + ȳᵀ ẋ,  d b̄ = 1ᵀ ġ  (ġ, ẋ, Ẇ the tangents carried)."""
+        need_x, need_w, need_b = self._needs()
+        x, w = self.inputs[0].data, self.inputs[1].data
+        g, tg = gy.data, tangent_of(gy)
+        tx, tw = tangent_of(self.inputs[0]), tangent_of(self.inputs[1])
+        gx, gw, gb = self._backward_arrays(g)
+        out = [None, None, None]
+        if need_x:
+            out[0] = dual(gx, _add(None if tg is None else _times_w(tg, w), None if tw is None else _times_w(g, tw)))
+        if need_w:
+            out[1] = dual(gw, _add(None if tg is None else _batch_outer(tg, x), None if tx is None else _batch_outer(g, tx)))
+        if need_b:
+            out[2] = dual(gb, None if tg is None else _batch_sum(tg))
+        return tuple(out[:len(self.inputs)])
 
     def jvp(self, tx, tw, *tb):
         x, w = self.inputs[0], self.inputs[1]
