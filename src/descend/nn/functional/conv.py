@@ -5,10 +5,11 @@ y[n, o, i, j] = b_o + Σ_{c,p,q} W[o, c, p, q] · x_pad[n, c, i·s_h + p·d_h, j
 Shapes: x (N, C, H, W), W (O, C, kh, kw), b (O,) → y (N, O, Hₒ, Wₒ) with
 Hₒ = ⌊(H + 2 p_h − d_h (kh − 1) − 1) / s_h⌋ + 1 (same for the width).
 
-The windows of the padded input (channels last) are a strided view; they are copied once into
-the column matrix (N·Hₒ·Wₒ, kh·kw·C), which is multiplied by W reshaped to (O, kh·kw·C). Backward:
-W̄ = ȳᵀ cols, and x̄ adds ȳ W[:, :, p, q] back onto the windows (one product and one strided add per kernel
-offset). Three primitives—the convolution, its input gradient and its weight gradient—are each
+The windows of the padded input (channels last) are a strided view; they are copied into the
+column matrix (N·Hₒ·Wₒ, kh·kw·C), a few images at a time, and each block is multiplied by W
+reshaped to (O, kh·kw·C). Backward: W̄ = Σ ȳᵀ cols over the same blocks, and x̄ is the "full"
+convolution of ȳ with the flipped kernel (stride 1) or adds ȳ W[:, :, p, q] back onto the windows
+(one product and one strided add per kernel offset). Three primitives—the convolution, its input gradient and its weight gradient—are each
 other's derivatives, so convolutions can be differentiated any number of times.
 """
 
@@ -65,21 +66,33 @@ def _nhwc_padded(x, padding):
     return xp
 
 
-def im2col(x, kh, kw, geo):
-    """The column matrix (N·Hₒ·Wₒ, kh·kw·C) of x (N, C, H, W) (channels last inside a row) and (Hₒ, Wₒ).
+#: values per block of column matrix: blocks of a few megabytes stay in the cache between being
+#: written and being multiplied, and never need fresh pages from the operating system
+BLOCK_VALUES = 1 << 20
 
-    Working channels-last makes every copied run C entries long; the output of a convolution is
-    itself stored channels-last (a transposed view), so stacked convolutions copy contiguous runs.
-    """
+
+def column_blocks(x, kh, kw, geo):
+    """The column matrix of x (N, C, H, W) in blocks of whole images: yields (n0, n1, cols) with
+    cols (m·Hₒ·Wₒ, kh·kw·C) for images n0 ≤ n < n1, m = n1 − n0 (channels last inside a row).
+
+    Row (n, i, j) of the full matrix holds the window of output position (i, j): the padded input
+    x_pad[n, :, i·s_h + p·d_h, j·s_w + q·d_w] for every offset (p, q), as one strided view copied
+    once. Working channels-last makes every copied run C entries long; convolutions also store
+    their outputs channels-last, so stacked convolutions copy contiguous runs."""
     N, C, H, W = x.shape
     Ho, Wo = geo.out_size(H, W, kh, kw)
     (sh, sw), (dh, dw) = geo.stride, geo.dilation
     xp = _nhwc_padded(x, geo.padding)
     sN, sH, sW, sC = xp.strides
-    win = as_strided(xp, (N, Ho, Wo, kh, kw, C), (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC), writeable=False)
-    cols = np.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype)
-    np.copyto(cols, win)
-    return cols.reshape(N * Ho * Wo, kh * kw * C), Ho, Wo
+    per_image = Ho * Wo * kh * kw * C
+    step = max(1, BLOCK_VALUES // per_image)
+    for n0 in range(0, N, step):
+        n1 = min(N, n0 + step)
+        win = as_strided(xp[n0:], (n1 - n0, Ho, Wo, kh, kw, C), (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC),
+                         writeable=False)
+        cols = np.empty(win.shape, dtype=x.dtype)
+        np.copyto(cols, win)
+        yield n0, n1, cols.reshape(-1, kh * kw * C)
 
 
 def _nhwc_rows(gy):
@@ -95,23 +108,29 @@ def _wmat(w):
 
 
 def conv_forward(x, w, geo, b=None):
-    """y = W ⋆ x (+ b) as NumPy: returns y (N, O, Hₒ, Wₒ) (a channels-last array seen as NCHW) and the columns."""
+    """y = W ⋆ x (+ b) as NumPy: y (N, O, Hₒ, Wₒ), a channels-last array seen as NCHW.
+
+    Each block of column rows is multiplied by Wᵀ straight into its rows of y."""
     O, C, kh, kw = w.shape
-    N = x.shape[0]
-    cols, Ho, Wo = im2col(x, kh, kw, geo)
-    y = cols @ _wmat(w).T
+    N, _, H, W = x.shape
+    Ho, Wo = geo.out_size(H, W, kh, kw)
+    y = np.empty((N, Ho, Wo, O), dtype=x.dtype)
+    rows = y.reshape(-1, O)
+    wt = _wmat(w).T
+    per = Ho * Wo
+    for n0, n1, cols in column_blocks(x, kh, kw, geo):
+        np.matmul(cols, wt, out=rows[n0 * per:n1 * per])
     if b is not None:
-        y += b  # in place on the (N·Hₒ·Wₒ, O) rows
-    return y.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2), cols
+        rows += b
+    return y.transpose(0, 3, 1, 2)
 
 
 def conv_grad_input(gy, w, x_shape, geo):
     """x̄ for ȳ: the transposed convolution.
 
     With stride 1 (and padding ≤ d(k − 1)) it is a "full" convolution of ȳ with the flipped,
-    transposed kernel: one im2col and one large matrix product. Otherwise x̄ = Σ_{p,q} (ȳ rows ·
-    W[:, :, p, q]) added onto the input positions each kernel offset saw (one small product and
-    one strided add per offset).
+    transposed kernel. Otherwise x̄ = Σ_{p,q} (ȳ rows · W[:, :, p, q]) added onto the input
+    positions each kernel offset saw (one small product and one strided add per offset).
     """
     O, C, kh, kw = w.shape
     N, _, H, W = x_shape
@@ -120,10 +139,7 @@ def conv_grad_input(gy, w, x_shape, geo):
     fph, fpw = dh * (kh - 1) - ph, dw * (kw - 1) - pw
     if (sh, sw) == (1, 1) and fph >= 0 and fpw >= 0:
         flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, O, kh, kw)
-        full = Geometry((1, 1), (fph, fpw), (dh, dw))
-        cols, Hx, Wx = im2col(gy, kh, kw, full)
-        gx = cols @ _wmat(flipped).T
-        return gx.reshape(N, Hx, Wx, C).transpose(0, 3, 1, 2)
+        return conv_forward(gy, flipped, Geometry((1, 1), (fph, fpw), (dh, dw)))
     rows = _nhwc_rows(gy)
     gxp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=gy.dtype)
     wl = w.transpose(2, 3, 0, 1)  # (kh, kw, O, C)
@@ -136,13 +152,15 @@ def conv_grad_input(gy, w, x_shape, geo):
     return gxp[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2)
 
 
-def conv_grad_weight(x, gy, w_shape, geo, cols=None):
-    """W̄ = Σ over positions of ȳ ⊗ window (O, C, kh, kw) = (ȳ rows)ᵀ · columns, reordered to W's layout."""
+def conv_grad_weight(x, gy, w_shape, geo):
+    """W̄ = Σ over positions of ȳ ⊗ window (O, C, kh, kw) = Σ over blocks of (column rows)ᵀ · (ȳ rows)."""
     O, C, kh, kw = w_shape
-    if cols is None:
-        cols, _, _ = im2col(x, kh, kw, geo)
-    gw = (cols.T @ _nhwc_rows(gy)).T  # (O, kh·kw·C)
-    return np.ascontiguousarray(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
+    g = _nhwc_rows(gy)
+    per = gy.shape[2] * gy.shape[3]
+    gw = np.zeros((kh * kw * C, O), dtype=gy.dtype)
+    for n0, n1, cols in column_blocks(x, kh, kw, geo):
+        gw += cols.T @ g[n0 * per:n1 * per]
+    return np.ascontiguousarray(gw.T.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
 
 
 class Conv2dFn(Function):
@@ -152,9 +170,7 @@ class Conv2dFn(Function):
 
     def forward(self, x, w, *b, geo):
         self.geo = geo
-        y, cols = conv_forward(x, w, geo, b[0] if b else None)
-        self.cols = cols if self.inputs[1].requires_grad else None
-        return y
+        return conv_forward(x, w, geo, b[0] if b else None)
 
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]
@@ -165,7 +181,7 @@ class Conv2dFn(Function):
             if x.requires_grad:
                 gx = const(conv_grad_input(g, w.data, x.data.shape, self.geo))
             if w.requires_grad:
-                gw = const(conv_grad_weight(x.data, g, w.data.shape, self.geo, self.cols))
+                gw = const(conv_grad_weight(x.data, g, w.data.shape, self.geo))
             if has_b and self.inputs[2].requires_grad:
                 gb = const(g.sum(axis=(0, 2, 3)))
         else:
@@ -175,7 +191,6 @@ class Conv2dFn(Function):
                 gw = Conv2dGradWeight.apply(x, gy, w_shape=w.data.shape, geo=self.geo)
             if has_b and self.inputs[2].requires_grad:
                 gb = gy.sum(dim=(0, 2, 3))
-        self.cols = None
         return (gx, gw, gb) if has_b else (gx, gw)
 
     def jvp(self, tx, tw, *tb):
