@@ -26,16 +26,21 @@ class MaxPool2dFn(Function):
         Ho, Wo = geo.out_size(H, W, kh, kw)
         xp = pad_nchw(x, geo.padding, -np.inf)
         (sh, sw), (dh, dw) = geo.stride, geo.dilation
-        # max over the kh·kw window offsets, then the first offset that attains it (branch-free passes:
-        # masked writes with random masks are several times slower than these)
+        # one pass over the kh·kw window offsets j keeping the running maximum and the first offset
+        # that attains it: arg += [v_j > best]·(j − arg) (branch-free integer passes; masked writes
+        # with random masks are several times slower)
         views = [xp[:, :, p * dh:p * dh + sh * (Ho - 1) + 1:sh, q * dw:q * dw + sw * (Wo - 1) + 1:sw]
                  for p in range(kh) for q in range(kw)]
         best = views[0].copy(order="K")  # keeps the input's memory layout (channels-last stays so)
-        for v in views[1:]:
+        arg = np.zeros_like(best, dtype=np.int8 if len(views) <= 127 else np.int16)
+        gt = np.empty_like(best, dtype=bool)
+        step = np.empty_like(arg)
+        for j, v in enumerate(views[1:], 1):
+            np.greater(v, best, out=gt)
             np.maximum(best, v, out=best)
-        arg = np.full_like(best, len(views) - 1, dtype=np.int16)
-        for j in range(len(views) - 2, -1, -1):
-            np.putmask(arg, views[j] == best, j)
+            np.subtract(arg.dtype.type(j), arg, out=step)
+            np.multiply(step, gt, out=step)
+            arg += step
         self.arg, self.k, self.geo = arg, k, geo
         self.x_shape = x.shape
         self.padded_shape = (N, C) + xp.shape[2:]
