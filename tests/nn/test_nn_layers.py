@@ -45,6 +45,32 @@ def test_linear_gradcheck_and_second_order():
     assert dc.gradcheck(lambda x, w: F.linear(x, w), (x3, w))
 
 
+@pytest.mark.parametrize("batch_shape,bias", [((6,), True), ((2, 3), True), ((5,), False)])
+def test_linear_hessian_vector_product_matches_torch_double_backward(batch_shape, bias):
+    # dc.hvp is forward-over-reverse: LinearFn's NumPy backward returns the gradients' tangents
+    x, y = rand(*batch_shape, 4, seed=4), rand(*batch_shape, 2, seed=5)
+    shapes = [(3, 4), (3,), (2, 3), (2,)] if bias else [(3, 4), (2, 3)]
+    ps = [rand(*s, seed=10 + i) for i, s in enumerate(shapes)]
+    vs = [rand(*s, seed=20 + i) for i, s in enumerate(shapes)]
+
+    def net(lib, x, *p):
+        if bias:
+            h = lib.linear(x, p[0], p[1]).tanh()
+            return ((lib.linear(h, p[2], p[3]) - y_of(lib)) ** 2).sum()
+        return ((lib.linear(lib.linear(x, p[0]).tanh(), p[1]) - y_of(lib)) ** 2).sum()
+
+    def y_of(lib):
+        return d64(y) if lib is F else t64(y)
+
+    xd = d64(x)
+    _, hv = dc.hvp(lambda *p: net(F, xd, *p), tuple(d64(p) for p in ps), tuple(d64(v) for v in vs))
+    tps = [t64(p, True) for p in ps]
+    gs = torch.autograd.grad(net(torch.nn.functional, t64(x), *tps), tps, create_graph=True)
+    ths = torch.autograd.grad(sum((g * t64(v)).sum() for g, v in zip(gs, vs)), tps)
+    for a, b in zip(hv, ths):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_linear_module_init_and_width_error():
     dc.manual_seed(0)
     lin = nn.Linear(300, 200)
@@ -132,6 +158,23 @@ def test_conv2d_matches_torch(stride, padding, dilation):
     yd = F.conv2d(xd, wd, bd, stride=stride, padding=padding, dilation=dilation)
     yt = torch.nn.functional.conv2d(xt, wt, bt, stride=stride, padding=padding, dilation=dilation)
     assert yd.shape == tuple(yt.shape)
+    np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-10)
+    g = rand(*yd.shape, seed=5)
+    yd.backward(d64(g))
+    yt.backward(t64(g))
+    for a, c in ((xd, xt), (wd, wt), (bd, bt)):
+        np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_in_several_column_blocks_matches_torch(monkeypatch):
+    # the column matrix is built a few images at a time; make every image its own block
+    conv_impl = __import__("descend.nn.functional.conv", fromlist=["BLOCK_VALUES"])
+    monkeypatch.setattr(conv_impl, "BLOCK_VALUES", 1)
+    x, w, b = rand(5, 3, 7, 6), rand(4, 3, 3, 3, seed=1), rand(4, seed=2)
+    xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
+    xt, wt, bt = t64(x, True), t64(w, True), t64(b, True)
+    yd = F.conv2d(xd, wd, bd, padding=1)
+    yt = torch.nn.functional.conv2d(xt, wt, bt, padding=1)
     np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-10)
     g = rand(*yd.shape, seed=5)
     yd.backward(d64(g))
