@@ -6,13 +6,12 @@
 (c) the Hessian-vector product of that MLP's loss: descend's forward-over-reverse ``dc.hvp``
     against PyTorch's double backward.
 
-Run: ``python bench/engine.py``. Prints ``case: descend X, torch Y, ratio X/Y = R`` lines.
-Timings are the best of several warm blocks, interleaved between the two frameworks.
+Run: ``python bench/engine.py``. Prints ``case: descend X, torch Y, ratio X/Y = R`` lines
+(timed with :func:`timing.compare`: alternating blocks, idle in between, best round's median).
 """
 
-import time
-
 import numpy as np
+from timing import compare, line
 
 import descend as dc
 import descend.nn.functional as F
@@ -25,22 +24,10 @@ except ImportError:  # the benchmark still reports descend's own numbers
 CHAIN = 1000
 
 
-def best_time(fn, repeat=7, number=3):
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
-
-
-def report(case, ours, theirs, unit, scale):
-    if theirs is None:
-        print(f"{case}: descend {ours * scale:.3f} {unit}")
-    else:
-        print(f"{case}: descend {ours * scale:.3f} {unit}, torch {theirs * scale:.3f} {unit}, ratio X/Y = {ours / theirs:.2f}")
+def timed(ours, theirs, **kw):
+    """(descend seconds per call, torch seconds per call or None)."""
+    t = compare({"descend": ours, **({"torch": theirs} if torch else {})}, **kw)
+    return t["descend"], t.get("torch")
 
 
 # ----------------------------------------------------------------------------- (a) op chain
@@ -105,9 +92,8 @@ def torch_loss(params, x, y):
 
 def main():
     print(f"(a) chain of {CHAIN} elementwise ops on 100 elements, forward + backward")
-    ours = best_time(chain_descend)
-    theirs = best_time(chain_torch) if torch else None
-    report("per-op overhead (fwd+bwd)", ours / CHAIN, None if theirs is None else theirs / CHAIN, "us/op", 1e6)
+    ours, theirs = timed(chain_descend, chain_torch)
+    print(line("per-op overhead (fwd+bwd)", ours / CHAIN, None if theirs is None else theirs / CHAIN, "us/op", 1e6))
 
     ws, bs, x, y = mlp_data()
     params = []
@@ -130,7 +116,7 @@ def main():
             torch_loss(tparams, xt, yt).backward()
 
     print(f"(b) MLP {'-'.join(map(str, SIZES))} forward + backward, batch {BATCH}, float32")
-    report("mlp fwd+bwd", best_time(step_descend), best_time(step_torch) if torch else None, "ms", 1e3)
+    print(line("mlp fwd+bwd", *timed(step_descend, step_torch if torch else None)))
 
     vs = [dc.tensor(np.random.default_rng(1).standard_normal(p.shape).astype(np.float32)) for p in params]
 
@@ -147,7 +133,7 @@ def main():
             torch.autograd.grad(dot, tparams)
 
     print("(c) Hessian-vector product of the MLP loss (descend forward-over-reverse, torch double backward)")
-    report("mlp hvp", best_time(hvp_descend), best_time(hvp_torch) if torch else None, "ms", 1e3)
+    print(line("mlp hvp", *timed(hvp_descend, hvp_torch if torch else None)))
 
 
 if __name__ == "__main__":

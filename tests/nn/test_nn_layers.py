@@ -71,6 +71,24 @@ def test_linear_hessian_vector_product_matches_torch_double_backward(batch_shape
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
 
 
+def test_linear_hessian_vector_product_with_a_weight_used_twice_and_through_an_op():
+    # hvp skips the value of W̄ for its own leaves; a tied weight (two uses) and a weight reached
+    # through another op (2·W) must still give torch's double-backward result
+    x, w, v = rand(5, 3, seed=6), rand(3, 3, seed=7), rand(3, 3, seed=8)
+
+    def f(lib, x, w):
+        h = lib.linear(x, w).tanh()
+        return (lib.linear(h, w * 2) ** 2).sum() + (lib.linear(h, w) ** 3).sum()
+
+    _, hv = dc.hvp(lambda w: f(F, d64(x), w), d64(w), d64(v))
+    wt = t64(w, True)
+    (g,) = torch.autograd.grad(f(torch.nn.functional, t64(x), wt), wt, create_graph=True)
+    (th,) = torch.autograd.grad((g * t64(v)).sum(), wt)
+    np.testing.assert_allclose(hv.numpy(), th.numpy(), rtol=1e-10, atol=1e-12)
+    g_dc = dc.grad(lambda w: f(F, d64(x), w))(d64(w))  # plain gradients keep their values
+    np.testing.assert_allclose(g_dc.numpy(), g.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_linear_module_init_and_width_error():
     dc.manual_seed(0)
     lin = nn.Linear(300, 200)

@@ -51,6 +51,12 @@ def tangent_of(x):
     return fw[1].data
 
 
+def primal_gradient_unused(x):
+    """True when ``x`` is a leaf whose gradient is wanted only for its tangent (inside ``dc.hvp``,
+    which returns ∇²f·v and drops ∇f): a box whose input it is may skip that gradient's value."""
+    return x._ctx is None and id(x) in state.tangent_only
+
+
 def dual(value, tangent):
     """A Tensor of array ``value`` carrying array ``tangent`` (or none, if None) in the current pass.
 

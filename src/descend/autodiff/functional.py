@@ -66,6 +66,12 @@ def _grads(out, xs, seed, create):
 def value_and_grad(f, argnums=0):
     """A function returning (f(*args), ∇f) for a scalar-valued f; the gradient with respect to
     ``args[argnums]`` (a tuple of gradients if ``argnums`` is a tuple)."""
+    return _value_and_grad(f, argnums, tangent_only=False)
+
+
+def _value_and_grad(f, argnums, tangent_only):
+    """``value_and_grad``; with ``tangent_only`` (inside a forward-mode pass) the gradient is
+    wanted only for its tangent, and boxes may skip its value (see ``primal_gradient_unused``)."""
 
     def value_and_grad_f(*args):
         nums = _argnums(argnums, len(args))
@@ -79,7 +85,14 @@ def value_and_grad(f, argnums=0):
         if not isinstance(out, Tensor) or out.data.size != 1:
             shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
             raise ValueError(f"grad: f must return a one-element Tensor (a scalar), got {shape}; use jacobian or vjp")
-        gs = _grads(out, [args[n] for n in nums], None, create)
+        xs = [args[n] for n in nums]
+        saved = state.tangent_only
+        if tangent_only:
+            state.tangent_only = frozenset(id(x) for x in xs)
+        try:
+            gs = _grads(out, xs, None, create)
+        finally:
+            state.tangent_only = saved
         return _plain(out, create), (gs[0] if isinstance(argnums, int) else tuple(gs))
 
     return value_and_grad_f
@@ -180,7 +193,7 @@ def hvp(f, x, v):
     value = []
 
     def gradient(*args):
-        val, g = value_and_grad(f, nums)(*args)
+        val, g = _value_and_grad(f, nums, tangent_only=True)(*args)  # only g's tangent Hv is returned
         value.append(val)
         return g
 

@@ -16,6 +16,8 @@ class _State(threading.local):
         self.grad_enabled = True
         self.forward_tag = None  # the tag of the active forward-mode (dual-number) pass, if any
         self.anomaly = False
+        # ids of leaves whose gradient is wanted only for its tangent (``hvp``'s own leaves)
+        self.tangent_only = frozenset()
 
 
 state = _State()

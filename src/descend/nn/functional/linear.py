@@ -9,7 +9,7 @@ backward also returns the tangents of the gradients, by the product rule.
 
 import numpy as np
 
-from descend.autodiff.forward import dual, tangent_of
+from descend.autodiff.forward import dual, primal_gradient_unused, tangent_of
 from descend.autodiff.function import Function
 from descend.autodiff.mode import tangent_pass
 
@@ -93,7 +93,12 @@ class LinearFn(Function):
         x, w = self.inputs[0].data, self.inputs[1].data
         g, tg = gy.data, tangent_of(gy)
         tx, tw = tangent_of(self.inputs[0]), tangent_of(self.inputs[1])
-        gx, gw, gb = self._backward_arrays(g)
+        gx = _times_w(g, w) if need_x else None
+        gb = _batch_sum(g) if need_b else None
+        if need_w and primal_gradient_unused(self.inputs[1]):
+            gw = np.broadcast_to(np.zeros((), g.dtype), w.shape)  # a placeholder: only d W̄ is read
+        elif need_w:
+            gw = _batch_outer(g, x)
         out = [None, None, None]
         if need_x:
             out[0] = dual(gx, _add(None if tg is None else _times_w(tg, w), None if tw is None else _times_w(g, tw)))
