@@ -1,8 +1,8 @@
 """Benchmark the second-order machinery against PyTorch on the MLP 784-256-10 (float32).
 
 Run: python bench/second_order.py [--batch N] [--repeats N]. Prints one line per case:
-``case: descend X ms, torch Y ms, ratio X/Y = R`` (median of interleaved runs, same process,
-torch's default thread count), then the cost of a Hessian-vector product relative to a gradient.
+``case: descend X ms, torch Y ms, ratio X/Y = R`` (same process, torch's default thread count,
+timed by :func:`timing.compare`), then the cost of a Hessian-vector product relative to a gradient.
 
 Cases:
 - ``gradient``: one closure call (forward + backward) = the unit of cost;
@@ -21,29 +21,11 @@ import argparse
 import time
 
 import numpy as np
+from timing import compare
 
 import descend as dc
 from descend import optim
 from descend.optim.second_order.oracle import Oracle
-
-
-def _interleaved_ms(fns, repeats, min_time=1.0, block=5):
-    """Median times (ms) of several functions run round-robin in blocks of ``block`` consecutive
-    calls (so all see the same machine load, and each runs with warm caches)."""
-    for f in fns + fns:
-        f()
-    times = [[] for _ in fns]
-    t_end = time.perf_counter() + min_time
-    while len(times[0]) < repeats or time.perf_counter() < t_end:
-        for f, out in zip(fns, times):
-            f()
-            for _ in range(block):
-                t0 = time.perf_counter()
-                f()
-                out.append(time.perf_counter() - t0)
-        if len(times[0]) >= 500:
-            break
-    return [1e3 * float(np.median(t)) for t in times]
 
 
 def _line(case, a, b):
@@ -171,7 +153,8 @@ def _lbfgs_iteration(torch, X, Y, init, repeats, iters=10):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--repeats", type=int, default=20, help="L-BFGS steps timed")
+    ap.add_argument("--rounds", type=int, default=4, help="alternating timing rounds (the best is kept)")
     args = ap.parse_args()
     import torch
 
@@ -179,7 +162,9 @@ def main():
     d = _descend(X, Y, init, v)
     t = _torch(torch, X, Y, init, v)
     _check(torch, d, t)
-    g_d, f_d, b_d, o_d, g_t, f_t, b_t = _interleaved_ms([d[2], d[3], d[4], d[5], t[2], t[3], t[4]], args.repeats)
+    names = ["g_d", "f_d", "b_d", "o_d", "g_t", "f_t", "b_t"]
+    ms = compare(dict(zip(names, [d[2], d[3], d[4], d[5], t[2], t[3], t[4]])), rounds=args.rounds)
+    g_d, f_d, b_d, o_d, g_t, f_t, b_t = (1e3 * ms[n] for n in names)
     _line(f"gradient (784-256-10, batch {args.batch})", g_d, g_t)
     _line("hvp forward-over-reverse (dc.hvp / torch.func jvp∘grad)", f_d, f_t)
     _line("hvp double-backward (autograd_grad twice)", b_d, b_t)

@@ -15,7 +15,7 @@ from descend import nn, optim
 from descend import train as T
 from descend.nn import functional as F
 
-N, D_IN, BATCH, REPEATS = 60_000, 784, 128, 3
+N, D_IN, BATCH, ROUNDS = 60_000, 784, 128, 3
 
 
 def make_data():
@@ -77,16 +77,20 @@ def run_torch(x, t):
 
 def main():
     x, t = make_data()
+    cases = {"trainer": run_trainer, "hand": run_hand}
     try:
         import torch  # noqa: F401
-        cases = {"trainer": run_trainer, "hand": run_hand, "torch": run_torch}
+        cases["torch"] = run_torch
     except ImportError:
-        cases = {"trainer": run_trainer, "hand": run_hand}
+        pass
+    # epochs alternate, with idle time before each (the other library's worker threads spin for a while
+    # after its last call), best of ROUNDS (the machine's load drifts); each run times its epoch only
     times = {k: float("inf") for k in cases}
-    for _ in range(REPEATS):  # interleaved, best of REPEATS: the machine's load drifts
+    for _ in range(ROUNDS):
         for k, fn in cases.items():
-            times[k] = min(times[k], fn(x, t) * 1e3)
-    trainer, hand, ref = times["trainer"], times["hand"], times.get("torch", float("nan"))
+            time.sleep(0.5)
+            times[k] = min(times[k], fn(x, t))
+    trainer, hand, ref = (1e3 * times.get(k, float("nan")) for k in ("trainer", "hand", "torch"))
     print(f"mnist_mlp_epoch Trainer.fit: descend {trainer:.0f} ms, torch {ref:.0f} ms, ratio X/Y = {trainer / ref:.2f}")
     print(f"mnist_mlp_epoch hand loop: descend {hand:.0f} ms, torch {ref:.0f} ms, ratio X/Y = {hand / ref:.2f}")
     print(f"trainer_overhead: Trainer.fit {trainer:.0f} ms vs hand-written loop {hand:.0f} ms, "

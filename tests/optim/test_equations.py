@@ -322,11 +322,12 @@ def test_update_functions_work_in_float32_without_promotion():
                                     (optim.Adam, dict(amsgrad=True, weight_decay=0.1)), (optim.AdamW, {}),
                                     (optim.RMSprop, dict(momentum=0.5, centered=True)),
                                     (optim.Adagrad, dict(lr_decay=0.1)), (optim.Adadelta, {})])
-def test_blockwise_updates_equal_whole_array_updates(cls, kw, monkeypatch):
+def test_updates_split_among_threads_equal_whole_array_updates(cls, kw, monkeypatch):
     import descend.optim.optimizer as base
 
-    def run(chunk):
-        monkeypatch.setattr(base, "CHUNK", chunk)
+    def run(parallel_min):
+        monkeypatch.setattr(base, "NUM_THREADS", 3)
+        monkeypatch.setattr(base, "PARALLEL_MIN", parallel_min)
         p = dc.tensor(np.linspace(-1, 1, 1000).reshape(40, 25), dtype=dc.float64, requires_grad=True)
         opt = cls([p], **kw)
         for i in range(5):

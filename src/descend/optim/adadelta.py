@@ -15,7 +15,7 @@ the running mean of squared updates (``acc_delta``), ε = ``lr`` (1 in Zeiler's 
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, chunked, coupled_grad, scratch
+from .optimizer import Optimizer, across_threads, check_bool, check_number, coupled_grad, scratch
 
 __all__ = ["Adadelta", "adadelta_update"]
 
@@ -64,7 +64,7 @@ class Adadelta(Optimizer):
             st["square_avg"] = np.zeros_like(p.data)
             st["acc_delta"] = np.zeros_like(p.data)
         st["step"] += 1
-        chunked(adadelta_update, dict(param=p.data, grad=g, square_avg=st["square_avg"], acc_delta=st["acc_delta"]),
+        across_threads(adadelta_update, dict(param=p.data, grad=g, square_avg=st["square_avg"], acc_delta=st["acc_delta"]),
                 lr=group["lr"], rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
                 maximize=group["maximize"])
         p.bump_version()

@@ -15,7 +15,7 @@ first step), the decay uses t − 1 (the first step uses ε itself), and δ is o
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, chunked, coupled_grad, scratch
+from .optimizer import Optimizer, across_threads, check_bool, check_number, coupled_grad, scratch
 
 __all__ = ["Adagrad", "adagrad_update"]
 
@@ -61,7 +61,7 @@ class Adagrad(Optimizer):
     def _update_param(self, group, p, g):
         st = self.state[p]
         st["step"] += 1
-        chunked(adagrad_update, dict(param=p.data, grad=g, state_sum=st["sum"]), step=st["step"], lr=group["lr"],
+        across_threads(adagrad_update, dict(param=p.data, grad=g, state_sum=st["sum"]), step=st["step"], lr=group["lr"],
                 lr_decay=group["lr_decay"], weight_decay=group["weight_decay"], eps=group["eps"],
                 maximize=group["maximize"])
         p.bump_version()

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, chunked, coupled_grad, scratch
+from .optimizer import Optimizer, across_threads, check_bool, check_number, coupled_grad, scratch
 
 __all__ = ["Adam", "adam_update", "check_betas"]
 
@@ -91,7 +91,7 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 st["max_exp_avg_sq"] = np.zeros_like(p.data)
         st["step"] += 1
-        chunked(adam_update, dict(param=p.data, grad=g, exp_avg=st["exp_avg"], exp_avg_sq=st["exp_avg_sq"],
+        across_threads(adam_update, dict(param=p.data, grad=g, exp_avg=st["exp_avg"], exp_avg_sq=st["exp_avg_sq"],
                                   max_exp_avg_sq=st.get("max_exp_avg_sq")),
                 step=st["step"], lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                 weight_decay=group["weight_decay"], amsgrad=group["amsgrad"], maximize=group["maximize"],

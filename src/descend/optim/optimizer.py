@@ -228,8 +228,8 @@ class Optimizer:
         """Update every parameter of ``group`` that has a gradient with ``_update_param``.
 
         Tensors are updated one after the other (sharing runs of small tensors among threads was
-        measured slower: the per-tensor Python work holds the GIL); large tensors are split into
-        blocks shared among threads by :func:`chunked`."""
+        measured slower: the per-tensor Python work holds the GIL); large tensors are split among
+        threads by :func:`across_threads`."""
         for p, g in self._grads(group):
             self._update_param(group, p, g)
 
@@ -394,39 +394,33 @@ def _pool():
     return _POOL[0]
 
 
-CHUNK = 65536
+#: a tensor of at least this many values is split among the threads; below it, handing a part to
+#: another thread (about 50 µs to wake it on a 2-core machine) costs more than it saves
+PARALLEL_MIN = 1 << 18
 
 
-def chunked(fn, arrays, **scalars):
-    """``fn(**arrays, **scalars)`` applied block by block over the flattened arrays.
+def across_threads(fn, arrays, **scalars):
+    """``fn(**arrays, **scalars)`` applied to equal consecutive parts of the flattened arrays, one part
+    per thread (NumPy releases the GIL inside its loops), like PyTorch's intra-op threads.
 
-    Elementwise updates on large tensors run over consecutive blocks of ``CHUNK`` values so that
-    their temporaries stay in cache: main memory then sees about one read of each input and one
-    write of each output per step. The blocks are shared among ``NUM_THREADS`` threads (NumPy
-    releases the GIL inside ufunc loops), like PyTorch's intra-op threads; the result does not
-    depend on the split since every operation is elementwise. ``arrays`` maps argument names to
-    arrays of one size (or None); small or non-contiguous arrays are updated in one call.
-    Returns the last call's result."""
+    Each thread runs the whole update on its part, so a step costs one hand-off per thread, not one
+    per ufunc; the result does not depend on the split since every operation is elementwise.
+    ``arrays`` maps argument names to arrays of one size (or None); tensors smaller than
+    ``PARALLEL_MIN`` values, or not contiguous, are updated in one call. Returns the first part's result."""
     first = next(a for a in arrays.values() if a is not None)
     n = first.size
-    if n <= 2 * CHUNK or not all(a is None or (a.flags.c_contiguous and a.size == n) for a in arrays.values()):
+    k = min(NUM_THREADS, n // (PARALLEL_MIN // 2))
+    if k <= 1 or not all(a is None or (a.flags.c_contiguous and a.size == n) for a in arrays.values()):
         return fn(**arrays, **scalars)
-    flats = {k: (None if a is None else a.reshape(-1)) for k, a in arrays.items()}
-    starts = list(range(0, n, CHUNK))
+    flats = {name: (None if a is None else a.reshape(-1)) for name, a in arrays.items()}
+    bounds = [n * i // k for i in range(k + 1)]
 
-    def run(part):
-        out = None
-        for s in part:
-            out = fn(**{k: (None if a is None else a[s:s + CHUNK]) for k, a in flats.items()}, **scalars)
-        return out
+    def run(i):
+        lo, hi = bounds[i], bounds[i + 1]
+        return fn(**{name: (None if a is None else a[lo:hi]) for name, a in flats.items()}, **scalars)
 
-    k = min(NUM_THREADS, len(starts) // 2)
-    if k <= 1:
-        return run(starts)
-    size = -(-len(starts) // k)
-    parts = [starts[i:i + size] for i in range(0, len(starts), size)]
-    futures = [_pool().submit(run, part) for part in parts[1:]]
-    out = run(parts[0])
+    futures = [_pool().submit(run, i) for i in range(1, k)]
+    out = run(0)
     for f in futures:
-        out = f.result()
+        f.result()
     return out

@@ -19,7 +19,7 @@ the gradient at the current θ; the notes' look-ahead form is
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, chunked, coupled_grad, scratch
+from .optimizer import Optimizer, across_threads, check_bool, check_number, coupled_grad, scratch
 
 __all__ = ["RMSprop", "rmsprop_update"]
 
@@ -96,7 +96,7 @@ class RMSprop(Optimizer):
             st["momentum_buffer"] = np.zeros_like(p.data)
         if group["centered"] and "grad_avg" not in st:
             st["grad_avg"] = np.zeros_like(p.data)
-        chunked(rmsprop_update, dict(param=p.data, grad=g, square_avg=st["square_avg"],
+        across_threads(rmsprop_update, dict(param=p.data, grad=g, square_avg=st["square_avg"],
                                      momentum_buffer=st.get("momentum_buffer"), grad_avg=st.get("grad_avg")),
                 lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
                 momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"],

@@ -23,7 +23,7 @@ The notes' forms and how they map onto it:
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, chunked, coupled_grad, scratch
+from .optimizer import Optimizer, across_threads, check_bool, check_number, coupled_grad, scratch
 
 __all__ = ["SGD", "sgd_update"]
 
@@ -92,6 +92,6 @@ class SGD(Optimizer):
         if mom != 0 and buf is None:   # first step: the buffer is created from g
             st["momentum_buffer"] = sgd_update(p.data, g, None, lr, mom, damp, wd, nest, maxi)
         else:
-            chunked(sgd_update, dict(param=p.data, grad=g, momentum_buffer=buf if mom != 0 else None), lr=lr,
+            across_threads(sgd_update, dict(param=p.data, grad=g, momentum_buffer=buf if mom != 0 else None), lr=lr,
                     momentum=mom, dampening=damp, weight_decay=wd, nesterov=nest, maximize=maxi)
         p.bump_version()
