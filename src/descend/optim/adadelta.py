@@ -26,7 +26,7 @@ def adadelta_update(param, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-
     t = scratch(param, 0)
     u = scratch(param, 2)
     square_avg *= rho
-    np.multiply(grad, grad, out=t)
+    np.square(grad, out=t)
     t *= 1.0 - rho
     square_avg += t
     np.add(square_avg, eps, out=t)
@@ -36,7 +36,7 @@ def adadelta_update(param, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-
     u /= t
     u *= grad                         # Δ
     acc_delta *= rho
-    np.multiply(u, u, out=t)
+    np.square(u, out=t)
     t *= 1.0 - rho
     acc_delta += t
     u *= lr

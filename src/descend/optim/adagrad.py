@@ -25,7 +25,7 @@ def adagrad_update(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=
     grad = coupled_grad(param, grad, weight_decay, maximize)
     clr = lr / (1.0 + (step - 1) * lr_decay)
     t = scratch(param, 0)
-    np.multiply(grad, grad, out=t)
+    np.square(grad, out=t)
     state_sum += t
     np.sqrt(state_sum, out=t)
     t += eps

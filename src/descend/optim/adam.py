@@ -37,7 +37,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.9
     exp_avg += t
     # r ← ρ₂ r + (1 − ρ₂) g²
     exp_avg_sq *= beta2
-    np.multiply(grad, grad, out=t)
+    np.square(grad, out=t)
     t *= 1.0 - beta2
     exp_avg_sq += t
     bias_correction1 = 1.0 - beta1 ** step

@@ -31,14 +31,14 @@ def rmsprop_update(param, grad, square_avg, lr, alpha=0.99, eps=1e-8, weight_dec
     grad = coupled_grad(param, grad, weight_decay, maximize)
     t = scratch(param, 0)
     square_avg *= alpha
-    np.multiply(grad, grad, out=t)
+    np.square(grad, out=t)
     t *= 1.0 - alpha
     square_avg += t
     if centered:
         np.subtract(grad, grad_avg, out=t)
         t *= 1.0 - alpha
         grad_avg += t
-        np.multiply(grad_avg, grad_avg, out=t)
+        np.square(grad_avg, out=t)
         np.subtract(square_avg, t, out=t)
         np.sqrt(t, out=t)
     else:
