@@ -27,11 +27,21 @@ def _batch_outer(g, x):
     return np.matmul(g.reshape(-1, g.shape[-1]).T, x.reshape(-1, x.shape[-1]))
 
 
+_ONES = {}
+
+
 def _batch_sum(g):
     """Σ over the batch of g (..., out), as the product 1ᵀ g: 4x faster than ``g.sum(axis=0)`` on
-    the transposed layout that forward's products give."""
+    the transposed layout that forward's products give (the vector of ones is cached)."""
     g2 = g.reshape(-1, g.shape[-1])
-    return np.matmul(np.ones(g2.shape[0], g2.dtype), g2)
+    key = (g2.shape[0], g2.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(g2.shape[0], g2.dtype)
+        ones.flags.writeable = False
+    return np.matmul(ones, g2)
 
 
 def _add(a, b):
@@ -58,8 +68,13 @@ class LinearFn(Function):
 
     def backward(self, gy):
         if fast():
-            grads = self._backward_arrays(gy.data)
-            return tuple(None if g is None else const(g) for g in grads[:len(self.inputs)])
+            x, w = self.inputs[0], self.inputs[1]
+            g = gy.data
+            gx = const(_times_w(g, w.data)) if x.requires_grad else None
+            gw = const(_batch_outer(g, x.data)) if w.requires_grad else None
+            if len(self.inputs) == 2:
+                return gx, gw
+            return gx, gw, (const(_batch_sum(g)) if self.inputs[2].requires_grad else None)
         if tangent_pass():
             return self._backward_with_tangents(gy)
         x, w = self.inputs[0], self.inputs[1]
@@ -74,39 +89,28 @@ class LinearFn(Function):
             gb = g2.sum(dim=0)
         return (gx, gw, gb) if has_b else (gx, gw)
 
-    def _needs(self):
-        return [t.requires_grad for t in self.inputs] + [False] * (3 - len(self.inputs))
-
-    def _backward_arrays(self, g):
-        """x̄ = ȳ W, W̄ = ȳᵀ x, b̄ = 1ᵀ ȳ as arrays (None for an input that needs no gradient)."""
-        need_x, need_w, need_b = self._needs()
-        x, w = self.inputs[0].data, self.inputs[1].data
-        return (_times_w(g, w) if need_x else None,
-                _batch_outer(g, x) if need_w else None,
-                _batch_sum(g) if need_b else None)
-
     def _backward_with_tangents(self, gy):
         """The backward inside a forward-mode pass (forward-over-reverse, e.g. Hessian-vector
-        products), in NumPy: the gradients above and their tangents by the product rule,
-        d x̄ = ġ W + ȳ Ẇ,  d W̄ = ġᵀ x + ȳᵀ ẋ,  d b̄ = 1ᵀ ġ  (ġ, ẋ, Ẇ the tangents carried)."""
-        need_x, need_w, need_b = self._needs()
-        x, w = self.inputs[0].data, self.inputs[1].data
+        products), in NumPy: the gradients x̄ = ȳ W, W̄ = ȳᵀ x, b̄ = 1ᵀ ȳ and their tangents by the
+        product rule,  d x̄ = ġ W + ȳ Ẇ,  d W̄ = ġᵀ x + ȳᵀ ẋ,  d b̄ = 1ᵀ ġ  (ġ, ẋ, Ẇ the tangents
+        carried). The value of W̄ is skipped when only its tangent is wanted (``dc.hvp``)."""
+        xt, wt = self.inputs[0], self.inputs[1]
+        x, w = xt.data, wt.data
         g, tg = gy.data, tangent_of(gy)
-        tx, tw = tangent_of(self.inputs[0]), tangent_of(self.inputs[1])
-        gx = _times_w(g, w) if need_x else None
-        gb = _batch_sum(g) if need_b else None
-        if need_w and primal_gradient_unused(self.inputs[1]):
-            gw = np.broadcast_to(np.zeros((), g.dtype), w.shape)  # a placeholder: only d W̄ is read
-        elif need_w:
-            gw = _batch_outer(g, x)
-        out = [None, None, None]
-        if need_x:
-            out[0] = dual(gx, _add(None if tg is None else _times_w(tg, w), None if tw is None else _times_w(g, tw)))
-        if need_w:
+        tx, tw = tangent_of(xt), tangent_of(wt)
+        out = [None] * len(self.inputs)
+        if xt.requires_grad:
+            out[0] = dual(_times_w(g, w), _add(None if tg is None else _times_w(tg, w),
+                                               None if tw is None else _times_w(g, tw)))
+        if wt.requires_grad:
+            if primal_gradient_unused(wt):
+                gw = np.broadcast_to(np.zeros((), g.dtype), w.shape)  # a placeholder: only d W̄ is read
+            else:
+                gw = _batch_outer(g, x)
             out[1] = dual(gw, _add(None if tg is None else _batch_outer(tg, x), None if tx is None else _batch_outer(g, tx)))
-        if need_b:
-            out[2] = dual(gb, None if tg is None else _batch_sum(tg))
-        return tuple(out[:len(self.inputs)])
+        if len(self.inputs) == 3 and self.inputs[2].requires_grad:
+            out[2] = dual(_batch_sum(g), None if tg is None else _batch_sum(tg))
+        return tuple(out)
 
     def jvp(self, tx, tw, *tb):
         x, w = self.inputs[0], self.inputs[1]
