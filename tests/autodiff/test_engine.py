@@ -230,6 +230,17 @@ def test_inplace_change_of_saved_output_raises():
         z.backward()
 
 
+@pytest.mark.parametrize("op", [lambda x: x.exp(), lambda x: x.relu(), lambda x: x.sigmoid()])
+def test_inplace_change_of_saved_output_raises_for_every_output_saving_box(op):
+    x = leaf([0.1, -0.2, 0.3])
+    y = op(x)
+    z = y.sum()
+    with dc.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match="in-place"):
+        z.backward()
+
+
 def test_inplace_change_of_a_view_of_a_saved_tensor_raises():
     b = dc.tensor([3.0, 4.0, 5.0], dtype="float64")
     a = leaf([1.0, 2.0, 3.0])

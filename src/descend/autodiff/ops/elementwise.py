@@ -399,7 +399,8 @@ class Relu(Function):
 
     def backward(self, gy):
         if fast():
-            return (_const(np.multiply(gy.data, self._out_data > 0, dtype=gy.data.dtype)),)
+            y = self.output().data  # (raises if y was changed in place since)
+            return (_const(np.multiply(gy.data, y > 0, dtype=gy.data.dtype)),)
         return (gy * self._mask(),)
 
     def jvp(self, tx):
