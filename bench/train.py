@@ -15,7 +15,7 @@ from descend import nn, optim
 from descend import train as T
 from descend.nn import functional as F
 
-N, D_IN, BATCH, ROUNDS = 60_000, 784, 128, 3
+N, D_IN, BATCH, ROUNDS = 60_000, 784, 128, 5
 
 
 def make_data():
