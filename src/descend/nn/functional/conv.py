@@ -1,4 +1,4 @@
-"""2-D convolution (cross-correlation, as PyTorch) by im2col and one matrix product.
+"""2-D convolution (cross-correlation, as PyTorch) by im2col and matrix products.
 
 y[n, o, i, j] = b_o + Σ_{c,p,q} W[o, c, p, q] · x_pad[n, c, i·s_h + p·d_h, j·s_w + q·d_w]
 
@@ -9,8 +9,9 @@ The windows of the padded input (channels last) are a strided view; they are cop
 column matrix (N·Hₒ·Wₒ, kh·kw·C), a few images at a time, and each block is multiplied by W
 reshaped to (O, kh·kw·C). Backward: W̄ = Σ ȳᵀ cols over the same blocks, and x̄ is the "full"
 convolution of ȳ with the flipped kernel (stride 1) or adds ȳ W[:, :, p, q] back onto the windows
-(one product and one strided add per kernel offset). Three primitives—the convolution, its input gradient and its weight gradient—are each
-other's derivatives, so convolutions can be differentiated any number of times.
+(one product and one strided add per kernel offset). Three primitives (the convolution, its input
+gradient and its weight gradient) are each other's derivatives, so convolutions can be
+differentiated any number of times.
 """
 
 import numpy as np
