@@ -405,10 +405,12 @@ def across_threads(fn, arrays, **scalars):
 
     Each thread runs the whole update on its part, so a step costs one hand-off per thread, not one
     per ufunc; the result does not depend on the split since every operation is elementwise.
-    ``arrays`` maps argument names to arrays of one size (or None); tensors smaller than
-    ``PARALLEL_MIN`` values, or not contiguous, are updated in one call. Returns the first part's result."""
-    first = next(a for a in arrays.values() if a is not None)
-    n = first.size
+    ``arrays`` maps argument names to arrays of one size (or None), the first one (the parameter)
+    an array; tensors smaller than ``PARALLEL_MIN`` values, or not contiguous, are updated in one
+    call. Returns the first part's result."""
+    n = next(iter(arrays.values())).size
+    if n < PARALLEL_MIN:
+        return fn(**arrays, **scalars)
     k = min(NUM_THREADS, n // (PARALLEL_MIN // 2))
     if k <= 1 or not all(a is None or (a.flags.c_contiguous and a.size == n) for a in arrays.values()):
         return fn(**arrays, **scalars)
