@@ -252,6 +252,40 @@ def test_avg_pool2d_matches_torch(k, s, p, cip):
     np.testing.assert_allclose(xd.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("H,W,k,s,p", [(7, 8, 2, 2, 0), (7, 7, 3, 2, 1), (6, 9, (3, 2), (2, 3), (1, 1)),
+                                       (5, 5, 2, 3, 0), (8, 5, 3, 3, 1), (4, 4, 2, 2, 0),
+                                       (5, 5, 3, 3, 1)])  # (the last: a window starting in the padding is dropped)
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_pools_ceil_mode_match_torch(H, W, k, s, p, count_include_pad):
+    x = rand(2, 3, H, W)
+    g = None
+    for name, kw in (("max_pool2d", {}), ("avg_pool2d", dict(count_include_pad=count_include_pad))):
+        xd, xt = d64(x, True), t64(x, True)
+        yd = getattr(F, name)(xd, k, s, p, ceil_mode=True, **kw)
+        yt = getattr(torch.nn.functional, name)(xt, k, s, p, ceil_mode=True, **kw)
+        assert yd.shape == tuple(yt.shape), name
+        np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-12, err_msg=name)
+        g = rand(*yd.shape, seed=7)
+        yd.backward(d64(g))
+        yt.backward(t64(g))
+        np.testing.assert_allclose(xd.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12, err_msg=name)
+    yd, idx = F.max_pool2d(d64(x), k, s, p, ceil_mode=True, return_indices=True)
+    _, tidx = torch.nn.functional.max_pool2d(t64(x), k, s, p, ceil_mode=True, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    assert dc.gradcheck(lambda x: F.avg_pool2d(x, k, s, p, ceil_mode=True, count_include_pad=count_include_pad),
+                        (d64(x),))
+
+
+def test_max_pool_ceil_mode_with_dilation_and_modules_match_torch():
+    x = rand(1, 2, 9, 10)
+    yd = nn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True)(d64(x))
+    yt = torch.nn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True)(t64(x))
+    np.testing.assert_allclose(yd.numpy(), yt.numpy(), rtol=1e-12)
+    yd = nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)(d64(x))
+    yt = torch.nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)(t64(x))
+    np.testing.assert_allclose(yd.numpy(), yt.numpy(), rtol=1e-12)
+
+
 def test_pools_gradcheck_and_modules():
     x = d64(rand(1, 2, 5, 6))
     assert dc.gradcheck(lambda x: F.max_pool2d(x, 3, 2, 1), (x,))

@@ -1,14 +1,17 @@
 """2-D max and average pooling over strided windows of the input.
 
-Shapes: x (N, C, H, W) → (N, C, Hₒ, Wₒ), Hₒ = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1 (floor mode,
-``ceil_mode`` is not supported). Max pooling sends each output's gradient to the (first) maximal
-entry of its window; average pooling spreads it evenly. Both backward passes are linear maps
+Shapes: x (N, C, H, W) → (N, C, Hₒ, Wₒ), Hₒ = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1; with
+``ceil_mode`` the division rounds up, as in PyTorch, except that a last window starting beyond
+the input and its left padding is dropped; windows that then reach past the padded input see
+−∞ (max) or nothing (average: a smaller divisor). Max pooling sends each output's gradient to the
+(first) maximal entry of its window; average pooling spreads it evenly. Both backward passes are linear maps
 with their own primitive whose derivative is the forward map again (differentiable twice).
 """
 
 import numpy as np
 
 from descend.autodiff.function import Function
+from descend.autodiff.ops import cat
 
 from ._util import check_float, const, fast, pair
 from .conv import Geometry, pad_nchw, windows
@@ -213,11 +216,11 @@ class WindowSpread(Function):
 
 # --------------------------------------------------------------------------- public functions
 def _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode):
+    """(kernel, Geometry, extra): ``extra`` = (e_h, e_w) rows and columns that ``ceil_mode`` adds after
+    the bottom and right padding so that the last windows fit (0 in floor mode)."""
     check_float(input, name)
     if input.ndim != 4:
         raise ValueError(f"{name}: input must have shape (N, C, H, W), got {tuple(input.shape)}")
-    if ceil_mode:
-        raise ValueError(f"{name}: ceil_mode=True is not supported; use padding instead")
     k = pair(kernel_size, name, "kernel_size")
     s = k if stride is None or stride == () else pair(stride, name, "stride")
     p = pair(padding, name, "padding")
@@ -227,10 +230,29 @@ def _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode):
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(f"{name}: padding={p} must be at most half the kernel size {k}")
     geo = Geometry(s, p, d)
-    Ho, Wo = geo.out_size(input.shape[2], input.shape[3], *k)
-    if Ho < 1 or Wo < 1:
+    sizes, extra = [], []
+    for n, ki, si, pi, di in zip(input.shape[2:], k, s, p, d):
+        span = n + 2 * pi - di * (ki - 1) - 1
+        out = (span + (si - 1 if ceil_mode else 0)) // si + 1
+        if ceil_mode and (out - 1) * si >= n + pi:  # the last window would start in the right padding
+            out -= 1
+        sizes.append(out)
+        extra.append(max(0, (out - 1) * si + di * (ki - 1) + 1 - (n + 2 * pi)))
+    if min(sizes) < 1:
         raise ValueError(f"{name}: input of spatial size {tuple(input.shape[2:])} is smaller than the kernel {k}")
-    return k, geo
+    return k, geo, tuple(extra)
+
+
+def _extend(input, extra, value):
+    """``input`` with ``extra`` = (e_h, e_w) rows and columns of ``value`` appended at the bottom and right."""
+    eh, ew = extra
+    N, C, H, W = input.shape
+    dt = input.data.dtype
+    if eh:
+        input = cat([input, const(np.full((N, C, eh, W), value, dtype=dt))], dim=2)
+    if ew:
+        input = cat([input, const(np.full((N, C, H + eh, ew), value, dtype=dt))], dim=3)
+    return input
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -239,7 +261,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     ``stride`` defaults to ``kernel_size``. With ``return_indices`` also returns the flat index
     (within each H·W channel plane) of every maximum, as PyTorch.
     """
-    k, geo = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    k, geo, extra = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    W = input.shape[3]
+    if extra != (0, 0):
+        input = _extend(input, extra, -np.inf)
     out = MaxPool2dFn.apply(input, k=k, geo=geo)
     if not return_indices:
         return out
@@ -248,7 +273,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     ph, pw = geo.padding
     Wp = input.shape[3] + 2 * pw
     r, c = local // Wp - ph, local % Wp - pw
-    return out, const((r * input.shape[3] + c).astype(np.int64))
+    return out, const((r * W + c).astype(np.int64))
 
 
 def _max_local(input, k, geo):
@@ -265,12 +290,20 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     ``count_include_pad`` (default True, as PyTorch) counts zero padding in the divisor;
     ``divisor_override`` replaces the divisor.
     """
-    k, geo = _pool_args("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
-    s = WindowSum.apply(input, k=k, geo=geo)
+    k, geo, extra = _pool_args("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    H, W = input.shape[2:]
+    s = WindowSum.apply(_extend(input, extra, 0) if extra != (0, 0) else input, k=k, geo=geo)
     if divisor_override is not None:
         return s * (1.0 / divisor_override)
-    if count_include_pad or geo.padding == (0, 0):
+    if extra == (0, 0) and (count_include_pad or geo.padding == (0, 0)):
         return s * (1.0 / (k[0] * k[1]))
-    ones = np.ones((1, 1) + tuple(input.shape[2:]), dtype=input.data.dtype)
-    count = _window_sum(ones, k, geo)
+    # the divisor of each window: the positions it covers inside the padded input (or inside the
+    # input itself without count_include_pad), as PyTorch counts them
+    (ph, pw), (eh, ew) = geo.padding, extra
+    inside = np.zeros((1, 1, H + 2 * ph + eh, W + 2 * pw + ew), dtype=input.data.dtype)
+    if count_include_pad:
+        inside[:, :, :H + 2 * ph, :W + 2 * pw] = 1
+    else:
+        inside[:, :, ph:ph + H, pw:pw + W] = 1
+    count = _window_sum(inside, k, Geometry(geo.stride, (0, 0), geo.dilation))
     return s * const((1.0 / count).astype(input.data.dtype))
