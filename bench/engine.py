@@ -7,11 +7,11 @@
     against PyTorch's double backward.
 
 Run: ``python bench/engine.py``. Prints ``case: descend X, torch Y, ratio X/Y = R`` lines
-(timed with :func:`timing.compare`: alternating blocks, idle in between, best round's median).
+(timed with :func:`timing.versus`: alternating blocks, idle in between, best round's median).
 """
 
 import numpy as np
-from timing import compare, line
+from timing import line, versus
 
 import descend as dc
 import descend.nn.functional as F
@@ -22,12 +22,6 @@ except ImportError:  # the benchmark still reports descend's own numbers
     torch = None
 
 CHAIN = 1000
-
-
-def timed(ours, theirs, **kw):
-    """(descend seconds per call, torch seconds per call or None)."""
-    t = compare({"descend": ours, **({"torch": theirs} if torch else {})}, **kw)
-    return t["descend"], t.get("torch")
 
 
 # ----------------------------------------------------------------------------- (a) op chain
@@ -92,7 +86,7 @@ def torch_loss(params, x, y):
 
 def main():
     print(f"(a) chain of {CHAIN} elementwise ops on 100 elements, forward + backward")
-    ours, theirs = timed(chain_descend, chain_torch)
+    ours, theirs = versus(chain_descend, chain_torch if torch else None)
     print(line("per-op overhead (fwd+bwd)", ours / CHAIN, None if theirs is None else theirs / CHAIN, "us/op", 1e6))
 
     ws, bs, x, y = mlp_data()
@@ -116,7 +110,7 @@ def main():
             torch_loss(tparams, xt, yt).backward()
 
     print(f"(b) MLP {'-'.join(map(str, SIZES))} forward + backward, batch {BATCH}, float32")
-    print(line("mlp fwd+bwd", *timed(step_descend, step_torch if torch else None)))
+    print(line("mlp fwd+bwd", *versus(step_descend, step_torch if torch else None)))
 
     vs = [dc.tensor(np.random.default_rng(1).standard_normal(p.shape).astype(np.float32)) for p in params]
 
@@ -133,7 +127,7 @@ def main():
             torch.autograd.grad(dot, tparams)
 
     print("(c) Hessian-vector product of the MLP loss (descend forward-over-reverse, torch double backward)")
-    print(line("mlp hvp", *timed(hvp_descend, hvp_torch if torch else None)))
+    print(line("mlp hvp", *versus(hvp_descend, hvp_torch if torch else None)))
 
 
 if __name__ == "__main__":

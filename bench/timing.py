@@ -35,6 +35,13 @@ def compare(fns, rounds=6, block=0.1, settle=0.2, min_calls=5):
     return best
 
 
+def versus(ours, theirs=None, **kw):
+    """(descend seconds per call, torch seconds per call or None when ``theirs`` is None), by
+    :func:`compare` (keywords are passed on)."""
+    t = compare({"descend": ours, **({"torch": theirs} if theirs is not None else {})}, **kw)
+    return t["descend"], t.get("torch")
+
+
 def line(case, ours, theirs, unit="ms", scale=1e3, digits=3):
     """``case: descend X unit, torch Y unit, ratio X/Y = R`` (times in seconds; torch may be None)."""
     if theirs is None:

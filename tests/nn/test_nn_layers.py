@@ -167,14 +167,12 @@ def test_batchnorm_gradcheck():
 
 
 # --------------------------------------------------------------------------- Conv2d
-@pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, 1, 1), ((1, 2), (2, 1), (2, 1)), (3, 2, 2),
-                                                     (1, 1, 2), (1, 3, 1), (1, (2, 0), (1, 3))])
-def test_conv2d_matches_torch(stride, padding, dilation):
-    x, w, b = rand(2, 3, 9, 8), rand(4, 3, 3, 2, seed=1), rand(4, seed=2)
+def _conv2d_against_torch(x, w, b, **kw):
+    """Output and the gradients of x, W, b of F.conv2d equal torch's (float64)."""
     xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
     xt, wt, bt = t64(x, True), t64(w, True), t64(b, True)
-    yd = F.conv2d(xd, wd, bd, stride=stride, padding=padding, dilation=dilation)
-    yt = torch.nn.functional.conv2d(xt, wt, bt, stride=stride, padding=padding, dilation=dilation)
+    yd = F.conv2d(xd, wd, bd, **kw)
+    yt = torch.nn.functional.conv2d(xt, wt, bt, **kw)
     assert yd.shape == tuple(yt.shape)
     np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-10)
     g = rand(*yd.shape, seed=5)
@@ -184,21 +182,18 @@ def test_conv2d_matches_torch(stride, padding, dilation):
         np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, 1, 1), ((1, 2), (2, 1), (2, 1)), (3, 2, 2),
+                                                     (1, 1, 2), (1, 3, 1), (1, (2, 0), (1, 3))])
+def test_conv2d_matches_torch(stride, padding, dilation):
+    _conv2d_against_torch(rand(2, 3, 9, 8), rand(4, 3, 3, 2, seed=1), rand(4, seed=2), stride=stride,
+                          padding=padding, dilation=dilation)
+
+
 def test_conv2d_in_several_column_blocks_matches_torch(monkeypatch):
     # the column matrix is built a few images at a time; make every image its own block
     conv_impl = __import__("descend.nn.functional.conv", fromlist=["BLOCK_VALUES"])
     monkeypatch.setattr(conv_impl, "BLOCK_VALUES", 1)
-    x, w, b = rand(5, 3, 7, 6), rand(4, 3, 3, 3, seed=1), rand(4, seed=2)
-    xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
-    xt, wt, bt = t64(x, True), t64(w, True), t64(b, True)
-    yd = F.conv2d(xd, wd, bd, padding=1)
-    yt = torch.nn.functional.conv2d(xt, wt, bt, padding=1)
-    np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-10)
-    g = rand(*yd.shape, seed=5)
-    yd.backward(d64(g))
-    yt.backward(t64(g))
-    for a, c in ((xd, xt), (wd, wt), (bd, bt)):
-        np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-10, atol=1e-10)
+    _conv2d_against_torch(rand(5, 3, 7, 6), rand(4, 3, 3, 3, seed=1), rand(4, seed=2), padding=1)
 
 
 def test_conv2d_same_padding_and_module():

@@ -407,22 +407,21 @@ def across_threads(fn, arrays, **scalars):
     per ufunc; the result does not depend on the split since every operation is elementwise.
     ``arrays`` maps argument names to arrays of one size (or None), the first one (the parameter)
     an array; tensors smaller than ``PARALLEL_MIN`` values, or not contiguous, are updated in one
-    call. Returns the first part's result."""
+    call."""
     n = next(iter(arrays.values())).size
-    if n < PARALLEL_MIN:
-        return fn(**arrays, **scalars)
     k = min(NUM_THREADS, n // (PARALLEL_MIN // 2))
-    if k <= 1 or not all(a is None or (a.flags.c_contiguous and a.size == n) for a in arrays.values()):
-        return fn(**arrays, **scalars)
+    if n < PARALLEL_MIN or k <= 1 or not all(a is None or (a.flags.c_contiguous and a.size == n)
+                                             for a in arrays.values()):
+        fn(**arrays, **scalars)
+        return
     flats = {name: (None if a is None else a.reshape(-1)) for name, a in arrays.items()}
     bounds = [n * i // k for i in range(k + 1)]
 
     def run(i):
         lo, hi = bounds[i], bounds[i + 1]
-        return fn(**{name: (None if a is None else a[lo:hi]) for name, a in flats.items()}, **scalars)
+        fn(**{name: (None if a is None else a[lo:hi]) for name, a in flats.items()}, **scalars)
 
     futures = [_pool().submit(run, i) for i in range(1, k)]
-    out = run(0)
+    run(0)
     for f in futures:
         f.result()
-    return out

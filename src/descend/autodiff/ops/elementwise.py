@@ -21,25 +21,33 @@ def _zeros(x):
     return Tensor._make(np.zeros_like(x.data))
 
 
-_ZERO_BUFFERS = {}
+_CONSTANTS = {}
+
+
+def constant_vector(value, n, dtype):
+    """A read-only vector of ``n`` entries equal to ``value``: a view of one cached buffer per
+    (value, dtype) that grows as needed (for loops that run faster against an array than against
+    a broadcast scalar, and products with a vector of ones)."""
+    key = (value, np.dtype(dtype))
+    buf = _CONSTANTS.get(key)
+    if buf is None or buf.size < n:
+        buf = np.full(max(n, 1 << 16), value, dtype=dtype)
+        buf.flags.writeable = False
+        _CONSTANTS[key] = buf
+    return buf[:n]
 
 
 def zeros_in_layout(x):
     """Read-only zeros with the shape, dtype and memory order (C or Fortran) of array ``x``, or None
-    for other layouts. They are views of one cached buffer per dtype: ``np.maximum(x, zeros)``
-    runs NumPy's vectorised loop, about 3x faster than ``np.maximum(x, 0)`` with a scalar."""
+    for other layouts: ``np.maximum(x, zeros)`` runs NumPy's vectorised loop, about 3x faster than
+    ``np.maximum(x, 0)`` with a scalar."""
     if x.flags.c_contiguous:
         order = "C"
     elif x.flags.f_contiguous:
         order = "F"
     else:
         return None
-    buf = _ZERO_BUFFERS.get(x.dtype)
-    if buf is None or buf.size < x.size:
-        buf = np.zeros(max(x.size, 1 << 16), dtype=x.dtype)
-        buf.flags.writeable = False
-        _ZERO_BUFFERS[x.dtype] = buf
-    return buf[:x.size].reshape(x.shape, order=order)
+    return constant_vector(0, x.size, x.dtype).reshape(x.shape, order=order)
 
 
 def _const(arr):

@@ -30,10 +30,21 @@ class Geometry:
     def __init__(self, stride, padding, dilation):
         self.stride, self.padding, self.dilation = stride, padding, dilation
 
-    def out_size(self, H, W, kh, kw):
-        """(Hₒ, Wₒ) = (⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1, the same for W)."""
-        (sh, sw), (ph, pw), (dh, dw) = self.stride, self.padding, self.dilation
-        return (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    def out_size(self, H, W, kh, kw, ceil_mode=False):
+        """(Hₒ, Wₒ) = (⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1, the same for W).
+
+        ``ceil_mode`` (pooling) rounds up instead, as PyTorch, but drops a last window that would
+        start in the right padding."""
+        return tuple(_out_len(n, k, s, p, d, ceil_mode)
+                     for n, k, s, p, d in zip((H, W), (kh, kw), self.stride, self.padding, self.dilation))
+
+
+def _out_len(n, k, s, p, d, ceil_mode):
+    span = n + 2 * p - d * (k - 1) - 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
 
 
 def pad_nchw(x, padding, value=0):

@@ -12,6 +12,7 @@ import numpy as np
 from descend.autodiff.forward import dual, primal_gradient_unused, tangent_of
 from descend.autodiff.function import Function
 from descend.autodiff.mode import tangent_pass
+from descend.autodiff.ops.elementwise import constant_vector
 
 from ._util import check_float, const, fast
 
@@ -27,21 +28,11 @@ def _batch_outer(g, x):
     return np.matmul(g.reshape(-1, g.shape[-1]).T, x.reshape(-1, x.shape[-1]))
 
 
-_ONES = {}
-
-
 def _batch_sum(g):
     """Σ over the batch of g (..., out), as the product 1ᵀ g: 4x faster than ``g.sum(axis=0)`` on
-    the transposed layout that forward's products give (the vector of ones is cached)."""
+    the transposed layout that forward's products give."""
     g2 = g.reshape(-1, g.shape[-1])
-    key = (g2.shape[0], g2.dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) > 64:
-            _ONES.clear()
-        ones = _ONES[key] = np.ones(g2.shape[0], g2.dtype)
-        ones.flags.writeable = False
-    return np.matmul(ones, g2)
+    return np.matmul(constant_vector(1, g2.shape[0], g2.dtype), g2)
 
 
 def _add(a, b):

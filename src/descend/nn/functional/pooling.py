@@ -230,17 +230,13 @@ def _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode):
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(f"{name}: padding={p} must be at most half the kernel size {k}")
     geo = Geometry(s, p, d)
-    sizes, extra = [], []
-    for n, ki, si, pi, di in zip(input.shape[2:], k, s, p, d):
-        span = n + 2 * pi - di * (ki - 1) - 1
-        out = (span + (si - 1 if ceil_mode else 0)) // si + 1
-        if ceil_mode and (out - 1) * si >= n + pi:  # the last window would start in the right padding
-            out -= 1
-        sizes.append(out)
-        extra.append(max(0, (out - 1) * si + di * (ki - 1) + 1 - (n + 2 * pi)))
+    sizes = geo.out_size(*input.shape[2:], *k, ceil_mode=ceil_mode)
     if min(sizes) < 1:
         raise ValueError(f"{name}: input of spatial size {tuple(input.shape[2:])} is smaller than the kernel {k}")
-    return k, geo, tuple(extra)
+    # the last window ends at (out − 1)·s + d(k − 1) + 1; beyond the padded input only with ceil_mode
+    extra = tuple(max(0, (o - 1) * si + di * (ki - 1) + 1 - (n + 2 * pi))
+                  for o, n, ki, si, pi, di in zip(sizes, input.shape[2:], k, s, p, d))
+    return k, geo, extra
 
 
 def _extend(input, extra, value):
