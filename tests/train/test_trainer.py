@@ -45,6 +45,7 @@ def test_epoch_logs_are_exact_averages_and_evaluate_predict():
 
 def test_closure_optimizer_gets_a_closure():
     class LBFGS(TinySGD):
+        needs_closure = True
         calls = 0
 
         def step(self, closure=None):
@@ -63,9 +64,14 @@ def test_closure_optimizer_gets_a_closure():
     assert LBFGS.calls == 6 and len(h["loss"]) == 3
 
     class Flagged(TinySGD):
-        requires_closure = True
+        needs_closure = True
 
+    class NamedLikeOne(TinySGD):  # the class name says nothing; only the attribute counts
+        pass
+
+    NamedLikeOne.__name__ = "LBFGS"
     assert T.needs_closure(Flagged([], 0.1)) and not T.needs_closure(TinySGD([], 0.1))
+    assert not T.needs_closure(NamedLikeOne([], 0.1))
 
 
 def test_multitask_weighted_losses():

@@ -48,7 +48,7 @@ from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
            "ExponentialLR", "InverseTimeDecay", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
-           "CyclicLR", "OneCycleLR", "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau"]
+           "CyclicLR", "OneCycleLR", "SequentialLR", "ChainedScheduler", "MetricScheduler", "ReduceLROnPlateau"]
 
 
 def _check(name, value, cond, expected):
@@ -713,7 +713,15 @@ class ChainedScheduler(LRScheduler):
     load_state_dict = SequentialLR.load_state_dict
 
 
-class ReduceLROnPlateau(LRScheduler):
+class MetricScheduler(LRScheduler):
+    """A schedule driven by a measured metric instead of the step count: ``step(metric)``.
+
+    Code that steps schedulers (the Trainer's callback, the command line) asks
+    ``isinstance(s, MetricScheduler)`` to know whether ``step()`` takes a metric.
+    """
+
+
+class ReduceLROnPlateau(MetricScheduler):
     """Reduce ε when a metric stops improving: ``step(metric)`` once per epoch.
 
     An improvement is metric < best·(1 − threshold) (mode "min", threshold_mode "rel"; "abs" uses

@@ -106,6 +106,9 @@ class Optimizer:
     when a group does not set them.
     """
 
+    #: True for methods whose ``step`` must be given a closure (the training loop asks this, never a name)
+    needs_closure = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         step = cls.__dict__.get("step")

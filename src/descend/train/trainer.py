@@ -14,23 +14,15 @@ import time
 import numpy as np
 
 from ..autodiff import Tensor, get_rng_state, no_grad, set_rng_state
+from ..autodiff.extend import needs_closure
 from ..data import DataLoader, Dataset, TensorDataset
 from .callbacks.base import overrides
 from .checkpoint import load_checkpoint, save_checkpoint
 from .metrics import resolve
 from .state import copy_state, load_model_state
 
-CLOSURE_OPTIMIZERS = ("ClosureOptimizer", "LBFGS", "BFGS", "ConjugateGradient", "Newton", "HessianFree")
 HOOKS = ("on_fit_start", "on_fit_end", "on_epoch_start", "on_epoch_end", "on_batch_start", "on_batch_end",
          "on_after_backward")
-
-
-def needs_closure(optimizer):
-    """True for optimizers whose ``step`` must be given a closure (attribute ``requires_closure`` or class name)."""
-    flag = getattr(optimizer, "requires_closure", None)
-    if flag is not None:
-        return bool(flag)
-    return any(c.__name__ in CLOSURE_OPTIMIZERS for c in type(optimizer).__mro__)
 
 
 def as_loader(data, batch_size=32, shuffle=False, seed=None):
@@ -58,7 +50,7 @@ class Trainer:
     """
 
     def __init__(self, model, loss, optimizer, callbacks=(), metrics=("accuracy",), loss_weights=None,
-                 batch_size=32, shuffle=True, seed=None, progress=False, eval_batch_size=1024):
+                 batch_size=32, shuffle=True, seed=None, progress=False, eval_batch_size=1024, verbose=0):
         from .callbacks.history import History
         self.model = model
         self.loss = loss
@@ -84,7 +76,8 @@ class Trainer:
         self.callbacks.sort(key=lambda c: getattr(c, "runs_last", False))
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.eval_batch_size = eval_batch_size
-        self.progress = progress
+        self.verbose = verbose
+        self.progress = progress or verbose >= 1
         self.closure_based = needs_closure(optimizer)
         groups = getattr(optimizer, "param_groups", None) or [{}]
         self._gauss_newton = self.closure_based and groups[0].get("curvature") == "gauss-newton"

@@ -83,6 +83,8 @@ def is_finite(f, g):
 class ClosureOptimizer(Optimizer):
     """Base of the methods driven by ``loss = opt.step(closure)`` over one flat parameter vector."""
 
+    needs_closure = True
+
     def __init__(self, params, defaults):
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
