@@ -1,0 +1,218 @@
+"""One training step (forward, cross-entropy, backward, Adam) in every framework, each in its own process.
+
+    python bench/compile.py [--rounds 3] [--workloads mlp128,mlp16,mlp1024,deep]
+
+Frameworks: the BLAS floor (only the step's matrix products, in NumPy), descend eager, descend
+compiled (``dc.compile``), PyTorch eager and JAX ``jit`` (where installed). Each runs in a fresh
+Python process, so that no library's spinning worker threads slow another's; in that process the
+step is warmed up, then timed in blocks of calls, ``--rounds`` times, and the time is the best
+round's median. Prints the table of the issue and the ratios descend/PyTorch, descend/JAX and
+descend/floor (one line per workload and framework pair, ``ratio X/Y = R``).
+
+Workloads (float32, MNIST-shaped inputs, 10 classes, ReLU):
+  mlp128   784-512-256-10, batch 128        mlp16   the same, batch 16
+  mlp1024  the same, batch 1024             deep    784, 20 hidden layers of 64, 10; batch 64
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+WORKLOADS = {
+    "mlp128": ([784, 512, 256, 10], 128),
+    "mlp16": ([784, 512, 256, 10], 16),
+    "mlp1024": ([784, 512, 256, 10], 1024),
+    "deep": ([784] + [64] * 20 + [10], 64),
+}
+FRAMEWORKS = ("floor", "descend", "descend-compiled", "torch", "jax")
+LR = 1e-3
+
+
+def data(batch, n_in):
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((batch, n_in)).astype(np.float32), rng.integers(0, 10, batch).astype(np.int64)
+
+
+def time_calls(step, rounds, block=0.25, min_calls=10):
+    """Best round's median seconds per call of ``step()`` (after warm-up calls)."""
+    for _ in range(3):
+        step()
+    best = float("inf")
+    for _ in range(rounds):
+        times = []
+        end = time.perf_counter() + block
+        while len(times) < min_calls or time.perf_counter() < end:
+            t0 = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - t0)
+        best = min(best, float(np.median(times)))
+        time.sleep(0.1)
+    return best
+
+
+# ---------------------------------------------------------------------------- the frameworks' steps
+def floor_step(sizes, batch):
+    """Only the products of a step: Y = X Wᵀ per layer, then dW = dYᵀ X and dX = dY W (not for the input)."""
+    rng = np.random.default_rng(1)
+    ws = [rng.standard_normal((o, i)).astype(np.float32) for i, o in zip(sizes[:-1], sizes[1:])]
+    xs = [rng.standard_normal((batch, i)).astype(np.float32) for i in sizes[:-1]]
+    dys = [rng.standard_normal((batch, o)).astype(np.float32) for o in sizes[1:]]
+
+    def step():
+        for w, x in zip(ws, xs):
+            x @ w.T
+        for k, (w, x, dy) in enumerate(zip(ws, xs, dys)):
+            dy.T @ x
+            if k:
+                dy @ w
+
+    return step
+
+
+def _descend_model(sizes):
+    import descend as dc
+    from descend import nn
+    dc.manual_seed(0)
+    layers = []
+    for i, o in zip(sizes[:-2], sizes[1:-1]):
+        layers += [nn.Linear(i, o), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(sizes[-2], sizes[-1]))
+
+
+def descend_step(sizes, batch, compiled=False):
+    import descend as dc
+    from descend import optim
+    from descend.nn import functional as F
+    model = _descend_model(sizes)
+    opt = optim.Adam(model.parameters(), lr=LR)
+    x, t = data(batch, sizes[0])
+    x, t = dc.from_numpy(x), dc.from_numpy(t)
+
+    def step(x, t):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), t)
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn = dc.compile(step) if compiled else step
+    return lambda: fn(x, t)
+
+
+def torch_step(sizes, batch):
+    import torch
+    torch.manual_seed(0)
+    layers = []
+    for i, o in zip(sizes[:-2], sizes[1:-1]):
+        layers += [torch.nn.Linear(i, o), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-2], sizes[-1]))
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    x, t = (torch.from_numpy(a) for a in data(batch, sizes[0]))
+
+    def step():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), t)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def jax_step(sizes, batch):
+    import jax
+    import jax.numpy as jnp
+    key = jax.random.PRNGKey(0)
+    params = []
+    for i, o in zip(sizes[:-1], sizes[1:]):
+        key, k1, k2 = jax.random.split(key, 3)
+        bound = 1 / np.sqrt(i)
+        params.append((jax.random.uniform(k1, (o, i), minval=-bound, maxval=bound),
+                       jax.random.uniform(k2, (o,), minval=-bound, maxval=bound)))
+
+    def loss_fn(params, x, t):
+        h = x
+        for w, b in params[:-1]:
+            h = jax.nn.relu(h @ w.T + b)
+        w, b = params[-1]
+        z = h @ w.T + b
+        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), t[:, None], axis=1))
+
+    b1, b2, eps = 0.9, 0.999, 1e-8
+
+    @jax.jit
+    def step(params, m, v, count, x, t):
+        loss, g = jax.value_and_grad(loss_fn)(params, x, t)
+        count = count + 1
+        m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, g)
+        v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, g)
+        c1, c2 = 1 - b1 ** count, 1 - b2 ** count
+        params = jax.tree_util.tree_map(lambda p, m, v: p - LR * (m / c1) / (jnp.sqrt(v / c2) + eps), params, m, v)
+        return params, m, v, count, loss
+
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+    state = [params, zeros, zeros, jnp.zeros((), jnp.float32)]
+    x, t = (jnp.asarray(a) for a in data(batch, sizes[0]))
+
+    def run():
+        state[0], state[1], state[2], state[3], loss = step(*state, x, t)
+        loss.block_until_ready()
+
+    return run
+
+
+def worker(framework, workload, rounds):
+    sizes, batch = WORKLOADS[workload]
+    make = {"floor": floor_step, "descend": descend_step, "torch": torch_step, "jax": jax_step,
+            "descend-compiled": lambda s, b: descend_step(s, b, compiled=True)}[framework]
+    try:
+        step = make(sizes, batch)
+    except ImportError as e:
+        return {"error": f"not installed ({e.name})"}
+    except AttributeError as e:
+        return {"error": f"not available ({e})"}
+    return {"seconds": time_calls(step, rounds)}
+
+
+# ---------------------------------------------------------------------------- the driver
+def measure(framework, workload, rounds):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--workloads", workload,
+           "--rounds", str(rounds)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--workloads", default=",".join(WORKLOADS))
+    p.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.workloads, args.rounds)))
+        return
+    frameworks = args.frameworks.split(",")
+    results = {}
+    for w in args.workloads.split(","):
+        results[w] = {f: measure(f, w, args.rounds) for f in frameworks}
+        row = "  ".join(f"{f} {r['seconds'] * 1e6:,.0f} us" if "seconds" in r else f"{f} ({r['error']})"
+                        for f, r in results[w].items())
+        print(f"{w}: {row}", flush=True)
+    for w, res in results.items():
+        for ours in ("descend", "descend-compiled"):
+            for theirs in ("torch", "jax", "floor"):
+                if "seconds" in res.get(ours, {}) and "seconds" in res.get(theirs, {}):
+                    a, b = res[ours]["seconds"], res[theirs]["seconds"]
+                    print(f"{w} {ours} vs {theirs}: {ours} {a * 1e6:,.0f} us, {theirs} {b * 1e6:,.0f} us, "
+                          f"ratio X/Y = {a / b:.2f}")
+
+
+if __name__ == "__main__":
+    main()
