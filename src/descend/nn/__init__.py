@@ -21,3 +21,4 @@ from .multitask import MultiTask
 from .parameter import Parameter
 from .pooling import AvgPool2d, MaxPool2d
 from .residual import Residual
+from .summary import ModelSummary, summary
