@@ -19,6 +19,7 @@ name, before allocating more than the file's own size.
 
 import hashlib
 import json
+import math
 import os
 import re
 
@@ -174,7 +175,7 @@ def _arrays(blob, start, header, path):
             raise _corrupted(path, f"array {name!r} has a malformed shape")
         if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
             raise _corrupted(path, f"array {name!r} has malformed offsets")
-        nbytes = int(np.dtype(dtype).itemsize) * int(np.prod(shape, dtype=object))
+        nbytes = np.dtype(dtype).itemsize * math.prod(shape)
         begin, end = offsets
         if not 0 <= begin <= end <= size or end - begin != nbytes:
             raise _corrupted(path, f"array {name!r} declares {nbytes} bytes at {begin}..{end} of {size}")
@@ -187,7 +188,7 @@ def _arrays(blob, start, header, path):
         expected = end
     if expected != size:
         raise _corrupted(path, f"the arrays fill {expected} of the {size} data bytes")
-    return {name: np.frombuffer(blob, dtype=np.dtype(dtype).newbyteorder("<"), count=int(np.prod(shape)),
+    return {name: np.frombuffer(blob, dtype=np.dtype(dtype).newbyteorder("<"), count=math.prod(shape),
                                 offset=start + begin).reshape(shape).astype(dtype)
             for begin, _, name, dtype, shape in table}
 

@@ -181,13 +181,16 @@ def _is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _non_finite(value):
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return isinstance(value, list) and any(_non_finite(v) for v in value)
+
+
 def check_finite(path, value):
     """Raise ConfigError if ``value`` is or holds a NaN or infinite number (TOML allows nan and inf)."""
-    if isinstance(value, float) and not math.isfinite(value):
+    if _non_finite(value):
         raise ConfigError(f"config key {path!r} = {value!r}: expected a finite number")
-    if isinstance(value, list):
-        for v in value:
-            check_finite(path, v)
 
 
 def _check_type(path, value, default):
