@@ -51,7 +51,7 @@ monitor = "val_loss"      # the metric given to ReduceLROnPlateau
 
 [data]
 name = "digits"           # {" | ".join(DATASETS)}
-path = ""                 # directory holding the MNIST files ("" = the cache directory)
+path = ""                 # directory holding the MNIST files ("" = the cache, downloaded there if missing)
 val = 0.1                 # fraction held out for validation
 test = 0.2                # fraction held out for testing (MNIST has its own test set; XOR uses its 4 points)
 stratify = true           # keep the class proportions in every split

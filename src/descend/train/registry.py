@@ -60,9 +60,9 @@ def _digits(seed, path):
 
 
 def _vision(fn):
-    def load(seed, path):
-        root = path or None
-        return fn(root=root, train=True), fn(root=root, train=False)
+    def load(seed, path):   # files in ``path`` if given (never downloaded there), else in the cache (downloaded)
+        root, download = (path, False) if path else (None, True)
+        return fn(root=root, train=True, download=download), fn(root=root, train=False, download=download)
     return load
 
 
