@@ -40,11 +40,11 @@ def assert_strict_json_files(run_dir):
     for root, _, files in os.walk(run_dir):
         for name in files:
             path = os.path.join(root, name)
-            if name.endswith(".json"):
-                strict(open(path).read())
-            elif name.endswith(".jsonl"):
-                for line in open(path).read().splitlines():
-                    strict(line)
+            if name.endswith((".json", ".jsonl")):
+                with open(path) as f:
+                    text = f.read()
+                for doc in [text] if name.endswith(".json") else text.splitlines():
+                    strict(doc)
 
 
 def one_error_line(capsys, *phrases):
@@ -267,7 +267,8 @@ def test_a_diverged_run_exits_1_and_says_what_was_kept(tmp_path, capsys):
     assert main(["evaluate", str(r)]) == 2
     one_error_line(capsys, "has neither a final model nor a checkpoint")
     s = tmp_path / "s"
-    args = SMALL + ["--set", "schedule.name=ExponentialLR", "--set", "schedule.gamma=1e30", "--set", "training.epochs=3"]
+    args = SMALL + ["--set", "schedule.name=ExponentialLR", "--set", "schedule.gamma=1e30",
+                    "--set", "training.epochs=3"]
     assert main(["train", "--out", str(s)] + args) == 1
     err = capsys.readouterr().err
     assert f"the checkpoint after epoch 1 is kept ({s}/checkpoints/last.safetensors); no final model was written" in err
@@ -292,7 +293,7 @@ def test_predict_reproduces_evaluate_on_the_test_split(tmp_path, capsys):
     result = {}
     assert main(["evaluate", str(r)]) == 0
     for line in capsys.readouterr().out.splitlines()[1:]:
-        split, loss, acc = line.split()
+        split, _, acc = line.split()
         result[split] = float(acc)
     spec = resolve(load_run_config(r))
     _, _, test = load_splits(spec)
@@ -399,5 +400,6 @@ def test_default_run_reaches_97_percent_on_digits(tmp_path, capsys, monkeypatch)
     out = capsys.readouterr().out
     run_dir = out.strip().splitlines()[-1].split("run directory: ")[1]
     assert run_dir.startswith(str(tmp_path / "runs"))
-    summary = json.loads(open(os.path.join(run_dir, "summary.json")).read())
+    with open(os.path.join(run_dir, "summary.json")) as f:
+        summary = json.load(f)
     assert summary["test_accuracy"] >= 0.97, (summary, elapsed)

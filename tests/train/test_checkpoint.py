@@ -71,7 +71,8 @@ def test_the_file_is_safetensors_and_strict_json():
         arrays = safetensors.load_file(os.path.join(d, "ck.safetensors"))
         np.testing.assert_array_equal(arrays["s.w"], w)
         assert arrays["s.n"].shape == ()
-        raw = open(os.path.join(d, "ck.safetensors"), "rb").read()
+        with open(os.path.join(d, "ck.safetensors"), "rb") as f:
+            raw = f.read()
         header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")], parse_constant=_reject)
         json.loads(header["__metadata__"]["state"], parse_constant=_reject)
 
@@ -85,8 +86,8 @@ def test_every_model_the_command_line_builds_round_trips(tmp_path):
     BatchNorm's 0-d num_batches_tracked included), through save_checkpoint and Trainer.load_checkpoint."""
     for batchnorm in (False, True):
         for activation in ACTIVATIONS:
-            spec = resolve(load_config(None, [f"model.activation={activation}", f"model.batchnorm={str(batchnorm).lower()}",
-                                              "model.hidden=[5, 4]", "model.dropout=0.2"]))
+            spec = resolve(load_config(None, [f"model.activation={activation}", "model.hidden=[5, 4]",
+                                              f"model.batchnorm={str(batchnorm).lower()}", "model.dropout=0.2"]))
             dc.manual_seed(0)
             model = spec.model.build(3, 2)
             model.train()
@@ -129,7 +130,7 @@ def test_other_architecture_lists_mismatches_and_changes_nothing(tmp_path):
     m2 = TinyMLP(h=5)
     before = {k: v.numpy().copy() for k, v in m2.state_dict().items()}
     tr2 = T.Trainer(m2, cross_entropy, TinySGD(m2.parameters()))
-    with pytest.raises(ValueError, match=r"another architecture.*w1: checkpoint has shape \(2, 8\), model has \(2, 5\)"):
+    with pytest.raises(ValueError, match=r"architecture.*w1: checkpoint has shape \(2, 8\), model has \(2, 5\)"):
         tr2.load_checkpoint(tmp_path / "ck")
     for k, v in m2.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), before[k])

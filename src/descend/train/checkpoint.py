@@ -37,7 +37,7 @@ DTYPES = {"BOOL": np.bool_, "U8": np.uint8, "I8": np.int8, "U16": np.uint16, "I1
           "F64": np.float64}
 CODES = {np.dtype(t): code for code, t in DTYPES.items()}
 _ZEROS = "0" * 64
-_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # a JSON string, escapes included
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, escapes included
 
 
 class CheckpointError(ValueError):

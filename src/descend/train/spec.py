@@ -66,7 +66,7 @@ class ScheduleSpec:
         return self.cls(optimizer, **self.kwargs)
 
     def callback(self, optimizer):
-        """The Trainer callback that steps a new scheduler of ``optimizer`` (what ``step()`` takes is asked of its type)."""
+        """The Trainer callback stepping a new scheduler of ``optimizer`` (``step()``'s argument asked of its type)."""
         scheduler = self.build(optimizer)
         if isinstance(scheduler, MetricScheduler):
             return LRScheduler(scheduler, "epoch", self.monitor)
@@ -178,7 +178,8 @@ class RunSpec:
 
 # ---------------------------------------------------------------------------- checks
 def _arguments(table, cls, who):
-    """The keyword arguments of ``[who]`` for ``cls``: unknown ones get a did-you-mean, missing required ones an error."""
+    """The keyword arguments of ``[who]`` for ``cls``: an unknown one gets a did-you-mean, a missing required one an
+    error."""
     params = inspect.signature(cls).parameters
     names = [n for n, q in params.items() if n not in ("self", "params", "optimizer", "last_epoch") and
              q.kind in (q.POSITIONAL_OR_KEYWORD, q.KEYWORD_ONLY)]

@@ -71,7 +71,7 @@ def encode(obj, arrays, key="s"):
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
-        return {"__float__": "nan" if obj != obj else ("inf" if obj > 0 else "-inf")}
+        return {"__float__": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, dict):
