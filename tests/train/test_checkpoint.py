@@ -9,12 +9,15 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import descend as dc
 from descend import data as D
 from descend import nn
 from descend import train as T
-from descend.train.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
+from descend.train.checkpoint import CheckpointError, checkpoint_exists, checkpoint_path, load_checkpoint, \
+    save_checkpoint
 from descend.train.config import load_config
 from descend.train.registry import ACTIVATIONS
 from descend.train.run import fit_to
@@ -195,7 +198,7 @@ def test_hand_edited_state_is_detected(tmp_path):
 
 @pytest.mark.parametrize("case", ["4TB", "huge_shape", "gap", "overlap", "short", "negative", "dtype", "object",
                                   "deep_state", "deep_header", "missing_array", "nan_literal", "bad_tag", "format",
-                                  "not_utf8", "header_length"])
+                                  "not_utf8", "header_length", "broken_state", "state_not_text", "bad_float"])
 def test_absurd_files_are_refused_before_allocating(tmp_path, case):
     path = tmp_path / "ck.safetensors"
     data = np.arange(4, dtype=np.float32).tobytes()
@@ -228,6 +231,12 @@ def test_absurd_files_are_refused_before_allocating(tmp_path, case):
         state = '{"w": NaN}'
     elif case == "bad_tag":
         state = json.dumps({"w": {"__ndarray__": "s.w", "other": 1}})
+    elif case == "broken_state":
+        state = '{"w": {"__ndarray__": "s.w"}'
+    elif case == "state_not_text":
+        state = "\ud800"
+    elif case == "bad_float":
+        state = json.dumps({"w": {"__ndarray__": "s.w"}, "x": {"__float__": "1e999"}})
     if case == "format":
         path.write_bytes(b"PK\x03\x04" + b"\0" * 100)
     elif case == "not_utf8":
@@ -246,6 +255,30 @@ def test_absurd_files_are_refused_before_allocating(tmp_path, case):
     assert peak < 10 * path.stat().st_size + 2**20
 
 
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) |
+                    st.text(max_size=5), lambda inner: st.lists(inner, max_size=3) |
+                    st.dictionaries(st.sampled_from(["dtype", "shape", "data_offsets", "__ndarray__", "__tensor__",
+                                                     "__tuple__", "__dict__", "__float__", "s.w", "x"]), inner,
+                                    max_size=4), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entry=JSON, state=JSON)
+def test_any_forged_header_or_state_loads_or_says_corrupted(tmp_path, entry, state):
+    path = tmp_path / "ck.safetensors"
+    _forge(path, {"s.w": entry}, np.arange(4, dtype=np.float32).tobytes(), json.dumps(state))
+    try:
+        load_checkpoint(path)
+    except CheckpointError as e:
+        assert "ck.safetensors is corrupted" in str(e)
+    _forge(path, {"s.w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}},
+           np.arange(4, dtype=np.float32).tobytes(), json.dumps(state))
+    try:
+        load_checkpoint(path)
+    except CheckpointError as e:
+        assert "ck.safetensors is corrupted" in str(e)
+
+
 def test_a_zip_bomb_is_not_opened(tmp_path):
     bomb = tmp_path / "ck.safetensors"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
@@ -258,6 +291,14 @@ def test_a_zip_bomb_is_not_opened(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 2**20
+
+
+def test_old_two_file_checkpoints_are_refused_clearly(tmp_path):
+    np.savez(tmp_path / "last.npz", w=np.ones(2))
+    (tmp_path / "last.json").write_text('{"format": "descend-checkpoint-1"}')
+    assert checkpoint_exists(tmp_path / "last")
+    with pytest.raises(CheckpointError, match=r"last.npz \+ .*last.json is in descend 0.1's two-file format"):
+        load_checkpoint(tmp_path / "last")
 
 
 def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):

@@ -54,9 +54,15 @@ def checkpoint_path(path):
     return path + SUFFIX
 
 
+def _legacy(path):
+    """The files of a checkpoint in descend 0.1's two-file format (``<path>.npz`` + ``<path>.json``), if any."""
+    base = checkpoint_path(path)[: -len(SUFFIX)]
+    return [p for p in (base + ".npz", base + ".json") if os.path.exists(p)]
+
+
 def checkpoint_exists(path):
-    """True if the checkpoint file of ``path`` exists."""
-    return os.path.exists(checkpoint_path(path))
+    """True if a checkpoint exists at ``path`` (also one in the old two-file format, which loading then refuses)."""
+    return os.path.exists(checkpoint_path(path)) or bool(_legacy(path))
 
 
 def json_depth(text, chunk=1 << 16):
@@ -167,7 +173,8 @@ def _arrays(blob, start, header, path):
             continue
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
             raise _corrupted(path, f"array {name!r} has a malformed entry")
-        dtype, shape, offsets = DTYPES.get(entry["dtype"]), entry["shape"], entry["data_offsets"]
+        code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        dtype = DTYPES.get(code) if isinstance(code, str) else None
         if dtype is None:
             raise _corrupted(path, f"array {name!r} has unknown dtype {entry['dtype']!r}")
         if not (isinstance(shape, list) and len(shape) <= MAX_DIMS and
@@ -197,16 +204,20 @@ def load_checkpoint(path):
     """Load a checkpoint saved by :func:`save_checkpoint`; raises CheckpointError "corrupted" naming the file."""
     file = checkpoint_path(path)
     if not os.path.exists(file):
+        old = _legacy(path)
+        if old:
+            raise CheckpointError(f"checkpoint {' + '.join(old)} is in descend 0.1's two-file format, whose JSON part "
+                                  f"no checksum covers; this version reads only one-file {FORMAT} checkpoints")
         raise FileNotFoundError(f"checkpoint file {file} does not exist")
     with open(file, "rb") as f:
         blob = f.read()
     n, text, header, meta, digest = _header(blob, file)
     _check_digest(blob, n, text, digest, file)
     arrays = _arrays(blob, 8 + n, header, file)
-    state_text = meta["state"].encode()
-    if json_depth(state_text) > MAX_DEPTH:
-        raise _corrupted(file, f"its state is nested deeper than {MAX_DEPTH} levels")
     try:
+        state_text = meta["state"].encode()
+        if json_depth(state_text) > MAX_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
         return decode(json.loads(state_text, parse_constant=_no_constant), arrays)
-    except (ValueError, RecursionError) as e:
+    except (ValueError, TypeError, RecursionError) as e:   # UnicodeError and JSONDecodeError are ValueErrors
         raise _corrupted(file, f"its state is malformed: {e}") from None

@@ -198,7 +198,7 @@ def build_trainer(spec, run_dir, data, out):
                           fixed_batches=d.fixed_batches, drop_last=d.drop_last,
                           transform=d.augment.build(d.dataset.image_shape))
     trainer = Trainer(model, F.cross_entropy, optimizer, callbacks=callbacks, metrics=["accuracy"],
-                      progress=spec.output.progress)
+                      progress=spec.output.progress, verbose=0)   # RunLogger prints the epochs
     return trainer, loader, monitor
 
 

@@ -106,7 +106,7 @@ def decode(obj, arrays):
         a = np.array(arrays[value], copy=True)
         return wrap(a) if tag == "__tensor__" else a
     if tag == "__float__":
-        if value not in NON_FINITE:
+        if not isinstance(value, str) or value not in NON_FINITE:
             raise ValueError(f"malformed non-finite float {value!r}")
         return NON_FINITE[value]
     if not isinstance(value, list):
