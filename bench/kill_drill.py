@@ -5,7 +5,8 @@ Aimed kills use the ``DESCEND_KILL_AT="<point>:<k>"`` hook (descend.train.files.
 SIGKILLs itself the k-th time it reaches the point, e.g. ``last.safetensors:partial`` (half of a
 checkpoint written), ``last.safetensors:renamed`` (the new checkpoint renamed into place, the directory
 not yet synced), ``metrics.jsonl:append`` (half a line appended), ``run:publish`` (the run directory
-prepared but not yet published). Random kills come at a random time of the run's wall time.
+prepared but not yet published). Random kills come at a random time between a process's first line of
+output (the run directory exists) and the end the uninterrupted run took.
 
 A scenario is a list of kills on one run: each kill's process is the continuation of the previous one
 (``descend train --resume``, or a fresh start when the run directory was never published); after the
@@ -45,19 +46,21 @@ AIMED = [["run:publish:1"],
 
 
 def launch(run_dir, kill_at=None, kill_after=None):
-    """Start (or resume, if ``run_dir`` exists) the drill's run; kill it at the aimed point or after ``kill_after``
-    seconds. Returns (return code, stderr)."""
+    """Start (or resume, if ``run_dir`` exists) the drill's run; kill it at the aimed point, or ``kill_after``
+    seconds after its first line of output (the run directory exists then). Returns (return code, stderr,
+    seconds from the first line to the end)."""
     args = ["--resume", run_dir] if os.path.exists(run_dir) else ["--out", run_dir] + ARGS
     env = dict(ENV, DESCEND_KILL_AT=kill_at) if kill_at else ENV
-    p = subprocess.Popen([sys.executable, "-m", "descend.cli", "train", *args], env=env, stdout=subprocess.DEVNULL,
+    p = subprocess.Popen([sys.executable, "-m", "descend.cli", "train", *args], env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
-    if kill_after is not None:
-        try:
-            p.wait(timeout=kill_after)
-        except subprocess.TimeoutExpired:
-            p.send_signal(signal.SIGKILL)
-    _, err = p.communicate(timeout=300)
-    return p.returncode, err
+    p.stdout.readline()
+    t0 = time.perf_counter()
+    try:
+        _, err = p.communicate(timeout=kill_after if kill_after is not None else 300)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGKILL)
+        _, err = p.communicate(timeout=60)
+    return p.returncode, err, time.perf_counter() - t0
 
 
 def fingerprint(run_dir):
@@ -91,8 +94,8 @@ def scenario(run_dir, kills, reference):
     compare. Returns (kills that hit, finished, identical, description)."""
     hits, notes = 0, []
     for k in kills:
-        rc, err = launch(run_dir, kill_at=None if isinstance(k, float) else k,
-                         kill_after=k if isinstance(k, float) else None)
+        rc, err, _ = launch(run_dir, kill_at=None if isinstance(k, float) else k,
+                            kill_after=k if isinstance(k, float) else None)
         if rc == -signal.SIGKILL:
             hits += 1
             notes.append(f"{k:.2f}s" if isinstance(k, float) else k)
@@ -100,7 +103,7 @@ def scenario(run_dir, kills, reference):
             return hits, False, False, f"{kills}: exit {rc} {err.strip().splitlines()[-1:]}"
         elif not isinstance(k, float):
             return hits, False, False, f"{kills}: the aimed point {k} was never reached"
-    rc, err = launch(run_dir)
+    rc, err, _ = launch(run_dir)
     if rc != 0:
         return hits, False, False, f"{notes}: resume exit {rc} {err.strip().splitlines()[-1:]}"
     left = leftovers(run_dir)
@@ -111,12 +114,11 @@ def scenario(run_dir, kills, reference):
 
 def drill(workdir, scenarios, log=print):
     """Run ``scenarios`` (lists of kills) in ``workdir``; returns the figures
-    {kills, resumed, identical, lost, scenarios, seconds_per_run}."""
-    t0 = time.perf_counter()
-    rc, err = launch(os.path.join(workdir, "reference"))
+    {kills, resumed, identical, lost, scenarios, seconds_per_run} (a float kill is a fraction of the reference's
+    seconds from its first line of output to its end)."""
+    rc, err, seconds = launch(os.path.join(workdir, "reference"))
     if rc != 0:
         raise RuntimeError(f"the uninterrupted run failed: {err}")
-    seconds = time.perf_counter() - t0
     reference = fingerprint(os.path.join(workdir, "reference"))
     figures = {"kills": 0, "resumed": 0, "identical": 0, "lost": 0, "scenarios": len(scenarios),
                "seconds_per_run": seconds}
@@ -137,11 +139,12 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     rng = random.Random(a.seed)
-    randoms = [[rng.uniform(0.05, 1.0) for _ in range(rng.choice((1, 1, 2, 3)))] for _ in range(a.random)]
+    randoms = [[rng.uniform(0.0, 1.0) for _ in range(rng.choice((1, 1, 2, 3)))] for _ in range(a.random)]
     with tempfile.TemporaryDirectory() as work:
         f = drill(work, AIMED + randoms)
     print(f"kill_drill: kills {f['kills']}, resumed {f['resumed']}, identical {f['identical']}, lost {f['lost']} "
-          f"({f['scenarios']} scenarios, {sum(map(len, AIMED))} aimed kills, one run {f['seconds_per_run']:.1f} s)")
+          f"({f['scenarios']} scenarios, {sum(map(len, AIMED))} aimed kills, {f['seconds_per_run']:.1f} s of training "
+          f"per run)")
 
 
 if __name__ == "__main__":

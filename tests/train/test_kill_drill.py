@@ -17,7 +17,7 @@ CHAINS = [
     # after the last epoch's checkpoint; inside the final model; summary written, then renamed
     ["last.safetensors:renamed:3", "model.safetensors:partial:1", "summary.json:written:1", "summary.json:renamed:1"],
     # at random moments (fractions of the uninterrupted run's wall time)
-    [0.45, 0.7],
+    [0.3, 0.6],
 ]
 
 

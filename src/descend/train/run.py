@@ -267,44 +267,62 @@ def _read_summary(run_dir):
 
 def _train(spec, data, run_dir, resume, out, evaluate_test):
     t0 = time.perf_counter()
-    last = os.path.join(run_dir, "checkpoints", "last")
+    out(f"run directory: {run_dir}")
     if resume:
         done = _read_summary(run_dir)
         if done is not None and not done.get("diverged"):
             out(f"{run_dir} already finished ({done['epochs']} epochs); nothing to resume")
             return done
     trainer, loader, monitor = build_trainer(spec, run_dir, data, out)
-    if resume and checkpoint_exists(last):
-        try:
-            trainer.load_checkpoint(last)
-        except ValueError as e:
-            raise RunError(f"cannot resume {run_dir}: " + " ".join(str(e).split())) from None
-        out(f"resuming {run_dir} after epoch {trainer.epoch} (step {trainer.step})")
-    elif resume:
-        out(f"resuming {run_dir} from the start (it stopped before its first checkpoint)")
-    for name in ("metrics.jsonl", "layers.jsonl"):
-        _truncate_jsonl(os.path.join(run_dir, name), trainer.epoch)
-    if spec.training.sanity_check and trainer.epoch == 0:
+    if resume:
+        _restore(trainer, run_dir, out)
+    elif spec.training.sanity_check:
         from ..nn import functional as F
         from .sanity import sanity_check
         out(str(sanity_check(trainer.model, F.cross_entropy, data.train, verbose=False)))
-    epochs = spec.training.epochs
-    out(f"run directory: {run_dir}")
     out(f"training a {list(spec.model.hidden)} MLP ({count_parameters(trainer.model)} parameters) on "
         f"{spec.data.name}: {len(data.train)} train, {0 if data.val is None else len(data.val)} validation"
         + (f", {len(data.test)} test" if evaluate_test else "") +
-        f" examples, {spec.optimizer.name}, up to {epochs} epochs")
-    fit_to(trainer, loader, data.val, epochs)
+        f" examples, {spec.optimizer.name}, up to {spec.training.epochs} epochs")
+    fit_to(trainer, loader, data.val, spec.training.epochs)
     summary = {"run_dir": run_dir, "epochs": trainer.epoch, "steps": trainer.step,
                "parameters": count_parameters(trainer.model)}
     if trainer.nan_step is not None:
-        message = _diverged(trainer, last)
+        message = _diverged(trainer, os.path.join(run_dir, "checkpoints", "last"))
         summary.update(diverged=True, stop_reason=message)
         atomic_write(os.path.join(run_dir, "summary.json"), strict_json(summary, indent=2).encode())
         raise TrainingDiverged(message)
     if trainer.stop_reason:
         out(trainer.stop_reason)
     summary.update(diverged=False, stop_reason=trainer.stop_reason)
+    _finish(spec, data, run_dir, trainer, monitor, summary, evaluate_test, out)
+    summary["time_seconds"] = time.perf_counter() - t0
+    atomic_write(os.path.join(run_dir, "summary.json"), strict_json(summary, indent=2).encode())
+    split = "test" if evaluate_test else "val"
+    if f"{split}_loss" in summary:
+        out(f"{split} accuracy {summary[f'{split}_accuracy']:.4f}, {split} loss {summary[f'{split}_loss']:.4f} "
+            f"after {trainer.epoch} epochs in {summary['time_seconds']:.1f} s")
+    out(f"run directory: {run_dir}")
+    return summary
+
+
+def _restore(trainer, run_dir, out):
+    """Load the run's last checkpoint into ``trainer`` (none yet: start again) and drop the records logged after it."""
+    last = os.path.join(run_dir, "checkpoints", "last")
+    if checkpoint_exists(last):
+        try:
+            trainer.load_checkpoint(last)
+        except ValueError as e:
+            raise RunError(f"cannot resume {run_dir}: " + " ".join(str(e).split())) from None
+        out(f"resuming after epoch {trainer.epoch} (step {trainer.step})")
+    else:
+        out("resuming from the start (the run stopped before its first checkpoint)")
+    for name in ("metrics.jsonl", "layers.jsonl"):
+        _truncate_jsonl(os.path.join(run_dir, name), trainer.epoch)
+
+
+def _finish(spec, data, run_dir, trainer, monitor, summary, evaluate_test, out):
+    """Write the final model (with what prediction needs) and the plots; add the final metrics to ``summary``."""
     save_checkpoint(os.path.join(run_dir, "model"), {
         "model": copy_state(trainer.model), "n_in": data.n_in, "n_classes": data.n_classes,
         "input_dtype": str(data.train.arrays[0].dtype),
@@ -314,20 +332,12 @@ def _train(spec, data, run_dir, resume, out, evaluate_test):
     es = next((c for c in trainer.callbacks if isinstance(c, EarlyStopping)), None)
     if es is not None:
         summary["best_epoch"] = es.best_epoch
-    h = trainer.history.history
-    summary["train_time_seconds"] = float(sum(h.get("time", [])))
-    summary["time_seconds"] = time.perf_counter() - t0
+    history = trainer.history.history
+    summary["train_time_seconds"] = float(sum(history.get("time", [])))
     summary["layer_warnings"] = monitor.warnings[-10:]
     if spec.output.plots:
         from .plots import plot_run
-        plot_run(run_dir, h, _read_jsonl(os.path.join(run_dir, "layers.jsonl")), out)
-    atomic_write(os.path.join(run_dir, "summary.json"), strict_json(summary, indent=2).encode())
-    split = "test" if evaluate_test else "val"
-    if f"{split}_loss" in summary:
-        out(f"{split} accuracy {summary[f'{split}_accuracy']:.4f}, {split} loss {summary[f'{split}_loss']:.4f} "
-            f"after {trainer.epoch} epochs in {summary['time_seconds']:.1f} s")
-    out(f"run directory: {run_dir}")
-    return summary
+        plot_run(run_dir, history, _read_jsonl(os.path.join(run_dir, "layers.jsonl")), out)
 
 
 def _diverged(trainer, last):
