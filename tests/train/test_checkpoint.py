@@ -301,6 +301,18 @@ def test_old_two_file_checkpoints_are_refused_clearly(tmp_path):
         load_checkpoint(tmp_path / "last")
 
 
+def test_a_write_removes_what_killed_writers_left(tmp_path):
+    import subprocess
+    import sys
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)
+    orphan, live = tmp_path / f".ck.safetensors.{dead}.tmp", tmp_path / f".ck.safetensors.{os.getppid()}.tmp"
+    orphan.write_bytes(b"half")
+    live.write_bytes(b"being written")
+    save_checkpoint(tmp_path / "ck", {"epoch": 1})
+    assert not orphan.exists() and live.exists()
+
+
 def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     save_checkpoint(tmp_path / "ck", {"epoch": 1})
 

@@ -2,8 +2,9 @@
 
 - :func:`atomic_write` writes a temporary file ``.<name>.<pid>.tmp`` beside the target, fsyncs it,
   renames it over the target and fsyncs the directory: a reader sees the old file or the new one,
-  never a mixture. A kill leaves at most the temporary file, which :func:`remove_temporaries`
-  deletes on the next start (under the run directory's lock).
+  never a mixture. A kill leaves at most the temporary file, which the next write of the same file
+  deletes (its process is gone), as does :func:`remove_temporaries` when a run starts again (under the
+  run directory's lock).
 - :func:`strict_json` is ``json.dumps`` that never writes NaN or Infinity (RFC 8259 has neither):
   non-finite floats become ``null``.
 - :func:`kill_point` is the kill drill's hook: with ``DESCEND_KILL_AT="<point>:<k>"`` in the
@@ -64,6 +65,7 @@ def atomic_write(path, data):
     directory, name = os.path.split(os.path.abspath(path))
     tmp = temporary_path(path)
     os.makedirs(directory, exist_ok=True)
+    _remove_orphans(directory, name)
     try:
         with open(tmp, "wb") as f:
             half = len(data) // 2
@@ -82,6 +84,29 @@ def atomic_write(path, data):
         raise
     kill_point(f"{name}:renamed")
     fsync_directory(directory)
+
+
+def process_alive(pid):
+    """True if a process ``pid`` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_orphans(directory, name):
+    """Delete the temporaries of ``name`` that processes which no longer exist left behind."""
+    prefix = f".{name}."
+    for entry in os.listdir(directory):
+        pid = entry[len(prefix):-len(TEMP_SUFFIX)]
+        if entry.startswith(prefix) and entry.endswith(TEMP_SUFFIX) and pid.isdigit() and not process_alive(int(pid)):
+            try:
+                os.remove(os.path.join(directory, entry))
+            except FileNotFoundError:
+                pass
 
 
 def remove_temporaries(directory):

@@ -19,7 +19,7 @@ import shutil
 import socket
 import time
 
-from .files import fsync_directory, kill_point, remove_temporaries
+from .files import process_alive, fsync_directory, kill_point, remove_temporaries
 
 LOCK = ".lock"
 TEMP_PREFIX = ".descend-"
@@ -113,21 +113,11 @@ def _temp_name(kind, name):
     return f"{TEMP_PREFIX}{kind}-{os.getpid()}-{_host()}-{name}"
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _stale(path, name):
     """A temporary directory is stale when its process (on this host) is gone, or when no process holds its lock
     and it is older than a minute (another host's, or a reused pid)."""
     parts = name[len(TEMP_PREFIX):].split("-", 3)
-    if len(parts) == 4 and parts[1].isdigit() and parts[2] == _host() and not _alive(int(parts[1])):
+    if len(parts) == 4 and parts[1].isdigit() and parts[2] == _host() and not process_alive(int(parts[1])):
         return True
     if holder(path) is not None:
         return False
