@@ -253,6 +253,7 @@ def test_temporary_leftovers_are_removed_on_the_next_start(tmp_path):
 
 
 # ---------------------------------------------------------------------------- divergence, strict JSON
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # NumPy's overflow warnings on the way to NaN are expected
 def test_a_diverged_run_exits_1_and_says_what_was_kept(tmp_path, capsys):
     r = tmp_path / "r"
     assert main(["train", "--out", str(r)] + SMALL + ["--set", "optimizer.lr=1e30"]) == 1
