@@ -170,10 +170,10 @@ class RunSpec:
     training: TrainingSpec
     output: OutputSpec
 
-    @property
-    def logged(self):
-        """The names of the per-epoch metrics the run logs (what a monitor may name)."""
-        return ("loss", "accuracy", "lr") + (("val_loss", "val_accuracy") if self.data.has_validation else ())
+
+def logged_metrics(has_validation):
+    """The per-epoch metrics a run logs: loss, accuracy, lr, and with a validation split val_loss, val_accuracy."""
+    return ("loss", "accuracy", "lr") + (("val_loss", "val_accuracy") if has_validation else ())
 
 
 # ---------------------------------------------------------------------------- checks
@@ -256,7 +256,7 @@ def resolve(config):
     checked = _dry(lambda: optimizer.build([zeros(2, requires_grad=True)]),
                    f"[optimizer] {_call(o['name'], optimizer.kwargs)}")
     schedule = None
-    partial = RunSpec(config, model, optimizer, None, data, None, None)
+    logged = logged_metrics(data.has_validation)
     if s["name"] != "none":
         cls = SCHEDULERS[s["name"]]
         metric = issubclass(cls, MetricScheduler)
@@ -264,14 +264,14 @@ def resolve(config):
             raise ConfigError(f"config key 'schedule.interval' = {s['interval']!r}: {s['name']} is stepped once per "
                               f"epoch with the monitored metric; expected 'epoch'")
         if metric:
-            _check_monitor("schedule.monitor", s["monitor"], partial.logged, data.has_validation)
+            _check_monitor("schedule.monitor", s["monitor"], logged, data.has_validation)
         schedule = ScheduleSpec(s["name"], cls, _arguments(s, cls, "schedule"), s["interval"],
                                 s["monitor"] if metric else None)
         _dry(lambda: schedule.callback(checked), f"[schedule] {_call(s['name'], schedule.kwargs)}")
     es = t["early_stopping"]
     stopping = None
     if es["enabled"]:
-        _check_monitor("training.early_stopping.monitor", es["monitor"], partial.logged, data.has_validation)
+        _check_monitor("training.early_stopping.monitor", es["monitor"], logged, data.has_validation)
         stopping = EarlyStoppingSpec(es["monitor"], es["mode"], es["patience"], float(es["min_delta"]),
                                      es["restore_best_weights"], es["notes_patience"])
         _dry(stopping.build, "[training.early_stopping]")
