@@ -32,7 +32,7 @@ def descend_model():
 
 def run_trainer(x, t):
     model = descend_model()
-    trainer = T.Trainer(model, F.cross_entropy, optim.Adam(model.parameters(), lr=1e-3))
+    trainer = T.Trainer(model, F.cross_entropy, optim.Adam(model.parameters(), lr=1e-3), verbose=0)
     loader = D.DataLoader(D.TensorDataset(x, t), batch_size=BATCH, shuffle=True, seed=0)
     t0 = time.perf_counter()
     trainer.fit(loader, epochs=1)

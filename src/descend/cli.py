@@ -1,29 +1,48 @@
 """The ``descend`` command.
 
-    descend train [CONFIG] [--set key=value ...] [--resume RUN_DIR] [--out DIR]
+    descend train [CONFIG] [--set key=value ...] [--out DIR] [--overwrite]
+    descend train --resume RUN_DIR
     descend evaluate RUN_DIR
+    descend predict RUN_DIR INPUT [--out FILE]
     descend info RUN_DIR
     descend config            (prints the default configuration)
 
 With no arguments ``descend train`` trains the default MLP on the embedded digits data and prints the
-run directory at the end.
+run directory. A user error (a bad key or value, a run directory in use, a missing file) is one line on
+stderr and exit status 2, before anything is created; a diverged run exits with 1; Ctrl-C exits with
+130 and says how to resume. Output into a closed pipe (``descend info RUN | head``) ends quietly.
 """
 
 import argparse
+import os
 import sys
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit status 2)."""
+
+    def error(self, message):
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def _parser():
-    p = argparse.ArgumentParser(prog="descend", description="descend: train neural networks from a TOML config.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="descend", description="descend: train neural networks from a TOML config.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = sub.add_parser("train", help="train a network (default: an MLP on the embedded digits data)")
     t.add_argument("config", nargs="?", help="TOML configuration file (default: the built-in one)")
     t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set optimizer.lr=0.01 (repeatable)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
-    t.add_argument("--out", metavar="DIR", help="the run directory (default: output.dir/<timestamp>)")
-    e = sub.add_parser("evaluate", help="evaluate a finished run's model on its train/val/test data")
+    t.add_argument("--out", metavar="DIR", help="the run directory (default: output.dir/output.name or a timestamp)")
+    t.add_argument("--overwrite", action="store_true", help="replace the run already in the run directory")
+    e = sub.add_parser("evaluate", help="evaluate a run's model on its train/val/test data")
     e.add_argument("run_dir")
+    r = sub.add_parser("predict", help="predict the class of each row of a CSV or .npy file with a run's model")
+    r.add_argument("run_dir")
+    r.add_argument("input", help="CSV (one example per row, optional header line) or .npy (N, features)")
+    r.add_argument("--out", metavar="FILE", help="write the classes here, one per line (.npy: an array); "
+                                                  "default: print them")
     i = sub.add_parser("info", help="describe a run directory")
     i.add_argument("run_dir")
     sub.add_parser("config", help="print the default configuration (TOML)")
@@ -32,35 +51,91 @@ def _parser():
     return p
 
 
+class _Output:
+    """Print lines to stdout (through tqdm.write while a progress bar may be shown); once the reader has gone
+    (a closed pipe), send the rest to /dev/null instead of failing."""
+
+    def __init__(self, bar_aware=False):
+        self.write = print
+        if bar_aware:
+            try:
+                from tqdm.auto import tqdm
+                self.write = tqdm.write
+            except ImportError:
+                pass
+
+    def __call__(self, text):
+        try:
+            self.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+
+
+def _silence_stdout():
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _train(args):
+    from .train import run as R
+    from .train.config import ConfigError, load_config
+    out = _Output(bar_aware=True)
+    if args.resume:
+        if args.config or args.overrides or args.out or args.overwrite:
+            raise ConfigError("--resume continues a run with its saved config.toml; do not pass CONFIG, --set, "
+                              "--out or --overwrite with it")
+        R.run(R.load_run_config(args.resume), run_dir=args.resume, resume=True, out=out)
+    else:
+        R.run(load_config(args.config, args.overrides), run_dir=args.out, out=out, overwrite=args.overwrite)
+
+
+def _dispatch(args):
+    from .train import run as R
+    if args.command == "train":
+        _train(args)
+    elif args.command == "evaluate":
+        R.evaluate_run(args.run_dir, out=_Output())
+    elif args.command == "predict":
+        R.predict_run(args.run_dir, args.input, args.out, out=_Output())
+    elif args.command == "info":
+        R.info_run(args.run_dir, out=_Output())
+    elif args.command == "config":
+        from .train.config import DEFAULT_TOML
+        _Output()(DEFAULT_TOML.rstrip("\n"))
+    elif args.command == "lab":
+        from .lab.cli import main as lab_main
+        return lab_main(args)
+    return 0
+
+
 def main(argv=None):
     """Entry point of the ``descend`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
-    from .train import run as R
-    from .train.config import ConfigError, load_config
+    from .train.checkpoint import CheckpointError
+    from .train.config import ConfigError
+    from .train.run import Interrupted, TrainingDiverged
+    from .train.rundir import RunError
+    prefix = f"descend {args.command}: error:"
     try:
-        if args.command == "train":
-            if args.resume:
-                if args.config or args.overrides:
-                    raise ConfigError("--resume continues a run with its saved config.toml; do not pass CONFIG or --set")
-                config = R.load_run_config(args.resume)
-                R.run(config, run_dir=args.resume, resume=True)
-            else:
-                config = load_config(args.config, args.overrides)
-                R.run(config, run_dir=args.out)
-        elif args.command == "evaluate":
-            R.evaluate_run(args.run_dir)
-        elif args.command == "info":
-            R.info_run(args.run_dir)
-        elif args.command == "lab":
-            from .lab.cli import main as lab_main
-            return lab_main(args)
-        elif args.command == "config":
-            from .configs import DEFAULT_TOML
-            print(DEFAULT_TOML, end="")
-    except (ConfigError, FileNotFoundError) as e:
-        print(f"descend {args.command}: error: {e}", file=sys.stderr)
+        return _dispatch(args)
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    except (ConfigError, RunError, CheckpointError, OSError) as e:
+        print(prefix, " ".join(str(e).split()), file=sys.stderr)
         return 2
-    return 0
+    except TrainingDiverged as e:
+        print(prefix, e, file=sys.stderr)
+        return 1
+    except Interrupted as e:
+        print(f"interrupted; continue with `descend train --resume {e.run_dir}`", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted before the run started; nothing was changed" if args.command == "train" else
+              "interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,44 +1,117 @@
-"""Run configuration: a TOML file validated against the default (``descend.configs.DEFAULT_TOML``).
+"""Run configuration: TOML text, merged over the defaults, checked key by key, then resolved once.
 
-``load_config(path, overrides)`` merges the user's file and ``--set key=value`` overrides into the
-defaults and validates the result before anything runs: an unknown key names its dotted path and
-suggests the closest valid key; a wrong type or range names the key and what was expected. The
-``[optimizer]`` and ``[schedule]`` tables take, besides ``name``, the keyword arguments of the chosen
-class, checked against its signature.
+``load_config(path, overrides)`` merges the user's file and ``--set key=value`` overrides into
+:data:`DEFAULT_TOML` and calls :func:`validate`, which checks every key (an unknown key names its
+dotted path and suggests the closest valid one; a wrong type, choice or range names the key, the
+value and what was expected; every number must be finite) and then resolves the whole configuration
+into typed objects (:func:`descend.train.spec.resolve`), building the optimizer, scheduler and
+callbacks once on a stand-in parameter so that every value they check is checked before anything
+is created. The ``[optimizer]`` and ``[schedule]`` tables take, besides ``name``, the keyword
+arguments of the chosen class.
 """
 
 import copy
 import difflib
-import inspect
+import json
+import math
+import os
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from ..configs import DEFAULT_TOML
-
-CHOICES = {
-    "model.activation": ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu"),
-    "model.init": ("default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"),
-    "schedule.interval": ("epoch", "batch"),
-    "data.name": ("digits", "mnist", "fashion_mnist", "two_moons", "spirals", "circles", "xor"),
-    "data.mode": ("batch", "stochastic", "online", "minibatch"),
-    "training.early_stopping.mode": ("min", "max"),
-}
-RANGES = {  # key: (low, high, inclusive-low)
-    "model.dropout": (0.0, 1.0, True), "data.val": (0.0, 1.0, True), "data.test": (0.0, 1.0, True),
-    "data.batch_size": (1, None, True), "data.augment.shift": (0, None, True), "data.augment.rotate": (0.0, 180.0, True),
-    "data.augment.noise": (0.0, None, True), "training.epochs": (0, None, True), "training.seed": (0, None, True),
-    "training.checkpoint_every": (1, None, True), "training.monitor_every": (0, None, True),
-    "training.early_stopping.patience": (0, None, True), "training.early_stopping.min_delta": (0.0, None, True),
-    "optimizer.lr": (0.0, None, False),
-}
-FREE_TABLES = ("optimizer", "schedule")  # hold keyword arguments of the chosen class
+from ..data.loader import MODES
+from .registry import ACTIVATIONS, DATASETS, INITS, OPTIMIZERS, SCHEDULERS
 
 
 class ConfigError(ValueError):
-    """A configuration that is not valid (unknown key, wrong type, value out of range)."""
+    """A configuration that is not valid (unknown key, wrong type, value out of range, inconsistent keys)."""
+
+
+DEFAULT_TOML = f"""\
+# descend's default run: an MLP on the embedded digits data (8x8 images, 10 classes).
+# Every key below may be changed in a config file or with `descend train --set section.key=value`.
+
+[model]
+hidden = [256]            # sizes of the hidden layers ([] = a linear model)
+activation = "relu"       # {" | ".join(ACTIVATIONS)}
+dropout = 0.3             # dropout probability after each hidden activation, in [0, 1)
+batchnorm = false         # BatchNorm1d after each hidden linear layer
+init = "default"          # default (Glorot uniform weights, zero biases) | {" | ".join(INITS)}
+
+[optimizer]
+name = "Adam"             # {" | ".join(OPTIMIZERS)}; other keys are its arguments
+lr = 0.001
+
+[schedule]
+name = "none"             # none | {" | ".join(SCHEDULERS)}; other keys are its arguments
+interval = "epoch"        # step it per "epoch" or per "batch" (ReduceLROnPlateau: per epoch, on a metric)
+monitor = "val_loss"      # the metric given to ReduceLROnPlateau
+
+[data]
+name = "digits"           # {" | ".join(DATASETS)}
+path = ""                 # directory holding the MNIST files ("" = the cache, downloaded there if missing)
+val = 0.1                 # fraction held out for validation
+test = 0.2                # fraction held out for testing (MNIST has its own test set; XOR uses its 4 points)
+stratify = true           # keep the class proportions in every split
+batch_size = 32
+mode = "minibatch"        # {" | ".join(MODES)}
+fixed_batches = false     # draw the batches once and reuse them every epoch
+drop_last = false         # drop each epoch's last incomplete mini-batch
+standardize = true        # (x - mean) / std with statistics of the training set only
+
+[data.augment]            # random changes to each training batch
+shift = 0                 # shift images by up to this many pixels
+flip = false              # flip images horizontally
+rotate = "auto"           # rotate images by up to this many degrees ("auto": 8 for images, 0 otherwise)
+noise = "auto"            # add Gaussian noise of this standard deviation ("auto": 0.3 for images, 0 otherwise)
+
+[training]
+epochs = 60
+seed = 0                  # seeds descend, NumPy, the split and the loader (0 <= seed < 2**32)
+checkpoint_every = 1      # save the full training state every this many epochs
+monitor_every = 0         # layer statistics every this many steps (0 = once per epoch)
+sanity_check = false      # run the babysitting checks before training
+
+[training.early_stopping]
+enabled = true
+monitor = "val_loss"
+mode = "min"              # min | max: never guessed from the name
+patience = 10
+min_delta = 0.0
+restore_best_weights = true
+notes_patience = false    # the notes' rule: patience = max(patience, 2 * best epoch)
+
+[output]
+dir = "runs"              # runs go to <dir>/<name>
+name = ""                 # "" = a timestamp; otherwise one directory name inside output.dir
+plots = true              # PNG plots (needs matplotlib)
+progress = true           # progress bar (needs tqdm)
+"""
+
+CHOICES = {
+    "model.activation": tuple(ACTIVATIONS),
+    "model.init": ("default",) + tuple(INITS),
+    "optimizer.name": tuple(OPTIMIZERS),
+    "schedule.name": ("none",) + tuple(SCHEDULERS),
+    "schedule.interval": ("epoch", "batch"),
+    "data.name": tuple(DATASETS),
+    "data.mode": MODES,
+    "training.early_stopping.mode": ("min", "max"),
+}
+RANGES = {  # key: (low, high, low included, high included); None = unbounded
+    "model.dropout": (0.0, 1.0, True, False), "data.val": (0.0, 1.0, True, False), "data.test": (0.0, 1.0, True, False),
+    "data.batch_size": (1, None, True, True), "data.augment.shift": (0, None, True, True),
+    "data.augment.rotate": (0.0, 180.0, True, True), "data.augment.noise": (0.0, None, True, True),
+    "training.epochs": (0, None, True, True), "training.seed": (0, 2**32, True, False),
+    "training.checkpoint_every": (1, None, True, True), "training.monitor_every": (0, None, True, True),
+    "training.early_stopping.patience": (0, None, True, True),
+    "training.early_stopping.min_delta": (0.0, None, True, True),
+}
+AUTO = ("data.augment.rotate", "data.augment.noise")   # a number, or "auto" (the data set's default)
+FREE_TABLES = ("optimizer", "schedule")                # hold keyword arguments of the chosen class
+OWN_KEYS = {"optimizer": ("name",), "schedule": ("name", "interval", "monitor")}
 
 
 def default_config():
@@ -60,18 +133,22 @@ def apply_override(config, assignment):
         raise ConfigError(f"--set {assignment!r}: expected key=value, e.g. optimizer.lr=0.01")
     key, text = assignment.split("=", 1)
     parts = key.strip().split(".")
+    if not all(parts):
+        raise ConfigError(f"--set {assignment!r}: {key.strip()!r} is not a dotted key such as optimizer.lr")
     node = config
     for i, p in enumerate(parts[:-1]):
         if not isinstance(node.get(p, {}), dict):
             raise ConfigError(f"--set {key}: {'.'.join(parts[:i + 1])} is a value, not a table")
         node = node.setdefault(p, {})
+    if isinstance(node.get(parts[-1]), dict):
+        raise ConfigError(f"--set {key}: {key.strip()} is a table; set one of its keys ({key.strip()}.<key>=...)")
     node[parts[-1]] = parse_value(text.strip())
 
 
-def _merge(base, user, path=""):
+def _merge(base, user):
     for k, v in user.items():
         if isinstance(v, dict) and isinstance(base.get(k), dict):
-            _merge(base[k], v, f"{path}{k}.")
+            _merge(base[k], v)
         else:
             base[k] = v
 
@@ -87,7 +164,7 @@ def _unknown(path, valid, all_paths):
     name = path.rsplit(".", 1)[-1]
     close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
     if not close:
-        close = [p for p in difflib.get_close_matches(path, all_paths, n=1, cutoff=0.6)]
+        close = difflib.get_close_matches(path, all_paths, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
     else:
         parent = path.rsplit(".", 1)[0] + "." if "." in path else ""
@@ -97,121 +174,132 @@ def _unknown(path, valid, all_paths):
 
 def _type_name(v):
     return {bool: "a boolean (true/false)", int: "an integer", float: "a number", str: "a string",
-            list: "a list"}.get(type(v), type(v).__name__)
+            list: "a list", dict: "a table"}.get(type(v), type(v).__name__)
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _non_finite(value):
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return isinstance(value, list) and any(_non_finite(v) for v in value)
+
+
+def check_finite(path, value):
+    """Raise ConfigError if ``value`` is or holds a NaN or infinite number (TOML allows nan and inf)."""
+    if _non_finite(value):
+        raise ConfigError(f"config key {path!r} = {value!r}: expected a finite number")
+
+
+def _check_type(path, value, default):
+    if path in AUTO and value == "auto":
+        return
+    if path in AUTO or isinstance(default, float):
+        ok = _is_number(value)
+        expected = "a number" + (' or "auto"' if path in AUTO else "")
+    elif isinstance(default, bool):
+        ok, expected = isinstance(value, bool), _type_name(default)
+    elif isinstance(default, int):
+        ok, expected = isinstance(value, int) and not isinstance(value, bool), _type_name(default)
+    elif isinstance(default, str):
+        ok, expected = isinstance(value, str), _type_name(default)
+    elif isinstance(default, list):
+        if not (isinstance(value, list) and all(isinstance(x, int) and not isinstance(x, bool) and x > 0
+                                                for x in value)):
+            raise ConfigError(f"config key {path!r} = {value!r}: expected a list of positive integers")
+        return
+    else:
+        ok, expected = True, ""
+    if not ok:
+        raise ConfigError(f"config key {path!r} = {value!r}: expected {expected}, got {_type_name(value)}")
 
 
 def _check_value(path, value, default):
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    elif isinstance(default, str):
-        ok = isinstance(value, str)
-    elif isinstance(default, list):
-        ok = isinstance(value, list) and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in value)
-        if not ok:
-            raise ConfigError(f"config key {path!r} = {value!r}: expected a list of positive integers")
-    else:
-        ok = True
-    if not ok:
-        raise ConfigError(f"config key {path!r} = {value!r}: expected {_type_name(default)}, got {_type_name(value)}")
+    _check_type(path, value, default)
+    check_finite(path, value)
     if path in CHOICES and value not in CHOICES[path]:
         close = difflib.get_close_matches(str(value), CHOICES[path], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"config key {path!r} = {value!r}: expected one of {', '.join(CHOICES[path])}{hint}")
-    if path in RANGES:
-        lo, hi, inclusive = RANGES[path]
-        bad = (value < lo if inclusive else value <= lo) or (hi is not None and value > hi)
-        if bad:
-            rng = f"{'>=' if inclusive else '>'} {lo}" + (f" and <= {hi}" if hi is not None else "")
+    if path in RANGES and value != "auto":
+        lo, hi, lo_in, hi_in = RANGES[path]
+        low_bad = value < lo if lo_in else value <= lo
+        high_bad = hi is not None and (value > hi if hi_in else value >= hi)
+        if low_bad or high_bad:
+            rng = f"{'>=' if lo_in else '>'} {lo}" + (f" and {'<=' if hi_in else '<'} {hi}" if hi is not None else "")
             raise ConfigError(f"config key {path!r} = {value!r}: expected a value {rng}")
+    if path == "output.name":
+        check_run_name(value)
 
 
-def _validate(config, default, path, all_paths):
+def check_run_name(name):
+    """Raise ConfigError unless ``name`` is "" or one plain directory name (no separator, not '.', '..' or absolute)."""
+    bad = (os.path.isabs(name) or "/" in name or (os.sep in name) or (os.altsep and os.altsep in name) or
+           name in (".", "..") or name.startswith(".") or "\0" in name)
+    if name and bad:
+        raise ConfigError(f"config key 'output.name' = {name!r}: expected one directory name inside output.dir "
+                          f"(no path separators, not absolute, not starting with '.')")
+
+
+def _check_tree(config, default, path, all_paths):
     for k, v in config.items():
         p = f"{path}{k}"
-        if path.rstrip(".") in FREE_TABLES:
-            if k in default:
+        table = path.rstrip(".")
+        if table in FREE_TABLES:
+            if k in OWN_KEYS[table]:
                 _check_value(p, v, default[k])
+            else:
+                check_finite(p, v)
             continue
         if k not in default:
             raise _unknown(p, list(default), all_paths)
         if isinstance(default[k], dict):
             if not isinstance(v, dict):
                 raise ConfigError(f"config key {p!r} must be a table ([{p}]), got {_type_name(v)}")
-            _validate(v, default[k], p + ".", all_paths)
+            _check_tree(v, default[k], p + ".", all_paths)
         else:
             _check_value(p, v, default[k])
+    missing = [k for k in default if k not in config and not (path.rstrip(".") in FREE_TABLES and
+                                                              k not in OWN_KEYS[path.rstrip(".")])]
+    if missing:
+        raise ConfigError(f"config key {path + missing[0]!r} is missing")
 
 
-def _check_kwargs(table, cls, who):
-    params = inspect.signature(cls).parameters
-    names = [n for n, q in params.items() if n not in ("self", "params", "optimizer") and
-             q.kind in (q.POSITIONAL_OR_KEYWORD, q.KEYWORD_ONLY)]
-    for k, v in table.items():
-        if k in ("name", "interval", "monitor"):
-            continue
-        if k not in names:
-            close = difflib.get_close_matches(k, names, n=1)
-            hint = f"; did you mean '{who}.{close[0]}'?" if close else ""
-            raise ConfigError(f"unknown config key '{who}.{k}' for {cls.__name__}{hint} (its arguments: "
-                              f"{', '.join(names)})")
-        default = params[k].default
-        if isinstance(default, (int, float)) and not isinstance(default, bool) and \
-                (not isinstance(v, (int, float)) or isinstance(v, bool)):
-            raise ConfigError(f"config key '{who}.{k}' = {v!r}: expected a number")
-
-
-def resolve_classes(config):
-    """Check that the optimizer and scheduler exist and take the given keyword arguments; return the classes."""
-    from .. import optim
-    name = config["optimizer"]["name"]
-    names = [n for n in dir(optim) if isinstance(getattr(optim, n), type) and n[0].isupper()]
-    if name not in names:
-        close = difflib.get_close_matches(name, names, n=1)
-        raise ConfigError(f"config key 'optimizer.name' = {name!r}: no such optimizer" +
-                          (f"; did you mean {close[0]!r}?" if close else f" (available: {', '.join(sorted(names))})"))
-    opt_cls = getattr(optim, name)
-    _check_kwargs(config["optimizer"], opt_cls, "optimizer")
-    sched = config["schedule"]["name"]
-    sched_cls = None
-    if sched != "none":
-        from ..optim import lr_scheduler
-        names = [n for n in dir(lr_scheduler) if isinstance(getattr(lr_scheduler, n), type) and n[0].isupper()]
-        if sched not in names:
-            close = difflib.get_close_matches(sched, names, n=1)
-            raise ConfigError(f"config key 'schedule.name' = {sched!r}: no such scheduler" +
-                              (f"; did you mean {close[0]!r}?" if close else f" (available: {', '.join(sorted(names))})"))
-        sched_cls = getattr(lr_scheduler, sched)
-        _check_kwargs(config["schedule"], sched_cls, "schedule")
-    return opt_cls, sched_cls
+def check_keys(config):
+    """Check the keys, types, choices and ranges of a complete configuration (no cross-key rules)."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"a configuration is a table of tables, got {_type_name(config)}")
+    default = default_config()
+    _check_tree(config, default, "", list(_all_keys(default)))
 
 
 def validate(config):
-    """Raise ConfigError for unknown keys, wrong types or ranges (also optimizer/scheduler arguments)."""
-    default = default_config()
-    _validate(config, default, "", list(_all_keys(default)))
-    d = config["data"]
-    if d["val"] + d["test"] >= 1:
-        raise ConfigError(f"config keys 'data.val' + 'data.test' = {d['val'] + d['test']}: expected < 1")
-    resolve_classes(config)
+    """Raise ConfigError for anything wrong in the complete ``config`` (keys, types, ranges, consistency, and
+    every argument the optimizer, scheduler and callbacks check); returns ``config``."""
+    from .spec import resolve
+    resolve(config)
     return config
+
+
+def _read_toml(path):
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as e:
+        raise ConfigError(f"config file {path}: {e.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
 
 
 def load_config(path=None, overrides=()):
     """The validated configuration: defaults, updated by the TOML file at ``path`` and then by ``overrides``."""
     config = default_config()
     if path is not None:
-        try:
-            with open(path, "rb") as f:
-                user = tomllib.load(f)
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: not valid TOML ({e})") from None
-        default = default_config()
-        _validate(user, default, "", list(_all_keys(default)))
-        _merge(config, user)
+        _merge(config, _read_toml(path))
     for a in overrides:
         apply_override(config, a)
     return validate(config)
@@ -221,26 +309,27 @@ def _toml_value(v):
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, float):
-        return repr(v) if v == v and v not in (float("inf"), float("-inf")) else ("nan" if v != v else
-                                                                                   ("inf" if v > 0 else "-inf"))
+        return json.dumps(v, ensure_ascii=False)   # JSON's string escapes are TOML's
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return str(v)
+    return repr(v)
+
+
+def _toml_key(k):
+    return k if k and all(c.isascii() and (c.isalnum() or c in "_-") for c in k) else json.dumps(k, ensure_ascii=False)
 
 
 def dumps(config, prefix=""):
-    """The configuration as TOML text (tables of scalars and lists)."""
+    """The configuration as TOML text (tables of scalars and lists); ``load_config`` reads it back unchanged."""
     lines, tables = [], []
     for k, v in config.items():
         if isinstance(v, dict):
             tables.append((k, v))
         else:
-            lines.append(f"{k} = {_toml_value(v)}")
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
     out = "\n".join(lines)
     for k, v in tables:
-        name = prefix + k
+        name = prefix + _toml_key(k)
         out += ("\n\n" if out else "") + f"[{name}]\n" + dumps(v, name + ".").strip("\n")
     return out.strip() + "\n"
 

@@ -1,12 +1,15 @@
 """PNG plots of a run: loss and accuracy curves, and the layer statistics of LayerMonitor (matplotlib)."""
 
+import io
 import os
+
+from .files import atomic_write
 
 
 def plot_run(run_dir, history, layer_records, out=print):
     """Write ``plots/loss.png``, ``plots/accuracy.png`` and ``plots/layers.png``; returns the paths written.
 
-    Without matplotlib, prints one line saying so and writes nothing.
+    Without matplotlib, prints one line saying so and writes nothing. Each PNG is replaced atomically.
     """
     try:
         import matplotlib
@@ -34,8 +37,7 @@ def plot_run(run_dir, history, layer_records, out=print):
         ax.legend()
         fig.tight_layout()
         path = os.path.join(d, f"{metric}.png")
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        _save(fig, path)
         written.append(path)
     params = [r for r in layer_records if r.get("kind") == "parameter"]
     acts = [r for r in layer_records if r.get("kind") == "activation"]
@@ -56,7 +58,14 @@ def plot_run(run_dir, history, layer_records, out=print):
                 ax.legend(fontsize=7)
         fig.tight_layout()
         path = os.path.join(d, "layers.png")
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        _save(fig, path)
         written.append(path)
     return written
+
+
+def _save(fig, path):
+    import matplotlib.pyplot as plt
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=100, format="png")
+    plt.close(fig)
+    atomic_write(path, buf.getvalue())

@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from ..autodiff import Tensor, get_rng_state, no_grad, set_rng_state
+from ..autodiff import get_rng_state, no_grad, set_rng_state
+from ..autodiff.extend import wrap
 from ..data import as_arrays
 from .state import copy_state, load_model_state
 
@@ -43,7 +44,7 @@ def _batch(data, n):
         arrays = tuple(getattr(a, "data", np.asarray(a)) for a in data)
     else:
         arrays = as_arrays(getattr(data, "dataset", data))
-    return tuple(Tensor._make(np.ascontiguousarray(a[:n])) for a in arrays)
+    return tuple(wrap(np.ascontiguousarray(a[:n])) for a in arrays)
 
 
 def sanity_check(model, loss, data, batch_size=64, tiny=8, steps=300, lr=1e-2, tolerance=0.25, verbose=True):
@@ -83,10 +84,10 @@ def sanity_check(model, loss, data, batch_size=64, tiny=8, steps=300, lr=1e-2, t
         first = last = None
         for _ in range(steps):
             opt.zero_grad()
-            l = loss(model(xs), ts)
-            l.backward()
+            value = loss(model(xs), ts)
+            value.backward()
             opt.step()
-            last = float(l.data)
+            last = float(value.data)
             first = last if first is None else first
             if last < 1e-3:
                 break

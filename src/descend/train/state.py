@@ -1,10 +1,20 @@
 """Model state as plain NumPy arrays: copying, loading with a clear architecture check, and encoding nested
-state (optimizer, schedulers, callbacks, random generators) into JSON plus named arrays, without pickle.
+state (optimizer, schedulers, callbacks, random generators) into strict JSON plus named arrays, without pickle.
+
+:func:`encode` turns a nested state into JSON-able data and a dict ``{name: array}``; :func:`decode` is
+its exact inverse: every array comes back with its shape (0-d included) and dtype, every float bit for
+bit (NaN and ±Infinity as tagged strings, since strict JSON has neither).
 """
+
+import math
 
 import numpy as np
 
 from ..autodiff import Tensor
+from ..autodiff.extend import wrap
+
+TAGS = ("__tensor__", "__ndarray__", "__tuple__", "__dict__", "__float__")
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def _array(v):
@@ -17,38 +27,51 @@ def copy_state(model):
 
 
 def state_mismatches(model, arrays):
-    """Human-readable differences between ``model.state_dict()`` and ``arrays`` (names and shapes)."""
+    """Human-readable differences between ``model.state_dict()`` and ``arrays`` (names, shapes and dtypes)."""
     own = {k: _array(v) for k, v in model.state_dict().items()}
     problems = []
-    for k in own:
+    for k, mine in own.items():
         if k not in arrays:
-            problems.append(f"missing {k} {tuple(own[k].shape)}")
-        elif tuple(np.shape(arrays[k])) != tuple(own[k].shape):
-            problems.append(f"{k}: checkpoint has shape {tuple(np.shape(arrays[k]))}, model has {tuple(own[k].shape)}")
-    problems += [f"unexpected {k} {tuple(np.shape(arrays[k]))}" for k in arrays if k not in own]
+            problems.append(f"missing {k} {tuple(mine.shape)}")
+            continue
+        theirs = _array(arrays[k])
+        if tuple(theirs.shape) != tuple(mine.shape):
+            problems.append(f"{k}: checkpoint has shape {tuple(theirs.shape)}, model has {tuple(mine.shape)}")
+        elif theirs.dtype != mine.dtype:
+            problems.append(f"{k}: checkpoint has dtype {theirs.dtype}, model has {mine.dtype}")
+    problems += [f"unexpected {k} {tuple(_array(arrays[k]).shape)}" for k in arrays if k not in own]
     return problems
 
 
 def load_model_state(model, arrays, source="checkpoint"):
-    """Load ``{name: array}`` into ``model``; a different architecture raises ValueError listing every mismatch."""
+    """Load ``{name: array}`` into ``model`` exactly (same shapes and dtypes); checks everything first, so a
+    different architecture raises ValueError listing every mismatch and leaves the model unchanged."""
     problems = state_mismatches(model, arrays)
     if problems:
         raise ValueError(f"{source} does not fit this model (another architecture?): " + "; ".join(problems))
-    own = model.state_dict()
-    model.load_state_dict({k: Tensor._make(np.array(_array(arrays[k]), dtype=_array(own[k]).dtype, copy=True))
-                           for k in own})
+    model.load_state_dict({k: wrap(np.array(_array(arrays[k]), copy=True)) for k in model.state_dict()})
+
+
+def _contiguous(a):
+    # np.ascontiguousarray would turn a 0-d array into shape (1,)
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
 def encode(obj, arrays, key="s"):
-    """Encode nested state as JSON-able data; every array or Tensor goes into ``arrays[key]`` instead."""
-    if isinstance(obj, Tensor):
-        arrays[key] = np.ascontiguousarray(obj.data)
-        return {"__tensor__": key}
-    if isinstance(obj, np.ndarray):
-        arrays[key] = np.ascontiguousarray(obj)
-        return {"__ndarray__": key}
+    """Encode nested state as JSON-able data; every array or Tensor goes into ``arrays`` (named after its path).
+
+    Accepts None, bools, ints, floats (non-finite ones tagged), strings, NumPy scalars, lists, tuples,
+    dicts (any hashable keys of these kinds), arrays and Tensors; anything else raises TypeError.
+    """
+    if isinstance(obj, (Tensor, np.ndarray)):
+        tag = "__tensor__" if isinstance(obj, Tensor) else "__ndarray__"
+        name = key if key not in arrays else f"{key}#{len(arrays)}"
+        arrays[name] = _contiguous(_array(obj))
+        return {tag: name}
     if isinstance(obj, np.generic):
-        return obj.item()
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return {"__float__": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, dict):
@@ -65,21 +88,39 @@ def encode(obj, arrays, key="s"):
 
 
 def decode(obj, arrays):
-    """Inverse of :func:`encode` (arrays stored as Tensors come back as Tensors)."""
+    """Inverse of :func:`encode` (arrays stored as Tensors come back as Tensors); raises ValueError for data
+    that :func:`encode` cannot have written (an unknown tag, a missing array)."""
     if isinstance(obj, list):
         return [decode(v, arrays) for v in obj]
-    if isinstance(obj, dict):
-        if "__tensor__" in obj:
-            return Tensor._make(np.array(arrays[obj["__tensor__"]]))
-        if "__ndarray__" in obj:
-            return np.array(arrays[obj["__ndarray__"]])
-        if "__tuple__" in obj:
-            return tuple(decode(v, arrays) for v in obj["__tuple__"])
-        if "__dict__" in obj:
-            return {_hashable(decode(k, arrays)): decode(v, arrays) for k, v in obj["__dict__"]}
+    if not isinstance(obj, dict):
+        return obj
+    tags = [k for k in obj if k in TAGS]
+    if not tags:
         return {k: decode(v, arrays) for k, v in obj.items()}
-    return obj
+    if len(obj) != 1:
+        raise ValueError(f"malformed state entry with keys {sorted(obj)[:5]}")
+    tag, value = tags[0], obj[tags[0]]
+    if tag in ("__tensor__", "__ndarray__"):
+        if not isinstance(value, str) or value not in arrays:
+            raise ValueError(f"the state refers to an array {value!r} that is not stored")
+        a = np.array(arrays[value], copy=True)
+        return wrap(a) if tag == "__tensor__" else a
+    if tag == "__float__":
+        if not isinstance(value, str) or value not in NON_FINITE:
+            raise ValueError(f"malformed non-finite float {value!r}")
+        return NON_FINITE[value]
+    if not isinstance(value, list):
+        raise ValueError(f"malformed {tag} entry")
+    if tag == "__tuple__":
+        return tuple(decode(v, arrays) for v in value)
+    if not all(isinstance(kv, list) and len(kv) == 2 for kv in value):
+        raise ValueError("malformed __dict__ entry")
+    return {_hashable(decode(k, arrays)): decode(v, arrays) for k, v in value}
 
 
 def _hashable(k):
-    return tuple(k) if isinstance(k, list) else k
+    if isinstance(k, list):
+        return tuple(_hashable(x) for x in k)
+    if isinstance(k, dict):
+        raise ValueError("malformed __dict__ key")
+    return k
