@@ -24,6 +24,7 @@ monitor = "val_loss"      # the metric given to ReduceLROnPlateau
 [data]
 name = "digits"           # digits | mnist | fashion_mnist | two_moons | spirals | circles | xor
 path = ""                 # directory holding the MNIST files ("" = the cache directory)
+seed = -1                 # seed of the split and of the toy data sets (-1 = training.seed)
 val = 0.1                 # fraction held out for validation
 test = 0.2                # fraction held out for testing (digits and toy sets; MNIST has its own test set)
 stratify = true           # keep the class proportions in every split

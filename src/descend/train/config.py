@@ -28,7 +28,7 @@ CHOICES = {
 }
 RANGES = {  # key: (low, high, inclusive-low)
     "model.dropout": (0.0, 1.0, True), "data.val": (0.0, 1.0, True), "data.test": (0.0, 1.0, True),
-    "data.batch_size": (1, None, True), "data.augment.shift": (0, None, True), "data.augment.rotate": (0.0, 180.0, True),
+    "data.batch_size": (1, None, True), "data.seed": (-1, None, True), "data.augment.shift": (0, None, True), "data.augment.rotate": (0.0, 180.0, True),
     "data.augment.noise": (0.0, None, True), "training.epochs": (0, None, True), "training.seed": (0, None, True),
     "training.checkpoint_every": (1, None, True), "training.monitor_every": (0, None, True),
     "training.early_stopping.patience": (0, None, True), "training.early_stopping.min_delta": (0.0, None, True),

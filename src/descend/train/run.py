@@ -28,7 +28,8 @@ def _materialize(ds):
 
 def build_data(config):
     """(train, val, test, number of inputs, number of classes) as TensorDatasets, standardized if asked."""
-    d, seed = config["data"], config["training"]["seed"]
+    d = config["data"]
+    seed = d["seed"] if d["seed"] >= 0 else config["training"]["seed"]
     name = d["name"]
     if name in ("mnist", "fashion_mnist"):
         fn = D.mnist if name == "mnist" else D.fashion_mnist
@@ -219,9 +220,10 @@ def build_trainer(config, run_dir, train, n_in, n_classes, out):
     return trainer, loader, monitor
 
 
-def run(config, run_dir=None, resume=False, out=None):
+def run(config, run_dir=None, resume=False, out=None, evaluate_test=True):
     """Train the run described by ``config`` in ``run_dir`` (new if None); ``resume=True`` continues from
-    ``run_dir/checkpoints/last``. Returns the summary dict (also written to summary.json)."""
+    ``run_dir/checkpoints/last``. With ``evaluate_test=False`` the test split is never evaluated nor reported
+    (model selection keeps it locked). Returns the summary dict (also written to summary.json)."""
     out = out or _printer()
     t0 = time.perf_counter()
     if run_dir is None:
@@ -258,7 +260,7 @@ def run(config, run_dir=None, resume=False, out=None):
                                                     "n_in": n_in, "n_classes": n_classes})
     summary = {"run_dir": os.path.abspath(run_dir), "epochs": trainer.epoch, "steps": trainer.step,
                "stop_reason": trainer.stop_reason, "parameters": count_parameters(trainer.model)}
-    for split, ds in (("train", train), ("val", val), ("test", test)):
+    for split, ds in (("train", train), ("val", val), ("test", test if evaluate_test else None)):
         if ds is not None:
             for k, v in trainer.evaluate(ds).items():
                 summary[f"{split}_{k}"] = v
@@ -278,8 +280,9 @@ def run(config, run_dir=None, resume=False, out=None):
                 plot_records = [json.loads(line) for line in f if line.strip()]
         from .plots import plot_run
         plot_run(run_dir, h, plot_records, out)
-    out(f"test accuracy {summary.get('test_accuracy', float('nan')):.4f}, test loss {summary['test_loss']:.4f} "
-        f"after {trainer.epoch} epochs in {summary['time_seconds']:.1f} s")
+    split = "test" if evaluate_test else "val" if val is not None else "train"
+    out(f"{split} accuracy {summary.get(split + '_accuracy', float('nan')):.4f}, {split} loss "
+        f"{summary[split + '_loss']:.4f} after {trainer.epoch} epochs in {summary['time_seconds']:.1f} s")
     out(f"run directory: {os.path.abspath(run_dir)}")
     return summary
 
