@@ -27,6 +27,8 @@ def _parser():
     i = sub.add_parser("info", help="describe a run directory")
     i.add_argument("run_dir")
     sub.add_parser("config", help="print the default configuration (TOML)")
+    from .search.cli import add_parser as add_search_parser
+    add_search_parser(sub)
     from .lab.cli import add_parser as add_lab_parser
     add_lab_parser(sub)
     return p
@@ -51,6 +53,9 @@ def main(argv=None):
             R.evaluate_run(args.run_dir)
         elif args.command == "info":
             R.info_run(args.run_dir)
+        elif args.command == "search":
+            from .search.cli import main as search_main
+            return search_main(args)
         elif args.command == "lab":
             from .lab.cli import main as lab_main
             return lab_main(args)

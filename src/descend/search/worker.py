@@ -1,0 +1,128 @@
+"""What a worker runs: one job of a trial = one call of ``descend.train.run.run`` on the trial's run
+directory, with the test split locked (``evaluate_test=False``).
+
+A job resumes from the run's last checkpoint when there is one (a promoted trial of successive halving,
+or a trial whose worker or driver was killed); otherwise it starts the run afresh. A process runs one
+job at a time, holding the trial's lock file (so a job left running by a killed driver finishes before
+the same trial is resumed), with its BLAS threads limited by threadpoolctl. The run's printed lines go to
+``log.txt`` in its run directory.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+import traceback
+
+from ..train.checkpoint import atomic_write, checkpoint_exists
+from ..train.config import dumps
+from ..train.run import run
+from .trial import strict
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX
+    fcntl = None
+
+_ONE_JOB_AT_A_TIME = threading.Lock()   # descend's random generators are per process
+
+
+@contextlib.contextmanager
+def _locked(path):
+    if fcntl is None:
+        yield
+        return
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _blas_threads(n):
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
+def read_metrics(run_dir):
+    """The per-epoch logs of the run in ``run_dir`` (metrics.jsonl), as a list of dicts."""
+    path = os.path.join(run_dir, "metrics.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run_job(job):
+    """Run ``job`` = {"config", "run_dir", "lock", "threads", "evaluate_test"}; returns a dict with the run's
+    ``summary`` (or ``error``, the exception's text), its per-epoch ``metrics``, ``seconds`` (time in this
+    call), ``started``/``finished`` (Unix times) and ``resumed``. Never raises for a failing run."""
+    os.makedirs(os.path.dirname(job["lock"]), exist_ok=True)
+    with _ONE_JOB_AT_A_TIME, _locked(job["lock"]), _blas_threads(job["threads"]):
+        started, t0 = time.time(), time.perf_counter()
+        run_dir, config = job["run_dir"], job["config"]
+        resume = checkpoint_exists(os.path.join(run_dir, "checkpoints", "last"))
+        if not resume and os.path.exists(run_dir):
+            shutil.rmtree(run_dir)
+        os.makedirs(run_dir, exist_ok=True)
+        result = {"resumed": resume}
+        with open(os.path.join(run_dir, "log.txt"), "a") as log:
+            def out(*lines):
+                log.write(" ".join(map(str, lines)) + "\n")
+            try:
+                result["summary"] = run(config, run_dir=run_dir, resume=resume, out=out,
+                                        evaluate_test=job["evaluate_test"])
+                atomic_write(os.path.join(run_dir, "config.toml"), dumps(config).encode())
+            except Exception as e:  # a failing trial is a result, not a crash of the study
+                out(traceback.format_exc())
+                result["error"] = f"{type(e).__name__}: {e}"
+        result["metrics"] = read_metrics(run_dir)
+        result.update(seconds=time.perf_counter() - t0, started=started, finished=time.time())
+        return strict(result)
+
+
+def dask_job(job):
+    """:func:`run_job` on a Dask worker, with as many BLAS threads as the worker has threads."""
+    from distributed import get_worker
+    return run_job(dict(job, threads=get_worker().state.nthreads))
+
+
+def sees(path):
+    """True if this process sees the directory ``path`` (a Dask worker must share the study's filesystem)."""
+    return os.path.isdir(path)
+
+
+def _watch_parent(parent):
+    while True:
+        time.sleep(0.2)
+        if os.getppid() != parent:
+            os._exit(3)   # the driver died: stop at once (its lock is released; the resumed study redoes the job)
+
+
+def serve(conn, parent):
+    """A local worker process: run the jobs received on ``conn`` and send back their results until None
+    (or the driver's death, noticed within 0.2 s). Ctrl-C is the driver's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            result = run_job(job)
+        except Exception as e:  # the study directory itself failed (disk full, permissions): a FAILED trial
+            result = {"error": f"{type(e).__name__}: {e}", "metrics": [], "seconds": 0.0, "started": None,
+                      "finished": time.time()}
+        conn.send(result)
