@@ -124,10 +124,14 @@ def resume(directory, workers=None, executor="local", address=None, timeout=10, 
     kept, running ones continue from their last checkpoints. Returns the Study."""
     storage = Storage.open(directory)
     try:
-        ex = _executor(executor, workers, address, timeout)
-        if isinstance(ex, DaskExecutor):
-            ex.check_shared(directory)
+        ex = None
+        if storage.get("final") is None:
+            ex = _executor(executor, workers, address, timeout)
+            if isinstance(ex, DaskExecutor):
+                ex.check_shared(directory)
     except BaseException:
+        if ex is not None:
+            ex.close()
         storage.close()
         raise
     return _drive(storage, ex, verbose)
@@ -254,12 +258,15 @@ def _search(study, storage, ex, printer):
             if sched.finished(trials):
                 return
             raise RuntimeError(f"search: nothing to run, yet the study is not finished ({study!r})")
+        finished = []
         for index, result in ex.wait():
             t = busy.pop(index)
-            if not record(t, result, study.config, settings.metric):
+            if record(t, result, study.config, settings.metric):
+                finished.append(t)
+            else:
                 interrupted.append(t)
-                continue
-            storage.save(t)
+        storage.save(*finished, *sched.settle(trials, busy))
+        for t in finished:
             printer.line(report.trial_line(study, t, sched.budgets))
 
 
@@ -296,7 +303,7 @@ def _drive(storage, ex, verbose):
                   storage.get("final"))
     try:
         with _study_lock(directory):
-            if study.final is None:
+            if ex is not None:
                 printer = _Printer(settings.trials, verbose)
                 printer.line(f"{settings.method} search: {settings.trials} trials selected on {study.metric} "
                              f"({study.mode}); {ex.describe()}; study directory {directory}")
@@ -305,16 +312,16 @@ def _drive(storage, ex, verbose):
                 finally:
                     ex.close()
                     printer.close()
-                if study.completed:
-                    study.final = final_test(study)
-                    storage.put("final", study.final)
-            ex.close()
+                study.final = final_test(study) if study.completed else {"trial": None, "test": None}
+                storage.put("final", study.final)
             report.write_csv(study)
             if study.completed:
                 report.write_best(study)
-            from .plots import plot_study
-            plot_study(study)
+            if study.config["output"]["plots"]:
+                from .plots import plot_study
+                plot_study(study)
     finally:
-        ex.close()
+        if ex is not None:
+            ex.close()
         storage.close()
     return study

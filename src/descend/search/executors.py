@@ -26,19 +26,29 @@ def cores():
 class _Process:
     def __init__(self, context):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=worker.serve, args=(child, os.getpid()), daemon=True,
+        self.process = context.Process(target=worker.serve, args=(child,), daemon=True,
                                        name="descend-search-worker")
         self.process.start()
         child.close()
         self.tag = None
 
 
+def _context():
+    """Worker processes fork from a clean server process that imported descend once ("forkserver"), where
+    the platform has it; else each starts afresh ("spawn")."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["descend.search.worker"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 class LocalExecutor:
-    """``workers`` processes (started with "spawn"), each running one job at a time with
-    ``threads = max(1, cores // workers)`` BLAS threads, so that workers × threads ≤ cores."""
+    """``workers`` processes, each running one job at a time with ``threads = max(1, cores // workers)`` BLAS
+    threads, so that workers × threads ≤ cores."""
 
     def __init__(self, workers):
-        self.context = multiprocessing.get_context("spawn")
+        self.context = _context()
         self.threads = max(1, cores() // workers)
         self.processes = [_Process(self.context) for _ in range(workers)]
 

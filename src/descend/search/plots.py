@@ -11,7 +11,7 @@
 import os
 
 from .report import fmt, short_names
-from .trial import COMPLETE, PRUNED
+from .trial import COMPLETE, FAILED, PRUNED
 
 
 def _numeric(values):
@@ -60,6 +60,7 @@ def metric_vs_params(study, fig):
             xs = [labels.index(fmt(v)) for v in values]
             ax.set_xticks(range(len(labels)))
             ax.set_xticklabels(labels, rotation=30 if len(labels) > 4 else 0)
+            ax.set_xlim(-0.5, len(labels) - 0.5)
         for x, t in zip(xs, shown):
             style = dict(color="tab:blue", marker="o") if t.state == COMPLETE else dict(color="0.7", marker=".")
             if t.index == best:
@@ -72,23 +73,31 @@ def metric_vs_params(study, fig):
 
 
 def learning_curves(study, fig):
-    """Training loss and the metric per epoch for every trial, coloured by the first numeric hyperparameter."""
+    """Training loss and the metric per epoch for every trial, coloured by the first numeric hyperparameter;
+    the axes fit the trials that did not fail, so a diverging trial leaves through the top."""
     trials = [t for t in study.trials if t.metrics]
     colour, norm, path = _colors(study, trials)
     panels = ["loss"] + ([study.metric] if study.metric != "loss" else [])
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, key in zip(axes, panels):
+        kept = []
         for t in trials:
             pts = [(r["epoch"], r[key]) for r in t.metrics if r.get(key) is not None]
-            if pts:
-                label = f"{short_names([path])[path]}={fmt(t.params[path])}" if path else f"trial {t.index}"
-                ax.plot(*zip(*pts), color=colour[t.index], alpha=0.9 if t.state == COMPLETE else 0.5,
-                        label=label, marker="." if len(pts) < 15 else None)
+            if not pts:
+                continue
+            label = f"{short_names([path])[path]}={fmt(t.params[path])}" if path else f"trial {t.index}"
+            ax.plot(*zip(*pts), color=colour[t.index], alpha=0.9 if t.state == COMPLETE else 0.5,
+                    label=label + (" (failed)" if t.state == FAILED else ""), marker="." if len(pts) < 15 else None)
+            if t.state != FAILED:
+                kept += [y for _, y in pts]
+        log = key.endswith("loss") and kept and min(kept) > 0
+        if log:
+            ax.set_yscale("log")
+        if kept:
+            lo, hi = min(kept), max(kept)
+            ax.set_ylim((lo / 1.5, hi * 1.5) if log else (lo - 0.05 * (hi - lo + 1e-12), hi + 0.05 * (hi - lo + 1e-12)))
         ax.set_xlabel("epoch")
         ax.set_ylabel(key if key != "loss" else "training loss")
-        if key.endswith("loss") and all(r.get(key, 1) is None or r.get(key, 1) > 0 for t in trials
-                                        for r in t.metrics):
-            ax.set_yscale("log")
         ax.grid(alpha=0.3)
     if 0 < len(trials) <= 10:
         axes[-1].legend(fontsize=8)

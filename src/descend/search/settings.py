@@ -106,12 +106,12 @@ def resolve(settings, config, space):
     if epochs < 1:
         raise ConfigError(f"config key 'training.epochs' = {epochs}: a search needs at least one epoch per trial")
     if s.method == "grid":
-        if s.trials is not None and s.trials != grid_size(space):
-            raise ConfigError(f"search.trials = {s.trials!r}: method 'grid' runs one trial per point of the grid "
-                              f"({grid_size(space)}); remove search.trials, or use method 'random'")
         if not any(d.kind == "grid" for d in space.values()):
             raise ConfigError("search.method = 'grid' needs at least one grid axis, e.g. "
                               "\"optimizer.lr\" = { grid = [0.001, 0.01, 0.1] }")
+        if s.trials is not None and s.trials != grid_size(space):
+            raise ConfigError(f"search.trials = {s.trials!r}: method 'grid' runs one trial per point of the grid "
+                              f"({grid_size(space)}); remove search.trials, or use method 'random'")
         s.trials = grid_size(space)
     elif s.trials is None:
         s.trials = DEFAULT_TRIALS
@@ -122,7 +122,8 @@ def resolve(settings, config, space):
     metrics = logged_metrics(config)
     if s.metric not in metrics:
         close = difflib.get_close_matches(str(s.metric), metrics, n=1)
-        why = " (data.val = 0 holds out no validation split)" if str(s.metric).startswith("val_") else ""
+        why = " (data.val = 0 holds out no validation split)" if str(s.metric).startswith("val_") and \
+            "val_loss" not in metrics else ""
         raise ConfigError(f"search.metric = {s.metric!r}: the runs never log it{why}; they log "
                           f"{', '.join(metrics)}" + (f"; did you mean {close[0]!r}?" if close and not why else ""))
     if s.mode is None:
@@ -154,8 +155,12 @@ def from_table(table):
     if not isinstance(table, dict):
         raise ConfigError(f"search must be a table ([search]), got {table!r}")
     table = dict(table)
-    space = S.from_toml(table.pop("space", {}))
     fields = list(Settings.__dataclass_fields__)
+    misplaced = [k for k, v in table.get("space", {}).items() if k in fields and not isinstance(v, dict)]
+    if misplaced:
+        raise ConfigError(f"search.space {misplaced[0]!r}: {misplaced[0]!r} is a search setting; put it above "
+                          f"[search.space], whose keys are all config paths")
+    space = S.from_toml(table.pop("space", {}))
     for k in table:
         if k not in fields:
             close = difflib.get_close_matches(k, fields + ["space"], n=1)

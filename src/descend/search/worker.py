@@ -5,7 +5,7 @@ A job resumes from the run's last checkpoint when there is one (a promoted trial
 or a trial whose worker or driver was killed); otherwise it starts the run afresh. A process runs one
 job at a time, holding the trial's lock file (so a job left running by a killed driver finishes before
 the same trial is resumed), with its BLAS threads limited by threadpoolctl. The run's printed lines go to
-``log.txt`` in its run directory.
+``log.txt`` in its run directory, with anything it writes to stdout or stderr (warnings).
 """
 
 import contextlib
@@ -75,7 +75,8 @@ def run_job(job):
             shutil.rmtree(run_dir)
         os.makedirs(run_dir, exist_ok=True)
         result = {"resumed": resume}
-        with open(os.path.join(run_dir, "log.txt"), "a") as log:
+        with open(os.path.join(run_dir, "log.txt"), "a") as log, contextlib.redirect_stdout(log), \
+                contextlib.redirect_stderr(log):
             def out(*lines):
                 log.write(" ".join(map(str, lines)) + "\n")
             try:
@@ -108,11 +109,12 @@ def _watch_parent(parent):
             os._exit(3)   # the driver died: stop at once (its lock is released; the resumed study redoes the job)
 
 
-def serve(conn, parent):
-    """A local worker process: run the jobs received on ``conn`` and send back their results until None
-    (or the driver's death, noticed within 0.2 s). Ctrl-C is the driver's to handle."""
+def serve(conn):
+    """A local worker process: run the jobs received on ``conn`` and send back their results until None,
+    or until its parent dies (the driver, or the fork server that ends with the driver), noticed within
+    0.2 s. Ctrl-C is the driver's to handle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     while True:
         try:
             job = conn.recv()

@@ -51,9 +51,8 @@ def build_data(config):
         else:
             full = D.circles(1000, noise=0.08, seed=seed)
         train, val, test = D.train_val_test_split(full, val=d["val"], test=d["test"], stratify=d["stratify"], seed=seed)
-    train, val, test = _materialize(train), _materialize(val), _materialize(test)
-    if len(val) == 0:
-        val = None
+    train, test = _materialize(train), _materialize(test)
+    val = _materialize(val) if len(val) else None
     if d["standardize"]:
         s = D.Standardize().fit(train)
         train, test = s(train), s(test)
