@@ -169,3 +169,19 @@ def test_retrain_on_train_and_validation(tmp_path):
     summary = strict_json(os.path.join(study.directory, "final", "summary.json"))
     assert study.test_metrics == {"loss": summary["test_loss"], "accuracy": summary["test_accuracy"]}
     assert strict_json(os.path.join(study.directory, "best.json"))["retrained"] is True
+
+
+def test_a_dask_local_cluster_gives_the_same_trials(two_workers, tmp_path):
+    pytest.importorskip("distributed")
+    study = search.run(tiny_config("output.plots=true"), SPACE, trials=2, executor="dask", workers=2, seed=5,
+                       out=str(tmp_path / "dask"), verbose=False)
+    assert results(study) == results(two_workers[0])[:2]
+
+
+def test_a_dask_scheduler_address_gives_the_same_trials(two_workers, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        study = search.run(tiny_config(), SPACE, trials=2, executor="dask", address=cluster.scheduler_address,
+                           seed=5, out=str(tmp_path / "dask"), verbose=False)
+        assert len(cluster.scheduler.workers) == 2            # the cluster is the user's: left running
+    assert results(study)[1] == results(two_workers[0])[1]
