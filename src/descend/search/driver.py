@@ -216,17 +216,17 @@ def _job(study, trial, epochs, evaluate_test=False, run_dir=None):
 
 
 def _search(study, storage, ex, printer):
-    """Run jobs until the scheduler has nothing left."""
+    """Run jobs until the scheduler has nothing left. The database is written once per round, in one
+    transaction, after the round's new jobs were handed out (the workers do not wait for the disk): a
+    driver killed before the write loses no work, since a trial's index fixes its hyperparameters and its
+    run directory holds its checkpoints."""
     settings = study.settings
     sched = scheduler(settings, study.config["training"]["epochs"], 2 if storage.get("asynchronous") else 1)
     trials = study.trials
     interrupted = [t for t in trials if t.state == RUNNING and len(t.rungs) == t.rung]
-    busy = {}
-    done = sum(t.state != RUNNING for t in trials)
-    printer.progress(done)
+    busy, finished = {}, []
     while True:
-        for t in sched.settle(trials, busy):
-            storage.save(t)
+        changed = dict.fromkeys(finished + sched.settle(trials, busy))
         while len(busy) < ex.slots:
             if interrupted:
                 t = interrupted.pop(0)
@@ -242,17 +242,19 @@ def _search(study, storage, ex, printer):
                 t = trials[index]
                 t.rung = rung
             t.state, t.started = RUNNING, t.started or time.time()
+            changed[t] = None
             job = _job(study, t, sched.budgets[t.rung])
             try:
                 validate(job["config"])
             except ConfigError as e:
                 t.state, t.error = FAILED, str(e)
-                storage.save(t)
-                printer.line(report.trial_line(study, t, sched.budgets))
+                finished.append(t)
                 continue
-            storage.save(t)
             ex.submit(t.index, job)
             busy[t.index] = t
+        storage.save(*changed)
+        for t in finished:
+            printer.line(report.trial_line(study, t, sched.budgets))
         printer.progress(sum(t.state != RUNNING for t in trials))
         if not busy:
             if sched.finished(trials):
@@ -265,9 +267,6 @@ def _search(study, storage, ex, printer):
                 finished.append(t)
             else:
                 interrupted.append(t)
-        storage.save(*finished, *sched.settle(trials, busy))
-        for t in finished:
-            printer.line(report.trial_line(study, t, sched.budgets))
 
 
 def final_test(study):

@@ -26,7 +26,7 @@ def strict(obj):
     return obj
 
 
-@dataclass
+@dataclass(eq=False)
 class Trial:
     """One trial of a study.
 
