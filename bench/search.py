@@ -6,7 +6,9 @@ Each case runs in a fresh process, as ``descend search`` would, and is repeated 
 For each it prints the wall time of ``search.run`` (worker start, scheduling, the database, the final test
 and the study's files included; no plots), the trials' own time (Σ of each run's time in its worker) and
 the search's overhead: W · wall − Σ trials, the core-seconds not spent in a trial, relative to Σ trials
-(it includes the idle tail while the last trials finish). Goals: 2 workers ≥ 1.6x faster than 1; overhead
+(it includes the idle tail while the last trials finish), then its parts: the start (until the first trial
+runs in a worker), the time between and after the trials (scheduling, storage, the idle tail), and the
+final test with the study's files. Goals: 2 workers ≥ 1.6x faster than 1; overhead
 ≤ 5%. Timings on a shared machine are noisy: the ranges over the repeats are printed.
 
     PYTHONPATH=src python bench/search.py [--repeat N]
@@ -31,12 +33,15 @@ def one(case, out):
     executor, workers = CASES[case]
     config = load_config(None, [f"training.epochs={EPOCHS}", "output.plots=false", "output.progress=false"])
     space = {"optimizer.lr": search.loguniform(1e-4, 1e-1), "model.hidden": search.choice([[64], [128], [256]])}
-    t0 = time.perf_counter()
+    t0, clock = time.perf_counter(), time.time()
     study = search.run(config, space, method="random", trials=TRIALS, workers=workers, executor=executor,
                        out=out, seed=0, verbose=False)
     wall = time.perf_counter() - t0
     trials = sum(t.seconds for t in study.trials)
-    return {"wall": wall, "trials": trials, "workers": workers,
+    first = min(t.finished - t.seconds for t in study.trials) - clock     # the first trial starts in a worker
+    last = max(t.finished for t in study.trials) - clock                  # the last trial ends
+    return {"wall": wall, "trials": trials, "workers": workers, "startup": first, "end": wall - last,
+            "between": workers * (last - first) - trials,
             "results": [[t.params, t.seed, t.value, [{k: v for k, v in r.items() if k != "time"}
                                                      for r in t.metrics]] for t in study.trials]}
 
@@ -73,6 +78,9 @@ def main():
         if case != "local-1":
             line += f", speed-up over 1 worker {span([min(base) / r['wall'] for r in rs], '{:.2f}')}x"
         print(line)
+        print(f"{'':<8} of which: start {span([r['startup'] for r in rs], '{:.2f}')} s, between and after the "
+              f"trials {span([100 * r['between'] / r['trials'] for r in rs], '{:.1f}')}% of trial time, final "
+              f"test and files {span([r['end'] for r in rs], '{:.2f}')} s")
     first = runs["local-1"][0]["results"]
     same = all(r["results"] == first for rs in runs.values() for r in rs)
     print(f"identical trial results (hyperparameters, seeds, metrics) in every case: {same}")

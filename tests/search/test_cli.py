@@ -4,12 +4,11 @@ where every trial fails exits 1; the examples parse."""
 import os
 
 import pytest
+from searchutil import tree, write_search
 
 from descend.cli import main
 from descend.search.settings import load
 from descend.train.config import validate
-
-from searchutil import tree, write_search
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOOD = """[search]
@@ -106,7 +105,7 @@ def test_a_small_study_prints_its_table_best_and_test(tmp_path, capsys):
     assert text.count(" COMPLETE val_loss ") == 2                         # one line per finished trial
     assert "rank  trial     state  val_loss" in text and "best: trial " in text
     assert "test, measured once on the best configuration" in text and "accuracy" in text
-    assert f"[optimizer]\nlr = " in text and f"study directory: {out}" in text
+    assert "[optimizer]\nlr = " in text and f"study directory: {out}" in text
     assert main(["search", "--resume", str(out)]) == 0                    # a finished study: shown again
     assert "best: trial " in capsys.readouterr().out
 

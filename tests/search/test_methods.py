@@ -1,13 +1,12 @@
 """Schedulers on made-up results: which trials successive halving and ASHA promote, prune and complete."""
 
 import pytest
+from searchutil import tiny_config
 
 from descend.search.driver import record
 from descend.search.methods import ASHA, Scheduler, SyncHalving, scheduler
 from descend.search.settings import Settings, rung_epochs
 from descend.search.trial import COMPLETE, FAILED, PRUNED, RUNNING, Trial
-
-from searchutil import tiny_config
 
 
 def settings(**kw):
@@ -67,7 +66,7 @@ def test_synchronous_halving_keeps_the_best_third_per_rung():
 
 
 def test_synchronous_halving_is_the_same_on_any_number_of_slots():
-    value = lambda i, k: ((7 * i) % 11) / (k + 1)   # noqa: E731
+    value = lambda i, k: ((7 * i) % 11) / (k + 1)
     one = simulate(SyncHalving(settings(trials=12), 9), value, workers=1)[0]
     three = simulate(SyncHalving(settings(trials=12), 9), value, workers=3)[0]
     assert [(t.state, t.rungs) for t in one] == [(t.state, t.rungs) for t in three]

@@ -9,11 +9,10 @@ import sys
 import time
 
 import pytest
+from searchutil import tiny_config, without_time, write_search
 
 from descend import search
 from descend.train.config import load_config
-
-from searchutil import tiny_config, without_time, write_search
 
 fcntl = pytest.importorskip("fcntl")
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src")

@@ -4,13 +4,12 @@ import math
 
 import numpy as np
 import pytest
+from searchutil import tiny_config
 
 from descend import search
 from descend.search import space as S
 from descend.search.methods import trial_params, trial_seed
 from descend.train.config import ConfigError
-
-from searchutil import tiny_config
 
 try:
     import tomllib

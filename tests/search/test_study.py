@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from searchutil import read_jsonl, strict_json, tiny_config, without_time
 
 from descend import search
 from descend.search import driver
@@ -12,8 +13,6 @@ from descend.search.trial import COMPLETE, FAILED, PRUNED
 from descend.train.checkpoint import load_checkpoint
 from descend.train.config import load_config
 from descend.train.run import build_data, run
-
-from searchutil import read_jsonl, strict_json, tiny_config, without_time
 
 SPACE = {"optimizer.lr": search.loguniform(1e-3, 1e-1), "model.hidden": search.choice([[8], [16]])}
 
@@ -61,7 +60,8 @@ def test_the_test_split_is_touched_once_at_the_end(two_workers):
     for t in study.trials:
         summary = strict_json(os.path.join(t.run_dir, "summary.json"))
         assert not [k for k in summary if k.startswith("test")]
-        log = open(os.path.join(t.run_dir, "log.txt")).read()
+        with open(os.path.join(t.run_dir, "log.txt")) as f:
+            log = f.read()
         assert "test loss" not in log and "test accuracy" not in log
     best = strict_json(os.path.join(study.directory, "best.json"))
     assert best["test"] == study.test_metrics and best["retrained"] is False

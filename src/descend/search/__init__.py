@@ -15,7 +15,8 @@ every trial is an ordinary, resumable, bit-reproducible descend run. ::
 """
 
 from .driver import resume, run
-from .settings import SearchError, Settings, load as load_file
+from .settings import SearchError, Settings
+from .settings import load as load_file
 from .space import choice, grid, loguniform, randint, uniform
 from .study import Study, load
 from .trial import Trial

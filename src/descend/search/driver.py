@@ -22,7 +22,7 @@ from .settings import SearchError, Settings, resolve
 from .space import from_spec, to_toml
 from .storage import FILE, Storage
 from .study import Study
-from .trial import COMPLETE, FAILED, RUNNING, Trial, trial_config
+from .trial import FAILED, RUNNING, Trial, trial_config
 from .worker import run_job
 
 try:
@@ -56,16 +56,18 @@ def _study_lock(directory):
         f.close()
 
 
-def _executor(executor, workers, address, timeout):
-    """The executor object for ``executor`` = "local", "dask" or a ``distributed.Client``."""
+def _executor(executor, workers, address, timeout, trials):
+    """The executor object for ``executor`` = "local", "dask" or a ``distributed.Client``; a new pool has
+    ``workers`` processes (default: one per core), never more than the ``trials`` that can run at once."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise SearchError(f"workers = {workers!r}: expected a positive integer")
+    n = min(workers or cores(), trials)
     if executor == "local":
         if address is not None:
             raise SearchError("address is for executor='dask'")
-        return LocalExecutor(workers or cores())
+        return LocalExecutor(n)
     if executor == "dask":
-        return DaskExecutor(address=address, workers=workers or cores(), timeout=timeout)
+        return DaskExecutor(address=address, workers=n, timeout=timeout)
     if type(executor).__name__ == "Client":
         return DaskExecutor(client=executor)
     raise SearchError(f"executor = {executor!r}: expected 'local', 'dask' or a distributed.Client")
@@ -104,7 +106,7 @@ def run(config, space, method="random", trials=None, workers=None, executor="loc
                         min_epochs=min_epochs, retrain=retrain)
     config, settings = resolve(settings, config, space)
     directory = _new_directory(out, config)
-    ex = _executor(executor, workers, address, timeout)
+    ex = _executor(executor, workers, address, timeout, settings.trials)
     try:
         os.makedirs(directory, exist_ok=True)
         if isinstance(ex, DaskExecutor):
@@ -126,7 +128,7 @@ def resume(directory, workers=None, executor="local", address=None, timeout=10, 
     try:
         ex = None
         if storage.get("final") is None:
-            ex = _executor(executor, workers, address, timeout)
+            ex = _executor(executor, workers, address, timeout, storage.get("settings")["trials"])
             if isinstance(ex, DaskExecutor):
                 ex.check_shared(directory)
     except BaseException:

@@ -75,8 +75,8 @@ def write_csv(study):
                ["seed", "epochs", "rungs", "seconds", "error", "run_dir"])
     for t in study.trials:
         w.writerow([t.index, t.state, "" if t.value is None else repr(t.value)] +
-                   [json.dumps(t.params.get(p)) if isinstance(t.params.get(p), (list, str)) else t.params.get(p)
-                    for p in study.space] +
+                   [t.params.get(p) if isinstance(t.params.get(p), (int, float)) and
+                    not isinstance(t.params.get(p), bool) else json.dumps(t.params.get(p)) for p in study.space] +
                    [t.seed, t.epochs, json.dumps(t.rungs), f"{t.seconds:.3f}", t.error or "",
                     os.path.relpath(t.run_dir, study.directory)])
     path = os.path.join(study.directory, "results.csv")

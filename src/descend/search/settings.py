@@ -24,7 +24,13 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from ..train.config import ConfigError, apply_override, default_config, resolve_classes, validate
+from ..train.config import (
+    ConfigError,
+    apply_override,
+    default_config,
+    resolve_classes,
+    validate,
+)
 from . import space as S
 
 METHODS = ("grid", "random", "halving")
