@@ -4,6 +4,8 @@
     descend evaluate RUN_DIR
     descend info RUN_DIR
     descend config            (prints the default configuration)
+    descend search CONFIG [--set key=value ...] [--out DIR] [--workers N | --dask ADDRESS | --dask-local N]
+    descend search --resume STUDY_DIR
 
 With no arguments ``descend train`` trains the default MLP on the embedded digits data and prints the
 run directory at the end.

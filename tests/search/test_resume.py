@@ -115,3 +115,26 @@ def test_a_second_driver_on_the_same_study_is_refused(tmp_path):
             search.resume(str(out), workers=1, verbose=False)
     finally:
         lock.close()
+
+
+def test_ctrl_c_stops_the_study_with_the_resume_command(tmp_path):
+    path = write_search(tmp_path / "s.toml", BODY.replace("trials = 4", "trials = 2"))
+    overrides = sum((["--set", o] for o in OVERRIDES), [])
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = tmp_path / "study"
+    child = subprocess.Popen([sys.executable, "-m", "descend.cli", "search", path, "--out", str(out), "--workers",
+                              "1"] + overrides, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and epochs_logged(out / "trials" / "0000") < 1:
+            time.sleep(0.01)
+        child.send_signal(signal.SIGINT)
+        err = child.communicate(timeout=60)[1]
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 130
+    assert err.strip().splitlines()[-1] == f"descend search: interrupted; continue with `descend search --resume {out}`"
+    assert "Traceback" not in err
+    study = search.resume(str(out), workers=1, verbose=False)
+    assert [t.state for t in study.trials] == ["COMPLETE", "COMPLETE"]

@@ -102,6 +102,9 @@ def run(config, space, method="random", trials=None, workers=None, executor="loc
     LocalCluster of ``workers`` processes) or a ``distributed.Client``. ``out``: the study directory (new or
     empty; default ``<output.dir>/search-<time>``). Everything is checked before anything is created.
     """
+    if not isinstance(config, dict):
+        raise TypeError(f"search.run: config must be a run configuration dict (descend.train.config.load_config), "
+                        f"got {type(config).__name__}; for a search file use search.load_file(path)")
     settings = Settings(method=method, trials=trials, metric=metric, mode=mode, seed=seed, eta=eta,
                         min_epochs=min_epochs, retrain=retrain)
     config, settings = resolve(settings, config, space)

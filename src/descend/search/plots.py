@@ -1,7 +1,8 @@
 """The study's plots (PNG, matplotlib), in ``<study>/plots/``:
 
 - ``metric_vs_params.png``: the metric against each hyperparameter, one panel each (log axes for
-  log-uniform ones and for positive values spanning two decades or more; categories side by side);
+  log-uniform ones and for grids or choices of positive values spanning two decades or more; categories
+  side by side);
 - ``learning_curves.png``: the training loss and the metric per epoch of every trial, overlaid, coloured by
   the first numeric hyperparameter (a grid over ``optimizer.lr`` gives the notes' "impact of the learning
   rate" figure);
@@ -18,15 +19,19 @@ def _numeric(values):
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
-def _log_axis(dist, values):
-    return dist.log or (_numeric(values) and values and min(values) > 0 and max(values) >= 100 * min(values))
+def _log_axis(dist):
+    """Log-uniform axes, and grids or choices of positive numbers spanning two decades or more."""
+    if dist.log:
+        return True
+    values = dist.candidates() if dist.finite else []
+    return bool(values) and _numeric(values) and min(values) > 0 and max(values) >= 100 * min(values)
 
 
 def _first_numeric(study):
     for path, dist in study.space.items():
         values = [t.params[path] for t in study.trials]
         if _numeric(values):
-            return path, _log_axis(dist, values)
+            return path, _log_axis(dist)
     return None, False
 
 
@@ -53,7 +58,7 @@ def metric_vs_params(study, fig):
         values = [t.params[path] for t in shown]
         if _numeric(values):
             xs = values
-            if _log_axis(dist, values):
+            if _log_axis(dist):
                 ax.set_xscale("log")
         else:
             labels = list(dict.fromkeys(fmt(v) for v in dist.candidates() + values))

@@ -240,7 +240,9 @@ def check(space, config):
     """Check ``space`` against the run ``config`` before any trial: every path exists (did-you-mean otherwise),
     is not set by the study itself, and every value (every candidate of a finite axis, both bounds of an
     interval) gives a valid config. Raises ConfigError naming the path."""
-    if not isinstance(space, dict) or not space:
+    if not isinstance(space, dict):
+        raise TypeError(f"search space: expected a dict {{config path: distribution}}, got {type(space).__name__}")
+    if not space:
         raise ConfigError("search.space is empty: give at least one config path and its distribution, e.g. "
                           "\"optimizer.lr\" = { loguniform = [1e-4, 1e-1] }")
     paths = list(leaf_paths(config))
