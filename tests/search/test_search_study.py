@@ -8,6 +8,7 @@ import pytest
 from searchutil import read_jsonl, strict_json, tiny_config, without_time
 
 from descend import search
+from descend.cli import main
 from descend.search import driver
 from descend.search.trial import COMPLETE, FAILED, PRUNED
 from descend.train.checkpoint import load_checkpoint
@@ -67,10 +68,9 @@ def test_the_test_split_is_touched_once_at_the_end(two_workers):
     assert best["test"] == study.test_metrics and best["retrained"] is False
 
 
-def test_a_trial_reruns_bit_identically_from_its_saved_config(two_workers, tmp_path):
+def test_a_trial_reruns_bit_identically_from_its_saved_config(two_workers, tmp_path, capsys):
     t = two_workers[0].trials[1]
-    config = load_config(os.path.join(t.run_dir, "config.toml"))
-    run(config, run_dir=str(tmp_path / "rerun"), out=lambda *a: None)
+    assert main(["train", os.path.join(t.run_dir, "config.toml"), "--out", str(tmp_path / "rerun")]) == 0
     assert without_time(read_jsonl(tmp_path / "rerun" / "metrics.jsonl")) == without_time(t.metrics)
     a, b = load_checkpoint(tmp_path / "rerun" / "model")["model"], load_checkpoint(os.path.join(t.run_dir, "model"))["model"]
     for k in a:
