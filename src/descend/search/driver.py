@@ -1,10 +1,11 @@
 """Running a study: ``run`` starts one, ``resume`` continues a killed one; both end with the protocol's
 single look at the test split.
 
-The driver alone writes the study database. It records a trial RUNNING before its job starts and its
-result as soon as the job ends, so a killed driver loses at most the epochs since each running trial's
-last checkpoint: on resume, finished trials are kept as they are, running ones continue from their
-checkpoints, and the trials not yet started are drawn exactly as they would have been.
+The driver alone writes the study database: after each round of finished jobs, the results, the
+scheduler's decisions and the newly started trials, in one transaction. A killed driver loses at most the
+epochs since each running trial's last checkpoint: on resume, finished trials are kept as they are,
+running ones continue from their checkpoints (a finished run whose result was not yet written is only
+re-evaluated), and the trials not yet started are drawn exactly as they would have been.
 """
 
 import contextlib
@@ -215,9 +216,10 @@ class _Printer:
             self.bar.close()
 
 
-def _job(study, trial, epochs, evaluate_test=False, run_dir=None):
-    return {"config": trial_config(study.config, trial, epochs), "run_dir": run_dir or trial.run_dir,
-            "lock": (run_dir or trial.run_dir) + ".lock", "evaluate_test": evaluate_test, "threads": None}
+def _job(config, run_dir, evaluate_test=False):
+    """The job that trains ``config`` in ``run_dir`` (see :func:`descend.search.worker.run_job`)."""
+    return {"config": config, "run_dir": run_dir, "lock": run_dir + ".lock", "evaluate_test": evaluate_test,
+            "threads": None}
 
 
 def _search(study, storage, ex, printer):
@@ -248,7 +250,7 @@ def _search(study, storage, ex, printer):
                 t.rung = rung
             t.state, t.started = RUNNING, t.started or time.time()
             changed[t] = None
-            job = _job(study, t, sched.budgets[t.rung])
+            job = _job(trial_config(study.config, t, sched.budgets[t.rung]), t.run_dir)
             try:
                 validate(job["config"])
             except ConfigError as e:
@@ -290,8 +292,7 @@ def final_test(study):
     config["training"]["early_stopping"]["enabled"] = False
     config["output"]["plots"] = study.config["output"]["plots"]
     run_dir = os.path.join(study.directory, "final")
-    job = {"config": config, "run_dir": run_dir, "lock": run_dir + ".lock", "evaluate_test": True, "threads": None}
-    result = run_job(job)
+    result = run_job(_job(config, run_dir, evaluate_test=True))
     if "error" in result:
         raise RuntimeError(f"retraining the best configuration on train + validation failed: {result['error']} "
                            f"(see {run_dir}/log.txt)")
