@@ -185,3 +185,21 @@ def test_a_dask_scheduler_address_gives_the_same_trials(two_workers, tmp_path):
                            seed=5, out=str(tmp_path / "dask"), verbose=False)
         assert len(cluster.scheduler.workers) == 2            # the cluster is the user's: left running
     assert results(study)[1] == results(two_workers[0])[1]
+
+
+def test_workers_start_from_a_fork_server_when_the_driver_has_threads(two_workers, tmp_path):
+    import threading
+
+    from descend.search.executors import LocalExecutor
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        ex = LocalExecutor(1)
+        assert ex.context.get_start_method() == "forkserver"
+        ex.close()
+        study = search.run(tiny_config(), SPACE, trials=1, workers=1, out=str(tmp_path / "fs"), seed=5, verbose=False)
+    finally:
+        stop.set()
+        other.join()
+    assert results(study) == results(two_workers[0])[:1]

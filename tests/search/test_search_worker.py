@@ -25,7 +25,12 @@ def test_a_job_runs_with_its_blas_threads_and_logs_to_its_run_directory(tmp_path
         return run(*args, **kwargs)
 
     monkeypatch.setattr(worker, "run", spy)
-    result = worker.run_job(job(tmp_path))
+    monkeypatch.setattr(worker, "_BLAS_THREADS", [None])
+    before = max(p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas")
+    try:
+        result = worker.run_job(job(tmp_path))
+    finally:
+        threadpoolctl.threadpool_limits(limits=before, user_api="blas")     # this process is not a worker
     assert seen and all(n == 1 for n in seen[0])
     assert "error" not in result and result["resumed"] is False and len(result["metrics"]) == 1
     assert not [k for k in result["summary"] if k.startswith("test_")]

@@ -128,17 +128,17 @@ def run(config, space, method="random", trials=None, workers=None, executor="loc
 def resume(directory, workers=None, executor="local", address=None, timeout=10, verbose=True):
     """Continue the study in ``directory`` (after a kill, or to see a finished one): finished trials are
     kept, running ones continue from their last checkpoints. Returns the Study."""
-    storage = Storage.open(directory)
+    storage = Storage.open(directory)                   # closed while the workers start (they may fork)
+    finished, trials = storage.get("final") is not None, storage.get("settings")["trials"]
+    storage.close()
+    ex = None if finished else _executor(executor, workers, address, timeout, trials)
     try:
-        ex = None
-        if storage.get("final") is None:
-            ex = _executor(executor, workers, address, timeout, storage.get("settings")["trials"])
-            if isinstance(ex, DaskExecutor):
-                ex.check_shared(directory)
+        if isinstance(ex, DaskExecutor):
+            ex.check_shared(directory)
+        storage = Storage.open(directory)
     except BaseException:
         if ex is not None:
             ex.close()
-        storage.close()
         raise
     return _drive(storage, ex, verbose)
 

@@ -8,6 +8,8 @@ one job finished; returns ``[(tag, result)]``) and ``close()``. A result is the 
 import multiprocessing
 import os
 import socket
+import sys
+import threading
 from multiprocessing.connection import wait as wait_any
 from urllib.parse import urlsplit
 
@@ -34,9 +36,13 @@ class _Process:
 
 
 def _context():
-    """Worker processes fork from a clean server process that imported descend once ("forkserver"), where
-    the platform has it; else each starts afresh ("spawn")."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    """How worker processes start. On Linux, from a driver with no other Python thread: forked from it
+    ("fork", as PyTorch's DataLoader workers; OpenBLAS restarts its threads in the child), so that they
+    start at once with descend imported. Otherwise on Linux: forked from a clean server process that
+    imported descend once ("forkserver"). Elsewhere (macOS's Accelerate is not fork-safe): "spawn"."""
+    if sys.platform.startswith("linux"):
+        if threading.active_count() == 1:
+            return multiprocessing.get_context("fork")
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["descend.search.worker"])
         return context

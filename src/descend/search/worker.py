@@ -43,14 +43,15 @@ def _locked(path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-@contextlib.contextmanager
-def _blas_threads(n):
-    if n is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
+_BLAS_THREADS = [None]   # the limit this process set (one job at a time: the limit is the process's)
+
+
+def _limit_blas_threads(n):
+    """Limit this process's BLAS libraries to ``n`` threads (threadpoolctl), once per process and limit."""
+    if n is not None and n != _BLAS_THREADS[0]:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(limits=n, user_api="blas")
+        _BLAS_THREADS[0] = n
 
 
 def read_metrics(run_dir):
@@ -67,7 +68,8 @@ def run_job(job):
     ``summary`` (or ``error``, the exception's text), its per-epoch ``metrics``, ``seconds`` (time in this
     call), ``started``/``finished`` (Unix times) and ``resumed``. Never raises for a failing run."""
     os.makedirs(os.path.dirname(job["lock"]), exist_ok=True)
-    with _ONE_JOB_AT_A_TIME, _locked(job["lock"]), _blas_threads(job["threads"]):
+    with _ONE_JOB_AT_A_TIME, _locked(job["lock"]):
+        _limit_blas_threads(job["threads"])
         started, t0 = time.time(), time.perf_counter()
         run_dir, config = job["run_dir"], job["config"]
         resume = checkpoint_exists(os.path.join(run_dir, "checkpoints", "last"))
