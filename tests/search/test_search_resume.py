@@ -138,3 +138,28 @@ def test_ctrl_c_stops_the_study_with_the_resume_command(tmp_path):
     assert "Traceback" not in err
     study = search.resume(str(out), workers=1, verbose=False)
     assert [t.state for t in study.trials] == ["COMPLETE", "COMPLETE"]
+
+
+def test_a_worker_killed_under_a_trial_is_replaced_and_the_trial_rerun(tmp_path):
+    path = write_search(tmp_path / "s.toml", BODY.replace("trials = 4", "trials = 2"))
+    overrides = sum((["--set", o] for o in OVERRIDES), [])
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = tmp_path / "study"
+    child = subprocess.Popen([sys.executable, "-m", "descend.cli", "search", path, "--out", str(out), "--workers",
+                              "1"] + overrides, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and epochs_logged(out / "trials" / "0000") < 2:
+            time.sleep(0.01)
+        with open(f"/proc/{child.pid}/task/{child.pid}/children") as f:
+            workers = [int(p) for p in f.read().split()]
+        assert len(workers) == 1
+        os.kill(workers[0], signal.SIGKILL)
+        text = child.communicate(timeout=120)[0]
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0
+    db = sqlite3.connect(out / "study.sqlite")
+    assert db.execute("SELECT trial, state, attempts FROM trials").fetchall() == [(0, "COMPLETE", 1), (1, "COMPLETE", 0)]
+    assert "resuming" in (out / "trials" / "0000" / "log.txt").read_text() and "best: trial" in text

@@ -36,10 +36,11 @@ class _Process:
 
 
 def _context():
-    """How worker processes start. On Linux, from a driver with no other Python thread: forked from it
-    ("fork", as PyTorch's DataLoader workers; OpenBLAS restarts its threads in the child), so that they
-    start at once with descend imported. Otherwise on Linux: forked from a clean server process that
-    imported descend once ("forkserver"). Elsewhere (macOS's Accelerate is not fork-safe): "spawn"."""
+    """How a worker process starts, decided when it starts. On Linux, from a driver with no other Python
+    thread: forked from it ("fork", as PyTorch's DataLoader workers; OpenBLAS restarts its threads in the
+    child), so that it starts at once with descend imported. Otherwise on Linux: forked from a clean server
+    process that imported descend once ("forkserver"). Elsewhere (macOS's Accelerate is not fork-safe):
+    "spawn"."""
     if sys.platform.startswith("linux"):
         if threading.active_count() == 1:
             return multiprocessing.get_context("fork")
@@ -89,7 +90,7 @@ class LocalExecutor:
                 result = {"died": f"its worker process died (exit code {p.process.exitcode}; killed, or out of "
                                   f"memory?)"}
                 p.conn.close()
-                self.processes[i] = _Process(self.context)
+                self.processes[i] = _Process(_context())      # the driver has threads by now (progress bar)
             done.append((p.tag, result))
             p.tag = None
         return done
