@@ -92,7 +92,8 @@ def test_sigkill_the_driver_then_resume(tmp_path):
     for i, m in mtimes.items():                                       # ... and not run again
         assert os.path.getmtime(killed / "trials" / f"{i:04d}" / "metrics.jsonl") == m
     log = (killed / "trials" / f"{victim:04d}" / "log.txt").read_text()
-    assert "resuming" in log and "after epoch" in log                 # the killed trial went on from its checkpoint
+    # the killed trial went on from its checkpoint, or started afresh if the kill tore the checkpoint apart
+    assert ("resuming" in log and "after epoch" in log) or "the trial starts afresh" in log
 
     config, space, settings = search.load_file(path, OVERRIDES)
     reference = search.run(config, space, out=str(tmp_path / "reference"), workers=2, verbose=False,

@@ -57,3 +57,13 @@ def test_a_job_without_checkpoint_starts_afresh(tmp_path):
     result = worker.run_job(job(tmp_path))
     assert result["resumed"] is False and [r["epoch"] for r in result["metrics"]] == [1]
     assert result["metrics"][0]["loss"] != 9.0 and os.path.exists(stale / "summary.json")
+
+
+def test_a_torn_checkpoint_makes_the_trial_start_afresh(tmp_path):
+    first = worker.run_job(job(tmp_path))
+    last = tmp_path / "trials" / "0000" / "checkpoints" / "last.npz"
+    last.write_bytes(last.read_bytes()[:-10])                # killed between writing the arrays and the index
+    again = worker.run_job(job(tmp_path))
+    assert again["resumed"] is False and "error" not in again
+    assert again["metrics"][0]["loss"] == first["metrics"][0]["loss"]     # the same run, recomputed
+    assert "the trial starts afresh" in (tmp_path / "trials" / "0000" / "log.txt").read_text()

@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 
-from ..train.checkpoint import atomic_write, checkpoint_exists
+from ..train.checkpoint import atomic_write, checkpoint_exists, load_checkpoint
 from ..train.config import dumps
 from ..train.run import run
 from .trial import strict
@@ -63,6 +63,20 @@ def read_metrics(run_dir):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _resumable(run_dir):
+    """(True, None) if the run in ``run_dir`` has a last checkpoint that loads; (False, why) if it has one that
+    does not (a process killed while writing it): the job then starts the run afresh, which gives the same
+    run, since a trial's config fixes every seed; (False, None) without a checkpoint."""
+    last = os.path.join(run_dir, "checkpoints", "last")
+    if not checkpoint_exists(last):
+        return False, None
+    try:
+        load_checkpoint(last)
+    except (ValueError, OSError) as e:
+        return False, f"search: the last checkpoint cannot be loaded ({e}); the trial starts afresh"
+    return True, None
+
+
 def run_job(job):
     """Run ``job`` = {"config", "run_dir", "lock", "threads", "evaluate_test"}; returns a dict with the run's
     ``summary`` (or ``error``, the exception's text), its per-epoch ``metrics``, ``seconds`` (time in this
@@ -72,7 +86,7 @@ def run_job(job):
         _limit_blas_threads(job["threads"])
         started, t0 = time.time(), time.perf_counter()
         run_dir, config = job["run_dir"], job["config"]
-        resume = checkpoint_exists(os.path.join(run_dir, "checkpoints", "last"))
+        resume, note = _resumable(run_dir)
         if not resume and os.path.exists(run_dir):
             shutil.rmtree(run_dir)
         os.makedirs(run_dir, exist_ok=True)
@@ -81,6 +95,8 @@ def run_job(job):
                 contextlib.redirect_stderr(log):
             def out(*lines):
                 log.write(" ".join(map(str, lines)) + "\n")
+            if note:
+                out(note)
             try:
                 result["summary"] = run(config, run_dir=run_dir, resume=resume, out=out,
                                         evaluate_test=job["evaluate_test"])
