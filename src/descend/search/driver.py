@@ -111,6 +111,7 @@ def run(config, space, method="random", trials=None, workers=None, executor="loc
     config, settings = resolve(settings, config, space)
     directory = _new_directory(out, config)
     ex = _executor(executor, workers, address, timeout, settings.trials)
+    created = not os.path.exists(directory)
     try:
         os.makedirs(directory, exist_ok=True)
         if isinstance(ex, DaskExecutor):
@@ -119,7 +120,7 @@ def run(config, space, method="random", trials=None, workers=None, executor="loc
                                              "config": config, "asynchronous": ex.slots > 1})
     except BaseException:
         ex.close()
-        if os.path.isdir(directory) and not os.listdir(directory):
+        if created and os.path.isdir(directory) and not os.listdir(directory):
             os.rmdir(directory)
         raise
     return _drive(storage, ex, verbose)
