@@ -6,6 +6,8 @@
     descend predict RUN_DIR INPUT [--out FILE]
     descend info RUN_DIR
     descend config            (prints the default configuration)
+    descend search CONFIG [--set key=value ...] [--out DIR] [--workers N | --dask ADDRESS | --dask-local N]
+    descend search --resume STUDY_DIR
 
 With no arguments ``descend train`` trains the default MLP on the embedded digits data and prints the
 run directory. A user error (a bad key or value, a run directory in use, a missing file) is one line on
@@ -46,6 +48,8 @@ def _parser():
     i = sub.add_parser("info", help="describe a run directory")
     i.add_argument("run_dir")
     sub.add_parser("config", help="print the default configuration (TOML)")
+    from .search.cli import add_parser as add_search_parser
+    add_search_parser(sub)
     from .lab.cli import add_parser as add_lab_parser
     add_lab_parser(sub)
     return p
@@ -104,6 +108,9 @@ def _dispatch(args):
     elif args.command == "config":
         from .train.config import DEFAULT_TOML
         _Output()(DEFAULT_TOML.rstrip("\n"))
+    elif args.command == "search":
+        from .search.cli import main as search_main
+        return search_main(args)
     elif args.command == "lab":
         from .lab.cli import main as lab_main
         return lab_main(args)

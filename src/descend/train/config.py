@@ -60,6 +60,7 @@ mode = "minibatch"        # {" | ".join(MODES)}
 fixed_batches = false     # draw the batches once and reuse them every epoch
 drop_last = false         # drop each epoch's last incomplete mini-batch
 standardize = true        # (x - mean) / std with statistics of the training set only
+seed = -1                 # seeds the split and the toy data (-1 = training.seed; a search fixes it for all trials)
 
 [data.augment]            # random changes to each training batch
 shift = 0                 # shift images by up to this many pixels
@@ -69,7 +70,7 @@ noise = "auto"            # add Gaussian noise of this standard deviation ("auto
 
 [training]
 epochs = 60
-seed = 0                  # seeds descend, NumPy, the split and the loader (0 <= seed < 2**32)
+seed = 0                  # seeds descend, NumPy, the loader and (unless data.seed) the split (0 <= seed < 2**32)
 checkpoint_every = 1      # save the full training state every this many epochs
 monitor_every = 0         # layer statistics every this many steps (0 = once per epoch)
 sanity_check = false      # run the babysitting checks before training
@@ -102,7 +103,7 @@ CHOICES = {
 }
 RANGES = {  # key: (low, high, low included, high included); None = unbounded
     "model.dropout": (0.0, 1.0, True, False), "data.val": (0.0, 1.0, True, False), "data.test": (0.0, 1.0, True, False),
-    "data.batch_size": (1, None, True, True), "data.augment.shift": (0, None, True, True),
+    "data.batch_size": (1, None, True, True), "data.seed": (-1, 2**32, True, False), "data.augment.shift": (0, None, True, True),
     "data.augment.rotate": (0.0, 180.0, True, True), "data.augment.noise": (0.0, None, True, True),
     "training.epochs": (0, None, True, True), "training.seed": (0, 2**32, True, False),
     "training.checkpoint_every": (1, None, True, True), "training.monitor_every": (0, None, True, True),

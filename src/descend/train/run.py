@@ -57,7 +57,8 @@ class Data:
 
 def load_splits(spec):
     """The raw (train, val, test) TensorDatasets of ``spec.data`` (val None if empty), before standardization."""
-    d, seed = spec.data, spec.training.seed
+    d = spec.data
+    seed = d.seed if d.seed >= 0 else spec.training.seed
     try:
         pool, test = d.dataset.load(seed, d.path)
     except (OSError, RuntimeError, ValueError) as e:
@@ -68,8 +69,8 @@ def load_splits(spec):
         train, val, _ = D.train_val_test_split(pool, val=d.val, test=0.0, stratify=d.stratify, seed=seed)
     else:
         train, val, test = D.train_val_test_split(pool, val=d.val, test=d.test, stratify=d.stratify, seed=seed)
-    train, val, test = (D.TensorDataset(*D.as_arrays(s)) for s in (train, val, test))
-    return train, (val if len(val) else None), test
+    train, test = (D.TensorDataset(*D.as_arrays(s)) for s in (train, test))
+    return train, (D.TensorDataset(*D.as_arrays(val)) if len(val) else None), test
 
 
 def build_data(spec):
@@ -270,9 +271,11 @@ def _train(spec, data, run_dir, resume, out, evaluate_test):
     out(f"run directory: {run_dir}")
     if resume:
         done = _read_summary(run_dir)
-        if done is not None and not done.get("diverged"):
+        if done is not None and not done.get("diverged") and (done["epochs"] >= spec.training.epochs or
+                                                                 done.get("stop_reason")):
             out(f"{run_dir} already finished ({done['epochs']} epochs); nothing to resume")
             return done
+        # otherwise it was killed, or it finished and its config now asks for more epochs: continue it
     trainer, loader, monitor = build_trainer(spec, run_dir, data, out)
     if resume:
         _restore(trainer, run_dir, out)

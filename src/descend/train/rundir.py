@@ -130,8 +130,11 @@ def remove_stale(parent):
         return
     for name in os.listdir(parent):
         p = os.path.join(parent, name)
-        if name.startswith(TEMP_PREFIX) and os.path.isdir(p) and _stale(p, name):
-            shutil.rmtree(p, ignore_errors=True)
+        try:
+            if name.startswith(TEMP_PREFIX) and os.path.isdir(p) and _stale(p, name):
+                shutil.rmtree(p, ignore_errors=True)
+        except FileNotFoundError:  # another process published (renamed) it meanwhile
+            continue
 
 
 def clean_run(run_dir):

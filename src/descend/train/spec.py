@@ -112,6 +112,7 @@ class DataSpec:
     drop_last: bool
     standardize: bool
     augment: AugmentSpec
+    seed: int   # seeds the split and the toy data; -1 = training.seed
 
     @property
     def has_validation(self):
@@ -238,7 +239,7 @@ def _data(d):
     if dataset.split and not dataset.own_test and d["val"] + d["test"] >= 1:
         raise ConfigError(f"config keys 'data.val' + 'data.test' = {d['val'] + d['test']}: expected < 1")
     return DataSpec(d["name"], dataset, d["path"], d["val"], d["test"], d["stratify"], d["batch_size"], d["mode"],
-                    d["fixed_batches"], d["drop_last"], d["standardize"], _augment(d, dataset))
+                    d["fixed_batches"], d["drop_last"], d["standardize"], _augment(d, dataset), d["seed"])
 
 
 def resolve(config):
