@@ -1,4 +1,4 @@
-"""Lab regularization: the proximal L1 step makes exact zeros, L2 and subgradient L1 do not; both penalties beat λ = 0."""
+"""Lab regularization: the proximal L1 step makes exact zeros, L2 and subgradient L1 do not; both beat λ = 0."""
 
 from descend import lab
 

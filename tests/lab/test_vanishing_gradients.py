@@ -1,4 +1,4 @@
-"""Lab vanishing-gradients: a deep sigmoid network's first-layer gradient is ~10⁻⁶ of its last; batch norm restores it."""
+"""Lab vanishing-gradients: a deep sigmoid net's first-layer gradient is ~10⁻⁶ of its last; batch norm restores it."""
 
 from descend import lab
 

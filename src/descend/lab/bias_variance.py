@@ -37,6 +37,7 @@ SIGMA = 0.3
 
 
 def target(x):
+    """f(x) = sin 2πx."""
     return np.sin(2 * np.pi * x)
 
 
@@ -51,7 +52,7 @@ def fit_all(phi, y):
     One Newton step from W = 0 on L(W) = Σ_r mean_i (Φ_r w_r − y_r)²: W = −H⁻¹ ∇L(0), with the
     block-diagonal Hessian built from q Hessian-vector products.
     """
-    R, n, q = phi.shape
+    R, _, q = phi.shape
     Phi, Y = dc.tensor(phi, dtype=dc.float64), dc.tensor(y, dtype=dc.float64)
 
     def loss(W):

@@ -25,7 +25,6 @@ the only implicants of parity are its minterms, for every D tried.
 """
 
 import itertools
-from math import comb
 
 import numpy as np
 

@@ -86,7 +86,7 @@ def _softmax_linear_gap(d, p, rng, seed):
 
 
 def _nonlinear_gap(d, p, rng, seed, hidden=10):
-    """The same comparison when a nonlinearity follows the dropout: Dropout(p) → Linear(d, 10) → tanh → Linear(10, 4)."""
+    """The same comparison with a nonlinearity after the dropout: Dropout(p) → Linear(d, 10) → tanh → Linear(10, 4)."""
     dc.manual_seed(seed)
     model = nn.Sequential(nn.Dropout(p), nn.Linear(d, hidden, dtype=dc.float64), nn.Tanh(),
                           nn.Linear(hidden, 4, dtype=dc.float64))
@@ -161,8 +161,8 @@ def experiment(ctx):
     with ctx.figure("dropout.png", 1, 3, size=(15, 4.2)) as (fig, axes):
         ax = axes[0]
         labels = ["softmax-linear\np = 0.5", "softmax-linear\np = 0.2", "tanh after dropout\np = 0.5"]
-        geo = [numbers["softmax_linear_p0.5_gap_to_geometric_mean"], numbers["softmax_linear_p0.2_gap_to_geometric_mean"],
-               numbers["nonlinear_gap_to_geometric_mean"]]
+        geo = [numbers["softmax_linear_p0.5_gap_to_geometric_mean"],
+               numbers["softmax_linear_p0.2_gap_to_geometric_mean"], numbers["nonlinear_gap_to_geometric_mean"]]
         ari = [numbers["softmax_linear_p0.5_gap_to_arithmetic_mean"],
                numbers["softmax_linear_p0.2_gap_to_arithmetic_mean"], numbers["nonlinear_gap_to_arithmetic_mean"]]
         pos = np.arange(3)

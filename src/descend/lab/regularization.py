@@ -110,7 +110,7 @@ def experiment(ctx):
     numbers["noise_variance"] = NOISE ** 2
 
     # convergence: ridge's closed form, and the lasso's optimality conditions at the chosen λ
-    w2, b2, _, best2 = fits["l2"]
+    w2, _, _, best2 = fits["l2"]
     xc, yc = xs - xs.mean(0), ys - ys.mean()
     lam2 = lams[best2]
     ridge = np.linalg.solve(xc.T @ xc / n + lam2 * np.eye(D_FEATURES), xc.T @ yc / n)
