@@ -38,7 +38,7 @@ def _optimizer(method, params, lr):
     if method == "Rprop":
         return optim.Rprop(params, lr=lr)
     if method == "L-BFGS":
-        return optim.LBFGS(params, lr=lr, max_iter=1, history_size=10, line_search_fn="strong_wolfe")
+        return optim.LBFGS(params, lr=lr, max_iter=1, max_eval=25, history_size=10, line_search_fn="strong_wolfe")
     return optim.SGD(params, lr=lr)
 
 
