@@ -40,7 +40,7 @@ FIRST_ORDER = {
     "RMSProp": lambda groups: optim.RMSprop(groups),
     "Adam": lambda groups: optim.Adam(groups),
 }
-RUN_ON = dict(max_iter=1, tolerance_grad=0.0, tolerance_change=0.0)   # one iteration per step, no early stop
+RUN_ON = {"max_iter": 1, "tolerance_grad": 0.0, "tolerance_change": 0.0}   # one iteration per step, no early stop
 SECOND_ORDER = {
     "Newton": lambda p: optim.Newton(p, **RUN_ON),
     "CG": lambda p: optim.ConjugateGradient(p, **RUN_ON),
