@@ -57,13 +57,16 @@ def top_hessian_eigenvalue(loss, params, iterations=100, tol=1e-4, seed=0):
 
 
 class StopAtLoss(T.Callback):
-    """Stop training after the first step at which the loss on the whole training set is below ``target``."""
+    """Stop training after the first step at which the loss on the whole training set is below ``target``
+    (measured every 10 steps while it is above 1.2 × target, then after every step)."""
 
     def __init__(self, x, t, target):
         self.x, self.t, self.target = x, t, target
         self.loss = np.inf
 
     def on_batch_end(self, trainer, batch, logs):
+        if self.loss > 1.2 * self.target and trainer.step % 10:
+            return
         with dc.no_grad():
             self.loss = F.cross_entropy(trainer.model(self.x), self.t).item()
         if self.loss < self.target:
