@@ -100,7 +100,8 @@ def experiment(ctx):
 
     with ctx.figure("learning_rate.png", 1, 2) as (_, (ax1, ax2)):
         for i, (r, g) in enumerate(quad.items()):
-            ax1.semilogy(np.maximum(g, 1e-30), color=f"C{i}", label=f"ε = {r:g} · 2/λ_max")
+            shown = np.where(np.isfinite(g), np.clip(g, 1e-30, 1e30), 1e30)     # overflow drawn at the top edge
+            ax1.semilogy(shown, color=f"C{i}", label=f"ε = {r:g} · 2/λ_max")
         ax1.set(title="quadratic, κ = 100", xlabel="step", ylabel="(f − f*) / (f₀ − f*)", ylim=(1e-30, 1e30))
         ax1.legend(fontsize=7)
         import matplotlib
