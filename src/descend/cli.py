@@ -11,9 +11,10 @@
 
 With no arguments ``descend train`` trains the default MLP on the embedded digits data and prints the
 run directory; ``--set model.type=cnn`` trains a small convolutional network instead, and
-``--set data.name=csv --set data.path=my.csv`` (or ``npz``) trains on your own file. A user error (a bad key or value, a run directory in use, a missing file) is one line on
-stderr and exit status 2, before anything is created; a diverged run exits with 1; Ctrl-C exits with
-130 and says how to resume. Output into a closed pipe (``descend info RUN | head``) ends quietly.
+``--set data.name=csv --set data.path=my.csv`` (or ``npz``) trains on your own file. A user error (a
+bad key or value, a run directory in use, a missing file, an unusable cell of a data file) is one line
+on stderr and exit status 2, before anything is created; a diverged run exits with 1; Ctrl-C exits
+with 130 and says how to resume. Output into a closed pipe (``descend info RUN | head``) ends quietly.
 """
 
 import argparse

@@ -92,7 +92,8 @@ def test_convnet_gradients_reach_every_parameter():
     ({"image_shape": (8, 8), "channels": [], "n_out": 2}, r"channels=\[\]; expected a non-empty list"),
     ({"image_shape": (8, 8), "channels": [4, 0], "n_out": 2}, r"expected a non-empty list of positive integers"),
     ({"image_shape": (8, 8), "channels": [4], "n_out": 2, "kernel_size": 4}, r"kernel_size=4; expected an odd"),
-    ({"image_shape": (8, 8), "channels": [1, 1, 1, 1], "n_out": 2}, r"4 blocks halve the 8x8 image to nothing; at most 3"),
+    ({"image_shape": (8, 8), "channels": [1, 1, 1, 1], "n_out": 2},
+     r"4 blocks halve the 8x8 image to nothing; at most 3"),
     ({"image_shape": (64,), "channels": [4], "n_out": 2}, r"image_shape=\(64,\); expected \(H, W\) or \(C, H, W\)"),
     ({"image_shape": (8, 8), "channels": [4], "n_out": 2, "activation": "relux"}, r"activation='relux'"),
 ])

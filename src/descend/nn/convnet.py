@@ -20,8 +20,9 @@ class ConvNet(Module):
     """Flat rows (N, C·H·W) → images (N, C, H, W) → L blocks → Flatten → MLP head → (N, n_out) logits.
 
     Block k: Conv2d(C_{k-1}, C_k, kernel_size, padding 'same', no bias: the BatchNorm's β is the shift) →
-    BatchNorm2d(C_k) → activation → MaxPool2d(2), so the image halves (rounded down) at each block. ``channels`` = [C_1, ..., C_L];
-    ``image_shape`` is (H, W) for one channel or (C, H, W). The head is
+    BatchNorm2d(C_k) → activation → MaxPool2d(2), so the image halves (rounded down) at each block:
+    H_k = ⌊H_{k-1}/2⌋. ``channels`` = [C_1, ..., C_L]; ``image_shape`` is (H, W) for one channel or
+    (C, H, W). The head is
     ``MLP([C_L·H_L·W_L, *hidden, n_out], activation, dropout, batchnorm, init)``; ``init`` (a name of
     ``nn.mlp.INITS`` or a function) also initializes the convolution weights (else PyTorch's default).
     ``features`` (the blocks, input included) and ``head`` are the two parts.

@@ -40,7 +40,7 @@ activation = "relu"       # {" | ".join(ACTIVATIONS)}
 dropout = 0.3             # dropout probability after each hidden activation, in [0, 1)
 batchnorm = false         # BatchNorm1d after each hidden linear layer
 init = "default"          # default (Glorot uniform weights, zero biases) | {" | ".join(INITS)}
-channels = [16, 32]       # cnn: output channels of each conv -> BatchNorm2d -> activation -> 2x2 max-pool block
+channels = [64, 128]      # cnn: output channels of each conv -> BatchNorm2d -> activation -> 2x2 max-pool block
 kernel_size = 3           # cnn: the convolutions' (odd) kernel size, padded to keep the image size
 
 [optimizer]
