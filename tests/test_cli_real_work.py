@@ -439,3 +439,11 @@ def test_runs_made_before_data_json_still_work(tmp_path, capsys):
     assert np.mean(predict_run(r, tmp_path / "x.npy", out=lambda line: None) == labels) == \
         summary_of(r)["test_accuracy"]
     assert main(["evaluate", str(r)]) == 0
+
+
+def test_the_default_cnn_beats_the_default_mlp_on_digits(tmp_path):
+    accuracy = {}
+    for kind in ("mlp", "cnn"):
+        assert main(["train", "--out", str(tmp_path / kind)] + QUIET + sets(f"model.type={kind}")) == 0
+        accuracy[kind] = summary_of(tmp_path / kind)["test_accuracy"]
+    assert accuracy["cnn"] > accuracy["mlp"] >= 0.97, accuracy

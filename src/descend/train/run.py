@@ -127,11 +127,11 @@ def build_data(spec, expect_sha256=None):
             raise RunError(f"data file {d.path} changed since the run was made (its SHA-256 differs from the one in "
                            f"data.json): the run's numbers would not be its own; restore the file or train a new run")
     train, val, test, table = load_splits(spec)
-    rows = f"of {len(train)}" if not d.dataset.file else f"({d.path} has {len(train) + _len(val) + _len(test)} rows)"
+    size = f"of {len(train)}" if not d.dataset.file else f"({d.path} has {len(train) + _len(val) + _len(test)} rows)"
     if val is None and d.has_validation:
-        raise ConfigError(f"config key 'data.val' = {d.val}: leaves no validation example {rows}")
+        raise ConfigError(f"config key 'data.val' = {d.val}: leaves no validation example {size}")
     if test is None and d.has_test:
-        raise ConfigError(f"config key 'data.test' = {d.test}: leaves no test example {rows}; add examples or set "
+        raise ConfigError(f"config key 'data.test' = {d.test}: leaves no test example {size}; add examples or set "
                           f"data.test = 0")
     if spec.model.batchnorm and d.mode == "minibatch" and not d.drop_last and len(train) % d.batch_size == 1:
         raise ConfigError(f"the last mini-batch of each epoch holds 1 example ({len(train)} training examples, "
