@@ -10,9 +10,11 @@
     descend search --resume STUDY_DIR
 
 With no arguments ``descend train`` trains the default MLP on the embedded digits data and prints the
-run directory. A user error (a bad key or value, a run directory in use, a missing file) is one line on
-stderr and exit status 2, before anything is created; a diverged run exits with 1; Ctrl-C exits with
-130 and says how to resume. Output into a closed pipe (``descend info RUN | head``) ends quietly.
+run directory; ``--set model.type=cnn`` trains a small convolutional network instead, and
+``--set data.name=csv --set data.path=my.csv`` (or ``npz``) trains on your own file. A user error (a
+bad key or value, a run directory in use, a missing file, an unusable cell of a data file) is one line
+on stderr and exit status 2, before anything is created; a diverged run exits with 1; Ctrl-C exits
+with 130 and says how to resume. Output into a closed pipe (``descend info RUN | head``) ends quietly.
 """
 
 import argparse
@@ -40,12 +42,14 @@ def _parser():
     t.add_argument("--overwrite", action="store_true", help="replace the run already in the run directory")
     e = sub.add_parser("evaluate", help="evaluate a run's model on its train/val/test data")
     e.add_argument("run_dir")
-    r = sub.add_parser("predict", help="predict the class of each row of a CSV or .npy file with a run's model")
+    r = sub.add_parser("predict", help="predict the label (or value) of each row of a CSV, .npy or .npz file with a "
+                                       "run's model")
     r.add_argument("run_dir")
-    r.add_argument("input", help="CSV (one example per row, optional header line) or .npy (N, features)")
-    r.add_argument("--out", metavar="FILE", help="write the classes here, one per line (.npy: an array); "
+    r.add_argument("input", help="CSV (one example per row, optional header line, with or without the label "
+                                 "column), .npy (N, features) or .npz (the run's data.x array)")
+    r.add_argument("--out", metavar="FILE", help="write the labels (values) here, one row per line (.npy: an array); "
                                                   "default: print them")
-    i = sub.add_parser("info", help="describe a run directory")
+    i = sub.add_parser("info", help="describe a run directory, with its model's table of layers")
     i.add_argument("run_dir")
     sub.add_parser("config", help="print the default configuration (TOML)")
     from .search.cli import add_parser as add_search_parser

@@ -89,7 +89,8 @@ def test_what_is_allowed():
 
 def test_defaults_work_for_every_data_set():
     for name, dataset in DATASETS.items():
-        spec = resolve(load_config(None, [f"data.name={name}"]))
+        path = [f"data.path=x.{name}"] if dataset.file else []   # a file is only read when the run starts
+        spec = resolve(load_config(None, [f"data.name={name}"] + path))
         a = spec.data.augment
         assert (a.rotate, a.noise) == ((8.0, 0.3) if dataset.image_shape else (0.0, 0.0)), name
 

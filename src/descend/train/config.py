@@ -22,7 +22,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from ..data.loader import MODES
-from .registry import ACTIVATIONS, DATASETS, INITS, OPTIMIZERS, SCHEDULERS
+from .registry import ACTIVATIONS, DATASETS, INITS, MODELS, OPTIMIZERS, SCHEDULERS, TASKS
 
 
 class ConfigError(ValueError):
@@ -34,11 +34,14 @@ DEFAULT_TOML = f"""\
 # Every key below may be changed in a config file or with `descend train --set section.key=value`.
 
 [model]
-hidden = [256]            # sizes of the hidden layers ([] = a linear model)
+type = "mlp"              # {" | ".join(MODELS)} (cnn: conv blocks for image data, then the MLP head below)
+hidden = [256]            # sizes of the hidden layers ([] = a linear model; for a cnn, of its head)
 activation = "relu"       # {" | ".join(ACTIVATIONS)}
 dropout = 0.3             # dropout probability after each hidden activation, in [0, 1)
 batchnorm = false         # BatchNorm1d after each hidden linear layer
 init = "default"          # default (Glorot uniform weights, zero biases) | {" | ".join(INITS)}
+channels = [64, 128]      # cnn: output channels of each conv -> BatchNorm2d -> activation -> 2x2 max-pool block
+kernel_size = 3           # cnn: the convolutions' (odd) kernel size, padded to keep the image size
 
 [optimizer]
 name = "Adam"             # {" | ".join(OPTIMIZERS)}; other keys are its arguments
@@ -50,8 +53,13 @@ interval = "epoch"        # step it per "epoch" or per "batch" (ReduceLROnPlatea
 monitor = "val_loss"      # the metric given to ReduceLROnPlateau
 
 [data]
-name = "digits"           # {" | ".join(DATASETS)}
-path = ""                 # directory holding the MNIST files ("" = the cache, downloaded there if missing)
+name = "digits"           # {" | ".join(DATASETS)} (csv, npz: your own file, data.path)
+path = ""                 # csv/npz: the file; mnist: directory of its files ("" = the cache, downloaded there)
+task = "classification"   # {" | ".join(TASKS)} (regression: csv/npz only; MSE loss, no accuracy)
+label = ""                # csv: the label column's name in the header line ("" = the last column)
+x = "x"                   # npz: the inputs' array
+y = "y"                   # npz: the labels' (targets') array
+image_shape = []          # csv/npz: [H, W] or [C, H, W] if each row is an image (a cnn needs it; [] = not images)
 val = 0.1                 # fraction held out for validation
 test = 0.2                # fraction held out for testing (MNIST has its own test set; XOR uses its 4 points)
 stratify = true           # keep the class proportions in every split
@@ -74,6 +82,7 @@ seed = 0                  # seeds descend, NumPy, the loader and (unless data.se
 checkpoint_every = 1      # save the full training state every this many epochs
 monitor_every = 0         # layer statistics every this many steps (0 = once per epoch)
 sanity_check = false      # run the babysitting checks before training
+threads = 1               # BLAS threads while training (0 = the library's default, all cores)
 
 [training.early_stopping]
 enabled = true
@@ -89,24 +98,31 @@ dir = "runs"              # runs go to <dir>/<name>
 name = ""                 # "" = a timestamp; otherwise one directory name inside output.dir
 plots = true              # PNG plots (needs matplotlib)
 progress = true           # progress bar (needs tqdm)
+tensorboard = false       # TensorBoard event files in <run>/tensorboard (needs tensorboardX)
+csv = false               # one row per epoch in <run>/metrics.csv
 """
 
 CHOICES = {
+    "model.type": tuple(MODELS),
     "model.activation": tuple(ACTIVATIONS),
     "model.init": ("default",) + tuple(INITS),
     "optimizer.name": tuple(OPTIMIZERS),
     "schedule.name": ("none",) + tuple(SCHEDULERS),
     "schedule.interval": ("epoch", "batch"),
     "data.name": tuple(DATASETS),
+    "data.task": TASKS,
     "data.mode": MODES,
     "training.early_stopping.mode": ("min", "max"),
 }
 RANGES = {  # key: (low, high, low included, high included); None = unbounded
-    "model.dropout": (0.0, 1.0, True, False), "data.val": (0.0, 1.0, True, False), "data.test": (0.0, 1.0, True, False),
-    "data.batch_size": (1, None, True, True), "data.seed": (-1, 2**32, True, False), "data.augment.shift": (0, None, True, True),
+    "model.dropout": (0.0, 1.0, True, False), "model.kernel_size": (1, None, True, True),
+    "data.val": (0.0, 1.0, True, False), "data.test": (0.0, 1.0, True, False),
+    "data.batch_size": (1, None, True, True), "data.seed": (-1, 2**32, True, False),
+    "data.augment.shift": (0, None, True, True),
     "data.augment.rotate": (0.0, 180.0, True, True), "data.augment.noise": (0.0, None, True, True),
     "training.epochs": (0, None, True, True), "training.seed": (0, 2**32, True, False),
     "training.checkpoint_every": (1, None, True, True), "training.monitor_every": (0, None, True, True),
+    "training.threads": (0, None, True, True),
     "training.early_stopping.patience": (0, None, True, True),
     "training.early_stopping.min_delta": (0.0, None, True, True),
 }

@@ -1,4 +1,5 @@
-"""PNG plots of a run: loss and accuracy curves, and the layer statistics of LayerMonitor (matplotlib)."""
+"""PNG plots of a run: the loss with the learning rate, the accuracy, and the layer statistics of LayerMonitor
+(matplotlib)."""
 
 import io
 import os
@@ -7,7 +8,9 @@ from .files import atomic_write
 
 
 def plot_run(run_dir, history, layer_records, out=print):
-    """Write ``plots/loss.png``, ``plots/accuracy.png`` and ``plots/layers.png``; returns the paths written.
+    """Write ``plots/loss.png`` (training and validation loss per epoch, log scale, with the learning rate ``lr`` on a
+    second axis), ``plots/accuracy.png`` (when accuracy is logged) and ``plots/layers.png``; returns the paths
+    written.
 
     Without matplotlib, prints one line saying so and writes nothing. Each PNG is replaced atomically.
     """
@@ -34,7 +37,17 @@ def plot_run(run_dir, history, layer_records, out=print):
         if metric == "loss":
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-        ax.legend()
+        handles, labels = ax.get_legend_handles_labels()
+        if metric == "loss" and history.get("lr"):
+            lr_ax = ax.twinx()
+            lr_ax.step(epochs, history["lr"], where="post", color="tab:gray", linestyle="--", label="learning rate")
+            lr_ax.set_ylabel("learning rate")
+            lr = [v for v in history["lr"] if v > 0]
+            if lr and max(lr) > 10 * min(lr):
+                lr_ax.set_yscale("log")
+            more = lr_ax.get_legend_handles_labels()
+            handles, labels = handles + more[0], labels + more[1]
+        ax.legend(handles, labels)
         fig.tight_layout()
         path = os.path.join(d, f"{metric}.png")
         _save(fig, path)
@@ -65,6 +78,9 @@ def plot_run(run_dir, history, layer_records, out=print):
 
 def _save(fig, path):
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+    for ax in fig.axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     buf = io.BytesIO()
     fig.savefig(buf, dpi=100, format="png")
     plt.close(fig)

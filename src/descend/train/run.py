@@ -1,15 +1,20 @@
 """A run described by a configuration: build data, model, optimizer and callbacks, train, and write the
 run directory. ``descend train``, ``evaluate``, ``predict`` and ``info`` are thin wrappers around it.
 
-A run directory holds ``config.toml`` (the resolved configuration), ``metrics.jsonl`` and
-``layers.jsonl`` (one strict-JSON record per line), ``checkpoints/last.safetensors`` (everything a
-resume needs), and at the end ``model.safetensors`` (the final weights with the standardization
-statistics, what ``predict`` needs), ``summary.json`` and ``plots/``. Everything is checked before the
-directory exists; the directory appears whole (:mod:`descend.train.rundir`) and is locked while a
-process trains in it; every file is replaced atomically, so a run killed at any instant resumes
-(``run(config, run_dir, resume=True)``) and finishes bit for bit as if it had never stopped.
+A run directory holds ``config.toml`` (the resolved configuration, a data file's path made absolute),
+``data.json`` (what the data is: sizes, classes and their original labels, a file's columns and
+SHA-256), ``metrics.jsonl`` and ``layers.jsonl`` (one strict-JSON record per line),
+``checkpoints/last.safetensors`` (everything a resume needs), optionally ``metrics.csv`` and
+``tensorboard/`` (``output.csv``, ``output.tensorboard``), and at the end ``model.safetensors`` (the
+final weights with the standardization statistics and the labels, what ``predict`` needs),
+``summary.json`` and ``plots/``. Everything is checked before the directory exists; the directory
+appears whole (:mod:`descend.train.rundir`) and is locked while a process trains in it; every file
+is replaced atomically, so a run killed at any instant resumes (``run(config, run_dir,
+resume=True)``) and finishes bit for bit as if it had never stopped.
 """
 
+import contextlib
+import hashlib
 import json
 import os
 import time
@@ -20,9 +25,11 @@ import numpy as np
 from .. import data as D
 from ..autodiff import manual_seed, no_grad
 from ..autodiff.extend import wrap
-from .callbacks import Callback, EarlyStopping, LayerMonitor, ModelCheckpoint, TerminateOnNaN
+from ..nn.summary import summary as model_summary
+from .callbacks import (Callback, CSVLogger, EarlyStopping, LayerMonitor, ModelCheckpoint, TensorBoardLogger,
+                        TerminateOnNaN)
 from .checkpoint import CheckpointError, checkpoint_exists, checkpoint_path, load_checkpoint, save_checkpoint
-from .config import ConfigError, dumps, load_config
+from .config import ConfigError, copy_config, dumps, load_config
 from .files import atomic_write, kill_point, strict_json
 from .rundir import RunError, RunLock, clean_run, create_run, holder
 from .spec import resolve
@@ -45,54 +52,114 @@ class Interrupted(KeyboardInterrupt):
 # ---------------------------------------------------------------------------- data
 @dataclass
 class Data:
-    """The splits of a run (TensorDatasets, standardized if asked), the sizes, and the statistics used."""
+    """The splits of a run (TensorDatasets, standardized if asked; ``val`` and ``test`` None when empty), their
+    sizes, the fitted standardization, and what the labels are: ``classes`` the original label of each class
+    index (None for regression, whose ``n_out`` targets are numbers); for a file, ``table`` (its columns) and
+    ``sha256``."""
 
     train: object
-    val: object        # None: no validation split
+    val: object
     test: object
     n_in: int
-    n_classes: int
+    n_out: int
     standardize: object   # the fitted descend.data.Standardize, or None
+    classes: tuple
+    table: object = None  # the descend.data.Table of a file data set
+    sha256: str = None    # of the file
+
+    def description(self, spec):
+        """What data.json records: the data's name, file, task, shapes, classes and columns."""
+        t = self.table
+        return {"name": spec.data.name, "path": os.path.abspath(spec.data.path) if spec.data.dataset.file else None,
+                "sha256": self.sha256, "task": spec.data.task, "n_in": self.n_in, "n_out": self.n_out,
+                "classes": None if self.classes is None else list(self.classes),
+                "columns": None if t is None or t.columns is None else list(t.columns),
+                "label": None if t is None else t.label, "label_index": None if t is None else t.label_index,
+                "image_shape": None if spec.data.image_shape is None else list(spec.data.image_shape),
+                "examples": {k: 0 if s is None else len(s) for k, s in (("train", self.train), ("val", self.val),
+                                                                         ("test", self.test))}}
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def load_splits(spec):
-    """The raw (train, val, test) TensorDatasets of ``spec.data`` (val None if empty), before standardization."""
+    """The raw (train, val, test, table) of ``spec.data`` before standardization: TensorDatasets (val and test None
+    when empty) and, for a file, the :class:`descend.data.Table` read from it (else None)."""
     d = spec.data
     seed = d.seed if d.seed >= 0 else spec.training.seed
     try:
-        pool, test = d.dataset.load(seed, d.path)
+        pool, test, table = d.dataset.load(seed, d)
     except (OSError, RuntimeError, ValueError) as e:
-        raise RunError(f"data set {d.name!r}: " + " ".join(str(e).split())) from None
+        raise RunError(("data file " if d.dataset.file else f"data set {d.name!r}: ") + " ".join(str(e).split())) \
+            from None
+    stratify = d.stratify and d.classification
     if not d.dataset.split:
         train = val = test = pool
     elif test is not None:
-        train, val, _ = D.train_val_test_split(pool, val=d.val, test=0.0, stratify=d.stratify, seed=seed)
+        train, val, _ = _split(pool, d, d.val, 0.0, stratify, seed)
     else:
-        train, val, test = D.train_val_test_split(pool, val=d.val, test=d.test, stratify=d.stratify, seed=seed)
-    train, test = (D.TensorDataset(*D.as_arrays(s)) for s in (train, test))
-    return train, (D.TensorDataset(*D.as_arrays(val)) if len(val) else None), test
+        train, val, test = _split(pool, d, d.val, d.test, stratify, seed)
+    return tuple(D.TensorDataset(*D.as_arrays(s)) if len(s) else None for s in (train, val, test)) + (table,)
 
 
-def build_data(spec):
-    """The run's :class:`Data`; raises ConfigError for splits the configuration cannot train on."""
-    train, val, test = load_splits(spec)
+def _split(pool, d, val, test, stratify, seed):
+    try:
+        return D.train_val_test_split(pool, val=val, test=test, stratify=stratify, seed=seed)
+    except ValueError:   # the training part is empty
+        raise ConfigError(f"{d.path or d.name}: {len(pool)} examples are too few to split with data.val = {val} and "
+                          f"data.test = {test} (no training example is left)") from None
+
+
+def build_data(spec, expect_sha256=None):
+    """The run's :class:`Data`; raises ConfigError for splits the configuration cannot train on, and RunError if the
+    data file's SHA-256 is not ``expect_sha256`` (the file changed since the run started)."""
     d = spec.data
+    sha256 = None
+    if d.dataset.file and os.path.isfile(d.path):
+        sha256 = _sha256(d.path)
+        if expect_sha256 is not None and sha256 != expect_sha256:
+            raise RunError(f"data file {d.path} changed since the run was made (its SHA-256 differs from the one in "
+                           f"data.json): the run's numbers would not be its own; restore the file or train a new run")
+    train, val, test, table = load_splits(spec)
+    size = f"of {len(train)}" if not d.dataset.file else f"({d.path} has {len(train) + _len(val) + _len(test)} rows)"
     if val is None and d.has_validation:
-        raise ConfigError(f"config key 'data.val' = {d.val}: leaves no validation example of {len(train)}")
+        raise ConfigError(f"config key 'data.val' = {d.val}: leaves no validation example {size}")
+    if test is None and d.has_test:
+        raise ConfigError(f"config key 'data.test' = {d.test}: leaves no test example {size}; add examples or set "
+                          f"data.test = 0")
     if spec.model.batchnorm and d.mode == "minibatch" and not d.drop_last and len(train) % d.batch_size == 1:
         raise ConfigError(f"the last mini-batch of each epoch holds 1 example ({len(train)} training examples, "
                           f"data.batch_size = {d.batch_size}), which BatchNorm cannot normalize: set "
                           f"data.drop_last = true or change data.batch_size")
-    labels = np.concatenate([s.arrays[1] for s in (train, val, test) if s is not None])
-    if labels.min() < 0 or labels.max() >= d.dataset.classes:
-        raise RunError(f"data set {d.name!r}: labels {labels.min()}..{labels.max()} outside 0..{d.dataset.classes - 1}")
+    n_in = int(np.prod(train.arrays[0].shape[1:]))
+    if d.image_shape is not None and int(np.prod(d.image_shape)) != n_in:
+        raise ConfigError(f"config key 'data.image_shape' = {list(d.image_shape)}: images of "
+                          f"{int(np.prod(d.image_shape))} values, but the examples of {d.path} have {n_in}")
+    if not d.classification:
+        classes, n_out = None, int(train.arrays[1].shape[1])
+    elif table is not None:
+        classes, n_out = table.classes, len(table.classes)
+    else:
+        labels = np.concatenate([s.arrays[1] for s in (train, val, test) if s is not None])
+        if labels.min() < 0 or labels.max() >= d.dataset.classes:
+            raise RunError(f"data set {d.name!r}: labels {labels.min()}..{labels.max()} outside "
+                           f"0..{d.dataset.classes - 1}")
+        classes, n_out = tuple(range(d.dataset.classes)), d.dataset.classes
     standardize = None
     if d.standardize:
         standardize = D.Standardize().fit(train)
-        train, test = standardize(train), standardize(test)
-        val = None if val is None else standardize(val)
-    n_in = int(np.prod(train.arrays[0].shape[1:]))
-    return Data(train, val, test, n_in, d.dataset.classes, standardize)
+        train, val, test = (None if s is None else standardize(s) for s in (train, val, test))
+    return Data(train, val, test, n_in, n_out, standardize, classes, table, sha256)
+
+
+def _len(split):
+    return 0 if split is None else len(split)
 
 
 def count_parameters(model):
@@ -133,18 +200,31 @@ def _truncate_jsonl(path, epoch):
         atomic_write(path, "".join(strict_json(r) + "\n" for r in rows).encode())
 
 
+def _clock(seconds):
+    """``m:ss`` or ``h:mm:ss``."""
+    m, sec = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
 class RunLogger(Callback):
-    """Append each epoch's logs to metrics.jsonl (and the new layer records to layers.jsonl); print a table row."""
+    """Append each epoch's logs to metrics.jsonl (and the new layer records to layers.jsonl); print a table row.
 
-    HEAD = f"{'epoch':>5} {'loss':>9} {'acc':>7} {'val_loss':>9} {'val_acc':>7} {'lr':>9} {'time':>6}"
+    The row ends with ``left``: the time the remaining epochs of ``epochs`` take at this process's mean epoch
+    time (an upper bound when early stopping ends the run sooner).
+    """
 
-    def __init__(self, run_dir, out, monitor):
+    def __init__(self, run_dir, out, monitor, classification=True, epochs=None):
         self.path = os.path.join(run_dir, "metrics.jsonl")
         self.layers_path = os.path.join(run_dir, "layers.jsonl")
-        self.out, self.monitor = out, monitor
+        self.out, self.monitor, self.epochs = out, monitor, epochs
+        acc = [("acc", "accuracy", "7.4f")] if classification else []
+        self.columns = ([("loss", "loss", "9.4f")] + acc + [("val_loss", "val_loss", "9.4f")] +
+                        [("val_acc", "val_accuracy", "7.4f")] * bool(acc) + [("lr", "lr", "9.2e")])
         self._printed_head = False
         self._layer_count = 0
         self._warned = 0
+        self._seconds = self._timed = 0
 
     def on_epoch_end(self, trainer, epoch, logs):
         _append_jsonl(self.path, [{k: int(v) if k == "epoch" else float(v) for k, v in logs.items()}])
@@ -154,13 +234,15 @@ class RunLogger(Callback):
             self.out("  monitor: " + w)
         self._warned = len(self.monitor.warnings)
         if not self._printed_head:
-            self.out(self.HEAD)
+            self.out(f"{'epoch':>5} " + " ".join(f"{h:>{int(fmt.split('.')[0])}}" for h, _, fmt in self.columns) +
+                     f" {'time':>6} {'left':>7}")
             self._printed_head = True
-
-        def f(k, fmt):
-            return format(logs[k], fmt) if k in logs else "-"
-        self.out(f"{epoch:>5} {f('loss', '9.4f')} {f('accuracy', '7.4f')} {f('val_loss', '9.4f')} "
-                 f"{f('val_accuracy', '7.4f')} {f('lr', '9.2e')} {f('time', '5.2f')}s")
+        self._seconds += logs.get("time", 0.0)
+        self._timed += 1
+        left = "-" if self.epochs is None else _clock(max(self.epochs - epoch, 0) * self._seconds / self._timed)
+        cells = " ".join(format(logs[k], fmt) if k in logs else f"{'-':>{int(fmt.split('.')[0])}}"
+                         for _, k, fmt in self.columns)
+        self.out(f"{epoch:>5} {cells} {logs.get('time', 0.0):5.2f}s {left:>7}")
 
     def state_dict(self):
         return {"layer_count": self._layer_count, "warned": self._warned}
@@ -178,14 +260,39 @@ def _printer():
         return print
 
 
+@contextlib.contextmanager
+def blas_threads(n):
+    """Limit the BLAS libraries (OpenBLAS, MKL) to ``n`` threads inside the block; ``n = 0`` leaves them as they are.
+
+    One thread is the default of a run (``training.threads``): the matrices of small networks are too small for
+    two threads to pay off, and on a busy machine their waiting costs up to 10x.
+    """
+    if not n:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
+def check_extras(spec):
+    """Raise ConfigError if ``spec`` asks for an optional package that is not installed (tensorboardX)."""
+    if spec.output.tensorboard:
+        try:
+            import tensorboardX  # noqa: F401
+        except ImportError:
+            raise ConfigError("config key 'output.tensorboard' = true: TensorBoard event files need tensorboardX, "
+                              "which is not installed: pip install tensorboardX (or set output.tensorboard = false)") \
+                from None
+
+
 def build_trainer(spec, run_dir, data, out):
     """(Trainer, loader, LayerMonitor) of a run: model, optimizer and callbacks built after seeding descend's and
     NumPy's generators."""
-    from ..nn import functional as F
     t, d = spec.training, spec.data
     manual_seed(t.seed)
     np.random.seed(t.seed)
-    model = spec.model.build(data.n_in, data.n_classes)
+    model = spec.model.build(data.n_in, data.n_out)
     optimizer = spec.optimizer.build(model.parameters())
     monitor = LayerMonitor(every=t.monitor_every or None)
     callbacks = [monitor]
@@ -193,12 +300,16 @@ def build_trainer(spec, run_dir, data, out):
         callbacks.append(t.early_stopping.build())
     if spec.schedule is not None:
         callbacks.append(spec.schedule.callback(optimizer))
-    callbacks += [TerminateOnNaN(), RunLogger(run_dir, out, monitor),
-                  ModelCheckpoint(os.path.join(run_dir, "checkpoints"), every=t.checkpoint_every)]
+    callbacks += [TerminateOnNaN(), RunLogger(run_dir, out, monitor, d.classification, t.epochs)]
+    if spec.output.csv:
+        callbacks.append(CSVLogger(os.path.join(run_dir, "metrics.csv")))
+    if spec.output.tensorboard:
+        callbacks.append(TensorBoardLogger(os.path.join(run_dir, "tensorboard")))
+    callbacks.append(ModelCheckpoint(os.path.join(run_dir, "checkpoints"), every=t.checkpoint_every))
     loader = D.DataLoader(data.train, batch_size=d.batch_size, shuffle=True, seed=t.seed + 1, mode=d.mode,
                           fixed_batches=d.fixed_batches, drop_last=d.drop_last,
-                          transform=d.augment.build(d.dataset.image_shape))
-    trainer = Trainer(model, F.cross_entropy, optimizer, callbacks=callbacks, metrics=["accuracy"],
+                          transform=d.augment.build(d.image_shape))
+    trainer = Trainer(model, d.loss(), optimizer, callbacks=callbacks, metrics=d.metrics(),
                       progress=spec.output.progress, verbose=0)   # RunLogger prints the epochs
     return trainer, loader, monitor
 
@@ -223,6 +334,15 @@ def new_run_dir(spec):
     return path
 
 
+def _saved_config(config):
+    """The configuration a run directory keeps: ``data.path`` made absolute, so that the run resumes, evaluates
+    and predicts from any working directory."""
+    saved = copy_config(config)
+    if saved["data"]["path"]:
+        saved["data"]["path"] = os.path.abspath(saved["data"]["path"])
+    return saved
+
+
 def run(config, run_dir=None, resume=False, out=None, evaluate_test=True, overwrite=False):
     """Train the run described by ``config`` in ``run_dir`` (default: from ``[output]``); returns the summary dict
     (also written to summary.json).
@@ -235,28 +355,32 @@ def run(config, run_dir=None, resume=False, out=None, evaluate_test=True, overwr
     """
     out = out or _printer()
     spec = resolve(config)
-    if resume:
-        if run_dir is None:
-            raise RunError("resume=True needs the run directory to continue")
-        lock = RunLock(run_dir)
-    else:
-        data = build_data(spec)
-        run_dir = os.path.abspath(run_dir if run_dir is not None else new_run_dir(spec))
-        lock = create_run(run_dir, {"config.toml": dumps(config).encode()}, overwrite=overwrite)
-    run_dir = os.path.abspath(run_dir)
-    with lock:
-        try:
-            if resume:
-                clean_run(run_dir)
-                data = build_data(spec)
-            return _train(spec, data, run_dir, resume, out, evaluate_test)
-        except KeyboardInterrupt:
-            raise Interrupted(run_dir) from None
+    check_extras(spec)
+    with blas_threads(spec.training.threads):
+        if resume:
+            if run_dir is None:
+                raise RunError("resume=True needs the run directory to continue")
+            lock = RunLock(run_dir)
+        else:
+            data = build_data(spec)
+            run_dir = os.path.abspath(run_dir if run_dir is not None else new_run_dir(spec))
+            lock = create_run(run_dir, {"config.toml": dumps(_saved_config(config)).encode(),
+                                        "data.json": strict_json(data.description(spec), indent=2).encode()},
+                              overwrite=overwrite)
+        run_dir = os.path.abspath(run_dir)
+        with lock:
+            try:
+                if resume:
+                    clean_run(run_dir)
+                    data = build_data(spec, _recorded_data(run_dir).get("sha256"))
+                return _train(spec, data, run_dir, resume, out, evaluate_test)
+            except KeyboardInterrupt:
+                raise Interrupted(run_dir) from None
 
 
-def _read_summary(run_dir):
-    """The run's summary.json (None before the run ended)."""
-    path = os.path.join(run_dir, "summary.json")
+def _read_json(run_dir, name):
+    """The JSON file ``name`` of the run (None if it does not exist)."""
+    path = os.path.join(run_dir, name)
     if not os.path.exists(path):
         return None
     try:
@@ -264,6 +388,16 @@ def _read_summary(run_dir):
             return json.loads(f.read())
     except ValueError as e:
         raise RunError(f"{path} is corrupted ({e})") from None
+
+
+def _read_summary(run_dir):
+    """The run's summary.json (None before the run ended)."""
+    return _read_json(run_dir, "summary.json")
+
+
+def _recorded_data(run_dir):
+    """The run's data.json ({} for a run made before descend wrote it)."""
+    return _read_json(run_dir, "data.json") or {}
 
 
 def _train(spec, data, run_dir, resume, out, evaluate_test):
@@ -280,13 +414,14 @@ def _train(spec, data, run_dir, resume, out, evaluate_test):
     if resume:
         _restore(trainer, run_dir, out)
     elif spec.training.sanity_check:
-        from ..nn import functional as F
         from .sanity import sanity_check
-        out(str(sanity_check(trainer.model, F.cross_entropy, data.train, verbose=False)))
-    out(f"training a {list(spec.model.hidden)} MLP ({count_parameters(trainer.model)} parameters) on "
-        f"{spec.data.name}: {len(data.train)} train, {0 if data.val is None else len(data.val)} validation"
-        + (f", {len(data.test)} test" if evaluate_test else "") +
-        f" examples, {spec.optimizer.name}, up to {spec.training.epochs} epochs")
+        out(str(sanity_check(trainer.model, spec.data.loss(), data.train, verbose=False)))
+    d = spec.data
+    source = f"{d.path} ({d.task})" if d.dataset.file else d.name
+    test = f", {len(data.test)} test" if evaluate_test and data.test is not None else ""
+    out(f"training a {spec.model.describe()} ({count_parameters(trainer.model)} parameters) on {source}: "
+        f"{len(data.train)} train, {_len(data.val)} validation{test} examples, {spec.optimizer.name}, up to "
+        f"{spec.training.epochs} epochs")
     fit_to(trainer, loader, data.val, spec.training.epochs)
     summary = {"run_dir": run_dir, "epochs": trainer.epoch, "steps": trainer.step,
                "parameters": count_parameters(trainer.model)}
@@ -301,10 +436,12 @@ def _train(spec, data, run_dir, resume, out, evaluate_test):
     _finish(spec, data, run_dir, trainer, monitor, summary, evaluate_test, out)
     summary["time_seconds"] = time.perf_counter() - t0
     atomic_write(os.path.join(run_dir, "summary.json"), strict_json(summary, indent=2).encode())
-    split = "test" if evaluate_test else "val"
+    split = "test" if evaluate_test and data.test is not None else "val"
     if f"{split}_loss" in summary:
-        out(f"{split} accuracy {summary[f'{split}_accuracy']:.4f}, {split} loss {summary[f'{split}_loss']:.4f} "
-            f"after {trainer.epoch} epochs in {summary['time_seconds']:.1f} s")
+        acc = f"{split} accuracy {summary[f'{split}_accuracy']:.4f}, " if d.classification else ""
+        loss = "loss" if d.classification else "loss (mean squared error)"
+        out(f"{acc}{split} {loss} {summary[f'{split}_loss']:.4f} after {trainer.epoch} epochs in "
+            f"{summary['time_seconds']:.1f} s")
     out(f"run directory: {run_dir}")
     return summary
 
@@ -324,14 +461,23 @@ def _restore(trainer, run_dir, out):
         _truncate_jsonl(os.path.join(run_dir, name), trainer.epoch)
 
 
+def _splits(data, evaluate_test):
+    """(name, data set) of the splits to evaluate: train, val and (unless ``evaluate_test`` is False) test."""
+    return (("train", data.train), ("val", data.val)) + ((("test", data.test),) if evaluate_test else ())
+
+
 def _finish(spec, data, run_dir, trainer, monitor, summary, evaluate_test, out):
     """Write the final model (with what prediction needs) and the plots; add the final metrics to ``summary``."""
+    t = data.table
     save_checkpoint(os.path.join(run_dir, "model"), {
-        "model": copy_state(trainer.model), "n_in": data.n_in, "n_classes": data.n_classes,
+        "model": copy_state(trainer.model), "n_in": data.n_in, "n_out": data.n_out,
+        "n_classes": data.n_out if spec.data.classification else None, "task": spec.data.task,
+        "classes": None if data.classes is None else list(data.classes),
+        "columns": None if t is None or t.columns is None else list(t.columns),
+        "label": None if t is None else t.label, "label_index": None if t is None else t.label_index,
         "input_dtype": str(data.train.arrays[0].dtype),
         "standardize": None if data.standardize is None else data.standardize.state_dict()})
-    splits = (("train", data.train), ("val", data.val)) + ((("test", data.test),) if evaluate_test else ())
-    summary.update(_evaluate(trainer, splits))
+    summary.update(_evaluate(trainer, _splits(data, evaluate_test)))
     es = next((c for c in trainer.callbacks if isinstance(c, EarlyStopping)), None)
     if es is not None:
         summary["best_epoch"] = es.best_epoch
@@ -340,7 +486,9 @@ def _finish(spec, data, run_dir, trainer, monitor, summary, evaluate_test, out):
     summary["layer_warnings"] = monitor.warnings[-10:]
     if spec.output.plots:
         from .plots import plot_run
-        plot_run(run_dir, history, _read_jsonl(os.path.join(run_dir, "layers.jsonl")), out)
+        written = plot_run(run_dir, history, _read_jsonl(os.path.join(run_dir, "layers.jsonl")), out)
+        if written:
+            out(f"plots: {os.path.dirname(written[0])}{os.sep} ({', '.join(os.path.basename(p) for p in written)})")
 
 
 def _diverged(trainer, last):
@@ -389,8 +537,8 @@ def _final_state(run_dir, allow_checkpoint):
     return load_checkpoint(path), checkpoint_path(path)
 
 
-def _load_model(spec, state, n_in, n_classes, source):
-    model = spec.model.build(n_in, n_classes)
+def _load_model(spec, state, n_in, n_out, source):
+    model = spec.model.build(n_in, n_out)
     try:
         load_model_state(model, state["model"], source=source)
     except (ValueError, KeyError) as e:
@@ -401,92 +549,110 @@ def _load_model(spec, state, n_in, n_classes, source):
 def evaluate_run(run_dir, out=print, evaluate_test=True):
     """Rebuild the run's data and model, load its final weights (else its last checkpoint), and return
     ``{split_metric: value}`` for train, validation and (unless ``evaluate_test=False``) test."""
-    from ..nn import functional as F
     spec = resolve(load_run_config(run_dir))
-    data = build_data(spec)
-    state, source = _final_state(run_dir, allow_checkpoint=True)
-    model = _load_model(spec, state, data.n_in, data.n_classes, source)
-    trainer = Trainer(model, F.cross_entropy, optimizer=None, metrics=["accuracy"])
-    splits = (("train", data.train), ("val", data.val)) + ((("test", data.test),) if evaluate_test else ())
-    result = _evaluate(trainer, splits)
-    out(f"{'split':<6} {'loss':>9} {'accuracy':>9}")
+    with blas_threads(spec.training.threads):
+        data = build_data(spec, _recorded_data(run_dir).get("sha256"))
+        state, source = _final_state(run_dir, allow_checkpoint=True)
+        model = _load_model(spec, state, data.n_in, data.n_out, source)
+        trainer = Trainer(model, spec.data.loss(), optimizer=None, metrics=spec.data.metrics())
+        splits = _splits(data, evaluate_test)
+        result = _evaluate(trainer, splits)
+    classification = spec.data.classification
+    out(f"{'split':<6} {'loss':>9}" + (f" {'accuracy':>9}" if classification else "  (mean squared error)"))
     for split, _ in splits:
         if f"{split}_loss" in result:
-            out(f"{split:<6} {result[split + '_loss']:>9.4f} {result.get(split + '_accuracy', float('nan')):>9.4f}")
+            acc = f" {result[split + '_accuracy']:>9.4f}" if classification else ""
+            out(f"{split:<6} {result[split + '_loss']:>9.4f}{acc}")
     return result
 
 
-def read_inputs(path, n_in):
-    """The rows of ``path`` (.npy, or CSV text with an optional header line) as an (N, n_in) float64 array."""
-    path = os.fspath(path)
-    try:
-        if path.endswith(".npy"):
-            x = np.load(path, allow_pickle=False)
-        else:
-            with open(path) as f:
-                lines = [line for line in f.read().splitlines() if line.strip()]
-            try:
-                x = np.loadtxt(lines, delimiter=",", ndmin=2)
-            except ValueError:
-                x = np.loadtxt(lines[1:], delimiter=",", ndmin=2)   # a header line
-    except FileNotFoundError:
-        raise RunError(f"input file {path} does not exist") from None
-    except (ValueError, OSError, UnicodeDecodeError) as e:
-        raise RunError(f"input file {path}: not a numeric CSV or .npy array (" + " ".join(str(e).split()) + ")") \
-            from None
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)) or x.dtype == np.bool_:
-        raise RunError(f"input file {path}: expected numbers, got an array of {x.dtype}")
-    if x.ndim < 1 or len(x) == 0:
-        raise RunError(f"input file {path} holds no rows")
-    x = x.reshape(len(x), -1).astype(np.float64)
-    if x.shape[1] != n_in:
-        raise RunError(f"input file {path}: rows of {x.shape[1]} values; the model takes {n_in} inputs per row")
-    if not np.isfinite(x).all():
-        row = int(np.nonzero(~np.isfinite(x).all(axis=1))[0][0])
-        raise RunError(f"input file {path}: row {row + 1} holds NaN or infinite values")
-    return x
-
-
 def predict_run(run_dir, input_path, out_path=None, out=print, batch_size=1024):
-    """The classes the run's final model predicts for the rows of ``input_path`` (in the data set's own units:
-    the saved standardization is applied), as an (N,) int64 array; written one per line to ``out_path``
-    (``.npy``: an array) or printed."""
+    """What the run's final model predicts for the rows of ``input_path`` (CSV with or without the label column,
+    .npy, or .npz with the run's ``data.x`` array; in the data's own units: the saved standardization is applied):
+    for classification the original labels (N,) (integers or strings, as in the training data), for regression
+    the values (N, k). Written to ``out_path`` (``.npy``: an array; else one line per row) or printed."""
     spec = resolve(load_run_config(run_dir))
     state, source = _final_state(run_dir, allow_checkpoint=False)
-    x = read_inputs(input_path, state["n_in"]).astype(state["input_dtype"])
+    n_in = state["n_in"]
+    n_out = state.get("n_out", state.get("n_classes"))
+    try:
+        x = D.read_inputs(input_path, n_in, columns=state.get("columns"), label=state.get("label"),
+                          label_index=state.get("label_index"), x=spec.data.x)
+    except ValueError as e:
+        raise RunError("input file " + " ".join(str(e).split())) from None
+    x = x.astype(state["input_dtype"])
     if state["standardize"] is not None:
         s = D.Standardize()
         s.load_state_dict(state["standardize"])
         x = s(x)
-    model = _load_model(spec, state, state["n_in"], state["n_classes"], source)
-    model.eval()
-    with no_grad():
-        classes = np.concatenate([np.argmax(model(wrap(np.ascontiguousarray(x[i:i + batch_size]))).numpy(), axis=1)
-                                  for i in range(0, len(x), batch_size)]).astype(np.int64)
+    with blas_threads(spec.training.threads):
+        model = _load_model(spec, state, n_in, n_out, source)
+        model.eval()
+        with no_grad():
+            y = np.concatenate([model(wrap(np.ascontiguousarray(x[i:i + batch_size]))).numpy()
+                                for i in range(0, len(x), batch_size)])
+    if state.get("task", "classification") == "classification":
+        classes = state.get("classes") or list(range(n_out))
+        result = np.array(classes)[np.argmax(y, axis=1)]
+        lines = [str(c) for c in result]
+    else:
+        result = y
+        lines = [",".join(str(v) for v in row) for row in y]
     if out_path is None:
-        for c in classes:
-            out(str(c))
+        for line in lines:
+            out(line)
     elif os.fspath(out_path).endswith(".npy"):
         with open(out_path, "wb") as f:
-            np.save(f, classes, allow_pickle=False)
+            np.save(f, result, allow_pickle=False)
     else:
-        atomic_write(out_path, "".join(f"{c}\n" for c in classes).encode())
-    return classes
+        atomic_write(out_path, "".join(line + "\n" for line in lines).encode())
+    return result
+
+
+def _model_sizes(run_dir):
+    """(n_in, n_out) of the run's model, from data.json or the final model; None if neither exists yet."""
+    recorded = _recorded_data(run_dir)
+    if "n_in" in recorded:
+        return recorded["n_in"], recorded["n_out"]
+    path = os.path.join(run_dir, "model")
+    if checkpoint_exists(path):
+        state = load_checkpoint(path)
+        return state["n_in"], state.get("n_out", state.get("n_classes"))
+    return None
+
+
+def _data_line(d, recorded):
+    """The data set of a run in a few words."""
+    if recorded.get("path"):
+        text = f"{recorded['path']} ({d['task']}"
+    else:
+        text = f"{d['name']} ({d['task']}"
+    classes = recorded.get("classes")
+    if classes:
+        shown = ", ".join(str(c) for c in classes[:10]) + (", ..." if len(classes) > 10 else "")
+        text += f", {len(classes)} classes: {shown}"
+    examples = recorded.get("examples")
+    if examples:
+        text += f"; {examples['train']} train, {examples['val']} validation, {examples['test']} test examples"
+    return text + ")"
 
 
 def info_run(run_dir, out=print):
-    """Print what a run directory holds: configuration, progress, final metrics, checkpoints, warnings."""
+    """Print what a run directory holds: configuration, data, progress, final metrics, checkpoints, warnings, and the
+    model's table of layers (``dc.summary``)."""
     config = load_run_config(run_dir)
+    spec = resolve(config)
     m, d = config["model"], config["data"]
+    recorded = _recorded_data(run_dir)
     out(f"run {os.path.abspath(run_dir)}")
     pid = holder(run_dir)
     if pid is not None:
         out(f"  status: training now (process {pid if pid > 0 else 'unknown'})")
-    out(f"  model: MLP hidden={m['hidden']} activation={m['activation']} dropout={m['dropout']} "
+    out(f"  model: {spec.model.describe()} activation={m['activation']} dropout={m['dropout']} "
         f"batchnorm={m['batchnorm']}")
     opt = ", ".join(f"{k}={v}" for k, v in config["optimizer"].items() if k != "name")
     out(f"  optimizer: {config['optimizer']['name']}({opt}); schedule: {config['schedule']['name']}")
-    out(f"  data: {d['name']}, batch {d['batch_size']}, mode {d['mode']}")
+    out(f"  data: {_data_line(d, recorded)}, batch {d['batch_size']}, mode {d['mode']}")
     rows = _read_jsonl(os.path.join(run_dir, "metrics.jsonl"))
     out(f"  epochs done: {len(rows)} of {config['training']['epochs']}")
     if rows:
@@ -498,7 +664,7 @@ def info_run(run_dir, out=print):
         info["summary"] = summary
         if "time_seconds" in summary:
             out(f"  parameters: {summary['parameters']}, time {summary['time_seconds']:.1f} s")
-        finals = [k for k in ("train_accuracy", "val_accuracy", "test_accuracy", "test_loss")
+        finals = [k for k in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss")
                   if isinstance(summary.get(k), float)]
         if finals:
             out("  final: " + ", ".join(f"{k}={summary[k]:.4f}" for k in finals))
@@ -516,4 +682,16 @@ def info_run(run_dir, out=print):
                 out(f"  checkpoint {n[:-len('.safetensors')]}: epoch {st['epoch']}, step {st['step']}")
             except CheckpointError as e:
                 out(f"  {e}")
+    for extra, what in (("metrics.csv", "epochs as CSV"), ("tensorboard", "TensorBoard: tensorboard --logdir")):
+        if os.path.exists(os.path.join(run_dir, extra)):
+            out(f"  {what} {os.path.join(os.path.abspath(run_dir), extra)}")
+    sizes = _model_sizes(run_dir)
+    if sizes is None:
+        out("  model table: not available before the run writes data.json or model.safetensors")
+    else:
+        table = model_summary(spec.model.build(*sizes), (1, sizes[0]))
+        info["model_summary"] = table
+        out("")
+        for line in str(table).splitlines():
+            out("  " + line)
     return info
