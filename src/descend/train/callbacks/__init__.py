@@ -1,4 +1,5 @@
-"""Training callbacks: History, EarlyStopping, schedules, checkpoints, averaging, NaN guard, layer monitoring."""
+"""Training callbacks: History, EarlyStopping, schedules, checkpoints, averaging, NaN guard, layer monitoring,
+and the progress bar and epoch lines the Trainer prints."""
 
 from .averaging import PolyakAveraging, SnapshotEnsemble
 from .base import Callback
@@ -6,8 +7,9 @@ from .early_stopping import EarlyStopping
 from .history import History
 from .layer_monitor import LayerMonitor
 from .model_checkpoint import ModelCheckpoint
+from .progress import EpochLogger, ProgressBar
 from .schedulers import LRScheduler, ReduceLROnPlateau
 from .terminate_on_nan import TerminateOnNaN
 
-__all__ = ["Callback", "History", "EarlyStopping", "LRScheduler", "ReduceLROnPlateau", "ModelCheckpoint",
-           "PolyakAveraging", "SnapshotEnsemble", "TerminateOnNaN", "LayerMonitor"]
+__all__ = ["Callback", "EarlyStopping", "EpochLogger", "History", "LRScheduler", "LayerMonitor", "ModelCheckpoint",
+           "PolyakAveraging", "ProgressBar", "ReduceLROnPlateau", "SnapshotEnsemble", "TerminateOnNaN"]

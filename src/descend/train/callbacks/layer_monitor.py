@@ -37,7 +37,7 @@ class LayerMonitor(Callback):
 
     # which step to record
     def _due(self, trainer):
-        nxt = trainer.step + 1
+        nxt = trainer.global_step + 1
         if self.every is not None:
             return nxt % self.every == 0
         loader = trainer.train_loader
@@ -64,7 +64,7 @@ class LayerMonitor(Callback):
         return hook
 
     def on_epoch_start(self, trainer, epoch):
-        self._epoch_start_step = trainer.step
+        self._epoch_start_step = trainer.global_step
 
     def on_batch_start(self, trainer, batch):
         self._active = self._due(trainer)
@@ -80,7 +80,7 @@ class LayerMonitor(Callback):
         if not self._active:
             return
         self._active = False
-        epoch, step = trainer.epoch + 1, trainer.step
+        epoch, step = trainer.epoch + 1, trainer.global_step
         for name, (kind, a) in self._acts.items():
             rec = {"epoch": epoch, "step": step, "layer": name, "kind": "activation",
                    "act_mean": float(a.mean()), "act_std": float(a.std())}
