@@ -215,7 +215,7 @@ def build_trainer(config, run_dir, train, n_in, n_classes, out):
                           seed=t["seed"] + 1, mode=config["data"]["mode"], fixed_batches=config["data"]["fixed_batches"],
                           transform=build_transform(config))
     trainer = Trainer(model, F.cross_entropy, optimizer, callbacks=callbacks, metrics=["accuracy"],
-                      progress=config["output"]["progress"])
+                      verbose=0, progress=config["output"]["progress"])
     return trainer, loader, monitor
 
 
@@ -246,17 +246,18 @@ def run(config, run_dir=None, resume=False, out=None):
         trainer.load_checkpoint(last)
         _truncate_jsonl(os.path.join(run_dir, "metrics.jsonl"), lambda r: r["epoch"] <= trainer.epoch)
         _truncate_jsonl(os.path.join(run_dir, "layers.jsonl"), lambda r: r["epoch"] <= trainer.epoch)
-        out(f"resuming {run_dir} after epoch {trainer.epoch} (step {trainer.step})")
+        out(f"resuming {run_dir} after epoch {trainer.epoch} (step {trainer.global_step})")
     epochs = config["training"]["epochs"]
     out(f"training a {config['model']['hidden']} MLP ({count_parameters(trainer.model)} parameters) on "
         f"{config['data']['name']}: {len(train)} train, {0 if val is None else len(val)} validation, {len(test)} test "
         f"examples, {config['optimizer']['name']}, up to {epochs} epochs")
-    trainer.fit(loader, val=val, epochs=epochs)
+    if not trainer.stop_training:  # fit trains that many more epochs; a stopped run stays stopped
+        trainer.fit(loader, val=val, epochs=epochs - trainer.epoch)
     if trainer.stop_reason:
         out(trainer.stop_reason)
     save_checkpoint(os.path.join(run_dir, "model"), {"model": copy_state(trainer.model),
                                                     "n_in": n_in, "n_classes": n_classes})
-    summary = {"run_dir": os.path.abspath(run_dir), "epochs": trainer.epoch, "steps": trainer.step,
+    summary = {"run_dir": os.path.abspath(run_dir), "epochs": trainer.epoch, "steps": trainer.global_step,
                "stop_reason": trainer.stop_reason, "parameters": count_parameters(trainer.model)}
     for split, ds in (("train", train), ("val", val), ("test", test)):
         if ds is not None:
@@ -354,5 +355,5 @@ def info_run(run_dir, out=print):
         names = sorted({os.path.splitext(n)[0] for n in os.listdir(cdir) if n.endswith(".json")})
         for n in names:
             st = load_checkpoint(os.path.join(cdir, n))
-            out(f"  checkpoint {n}: epoch {st['epoch']}, step {st['step']}")
+            out(f"  checkpoint {n}: epoch {st['epoch']}, step {st['global_step']}")
     return info
