@@ -147,12 +147,12 @@ def resolve(metrics, tasks=None):
 
 
 def applicable(metrics, outputs, targets):
-    """The metrics of ``metrics`` that apply to a batch's ``outputs`` and ``targets`` (lists of arrays, one per
-    task); an explicitly requested one that does not apply raises ValueError saying why."""
+    """The metrics of ``metrics`` that apply to a batch's ``outputs`` and ``targets`` (sequences of Tensors, one
+    per task); an explicitly requested one that does not apply raises ValueError saying why."""
     kept = []
     for m in metrics:
         check = MISMATCH.get(m.fn)
-        reason = None if check is None else check(outputs[m.task], targets[m.task])
+        reason = None if check is None else check(outputs[m.task].data, targets[m.task].data)
         if reason is None:
             kept.append(m)
         elif m.explicit:
@@ -176,14 +176,14 @@ class EpochMeter:
 
     def update(self, n, loss, parts=None, metrics=(), outputs=None, targets=None):
         """Add a batch of ``n`` examples: its mean ``loss`` (float), per-task loss Tensors ``parts`` and, for each
-        of ``metrics``, the metric on ``outputs``/``targets`` (lists of arrays, one per task)."""
+        of ``metrics``, the metric on the arrays of ``outputs``/``targets`` (sequences of Tensors, one per task)."""
         self.examples += n
         self.loss += loss * n
         if parts is not None:
             for k, p in parts.items():
-                self.task_losses[k] = self.task_losses.get(k, 0.0) + p.item() * n
+                self.task_losses[k] = self.task_losses.get(k, 0.0) + float(p.data) * n
         for m in metrics:
-            total, count = m.fn(outputs[m.task], targets[m.task])
+            total, count = m.fn(outputs[m.task].data, targets[m.task].data)
             acc = self.sums.setdefault(m.name, [0.0, 0])
             acc[0] += total
             acc[1] += count

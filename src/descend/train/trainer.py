@@ -152,17 +152,16 @@ class Trainer:
             total = term if total is None else total + term
         return total, parts
 
-    def _arrays(self, output, targets):
-        """(outputs, targets) as lists of arrays, one per task, for the metrics."""
-        outs = [output[k].data for k in self.tasks] if self.multitask else [output.data]
-        return outs, [t.data for t in targets]
+    def _outputs(self, output):
+        """The output Tensors, one per task (in the order of the targets), for the metrics."""
+        return [output[k] for k in self.tasks] if self.multitask else (output,)
 
     def _forward(self, x, targets):
         """Outputs, total loss and per-task losses on one batch; on the first batch, which metrics apply."""
         out = self.model(x)
         loss, parts = self.compute_loss(out, targets)
         if self._applicable is None:
-            self._applicable = applicable(self.metrics, *self._arrays(out, targets)) if self.metrics else []
+            self._applicable = applicable(self.metrics, self._outputs(out), targets) if self.metrics else []
         return out, loss, parts
 
     # ------------------------------------------------------------------ one step
@@ -198,7 +197,7 @@ class Trainer:
             opt.step()
         self.last_output = out
         self.last_parts = parts
-        self.last_loss = loss.item()
+        self.last_loss = float(loss.data)
         return self.last_loss
 
     # ------------------------------------------------------------------ fit
@@ -256,9 +255,9 @@ class Trainer:
                 c.on_batch_start(self, batch)
             value = self.train_step(batch)
             self.global_step += 1
-            n = batch[0].shape[0]
+            n = len(batch[0].data)
             if self._applicable:
-                meter.update(n, value, self.last_parts, self._applicable, *self._arrays(self.last_output, batch[1:]))
+                meter.update(n, value, self.last_parts, self._applicable, self._outputs(self.last_output), batch[1:])
             else:
                 meter.update(n, value, self.last_parts)
             if batch_end:
@@ -299,7 +298,8 @@ class Trainer:
         with self.evaluating():
             for batch in loader:
                 out, loss, parts = self._forward(batch[0], batch[1:])
-                meter.update(batch[0].shape[0], loss.item(), parts, self._applicable, *self._arrays(out, batch[1:]))
+                meter.update(len(batch[0].data), float(loss.data), parts, self._applicable, self._outputs(out),
+                             batch[1:])
         return meter.logs()
 
     def evaluate(self, data):
