@@ -7,7 +7,7 @@ checkpoints.
 
 A line reads, Keras-like,
 ``Epoch 3/10 - loss: 0.3012 - accuracy: 0.9120 - val_loss: 0.2011 - val_accuracy: 0.9400 - lr: 1.0000e-03 - 2.8s``:
-every logged value in log order, 4 decimals (scientific below 1e-3), then the epoch's time.
+every logged value in log order, 4 decimals (scientific below 1e-3), then the epoch's time (ms below 1 s).
 """
 
 from tqdm.auto import tqdm
@@ -21,11 +21,12 @@ def format_value(v):
 
 
 def epoch_line(epoch, epochs, logs):
-    """``Epoch i/n - name: value - ... - 2.8s`` for the epoch's ``logs``."""
+    """``Epoch i/n - name: value - ... - 2.8s`` (or ``- 420ms``) for the epoch's ``logs``."""
     parts = [f"Epoch {epoch}/{epochs}"]
     parts += [f"{k}: {format_value(v)}" for k, v in logs.items() if k not in ("epoch", "time")]
     if "time" in logs:
-        parts.append(f"{logs['time']:.1f}s")
+        t = logs["time"]
+        parts.append(f"{t:.1f}s" if t >= 1 else f"{1e3 * t:.0f}ms")
     return " - ".join(parts)
 
 
