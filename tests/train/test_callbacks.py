@@ -348,3 +348,20 @@ def test_layer_monitor_flags_vanishing_gradients():
     T.Trainer(m, cross_entropy, TinySGD(m.parameters(), 0.0), callbacks=[lm], verbose=0).fit(
         D.DataLoader(ds, batch_size=40), epochs=1)
     assert any("vanishing gradient in w1" in w for w in lm.warnings)
+
+
+def test_polyak_state_dict_is_a_snapshot_that_later_steps_do_not_change():
+    ds = D.two_moons(40, seed=0)
+    m = TinyMLP()
+    pa = T.PolyakAveraging(apply_at_end=False)
+    tr = T.Trainer(m, cross_entropy, TinySGD(m.parameters(), 0.2), callbacks=[pa], verbose=0)
+    tr.fit(D.DataLoader(ds, batch_size=10), epochs=1)
+    state = pa.state_dict()
+    kept = {k: v.copy() for k, v in state["averaged"].items()}
+    tr.fit(D.DataLoader(ds, batch_size=10), epochs=1)
+    for k, v in kept.items():
+        np.testing.assert_array_equal(state["averaged"][k], v)
+    assert state["count"] == 4 and pa.count == 8
+    pa.load_state_dict(state)
+    assert pa.count == 4
+    np.testing.assert_array_equal(pa.averaged.module._p["w1"].data, kept["w1"])

@@ -74,10 +74,12 @@ class PolyakAveraging(Callback):
     def state_dict(self):
         averaged = dict(self.averaged.state_dict())
         count = int(averaged.pop("n_averaged"))
-        return {"averaged": averaged, "count": count, "swapped": self.swapped}
+        arrays = {k: np.array(v.numpy() if isinstance(v, Tensor) else v) for k, v in averaged.items()}  # a snapshot
+        return {"averaged": arrays, "count": count, "swapped": self.swapped}
 
     def load_state_dict(self, state):
-        self.averaged.load_state_dict({**state["averaged"], "n_averaged": np.array(state["count"], dtype=np.int64)})
+        averaged = {k: wrap(np.array(v.numpy() if isinstance(v, Tensor) else v)) for k, v in state["averaged"].items()}
+        self.averaged.load_state_dict({**averaged, "n_averaged": np.array(state["count"], dtype=np.int64)})
         self.swapped = bool(state["swapped"])
 
 

@@ -12,6 +12,7 @@ gradients (‖g‖ > ``exploding``), and stuck units (dead or saturated fraction
 """
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .base import Callback
 
@@ -118,7 +119,7 @@ class LayerMonitor(Callback):
     def _warn(self, msg):
         self.warnings.append(msg)
         if self.verbose:
-            print(msg)
+            tqdm.write(msg)  # above a progress bar, if one is shown
 
     def on_fit_end(self, trainer):
         for h in self._handles:
