@@ -313,6 +313,8 @@ def test_snapshot_ensemble_cosine_cycles_and_prediction():
     assert p.shape == (40, 2) and m.training
     with pytest.raises(ValueError, match="cycles=0; expected a positive integer"):
         T.SnapshotEnsemble(0, 2)
+    with pytest.raises(TypeError, match="its cosine schedule needs an optim.Optimizer, got TinySGD"):
+        T.Trainer(m, cross_entropy, TinySGD(m.parameters()), callbacks=[T.SnapshotEnsemble(2, 2)])
 
 
 # ---------------------------------------------------------------------------- layer monitor

@@ -9,7 +9,7 @@ import numpy as np
 
 from ...autodiff import Tensor
 from ...autodiff.extend import inplace, wrap
-from ...optim import lr_scheduler
+from ...optim import Optimizer, lr_scheduler
 from ...optim.snapshot import SnapshotEnsemble as Collector
 from ...optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from .base import Callback
@@ -97,6 +97,11 @@ class SnapshotEnsemble(Callback):
         self.scheduler = None
         self.ensemble = None
         self._saved = None
+
+    def setup(self, trainer):
+        if not isinstance(trainer.optimizer, Optimizer):
+            raise TypeError(f"SnapshotEnsemble: its cosine schedule needs an optim.Optimizer, got "
+                            f"{type(trainer.optimizer).__name__}")
 
     @property
     def snapshots(self):
