@@ -22,7 +22,7 @@ def trained():
     model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())
     data = D.xor()
     trainer = T.Trainer(model, F.mse_loss, optim.SGD(model.parameters(), lr=2.0, momentum=0.9),
-                        metrics=["accuracy"])
+                        metrics=["accuracy"], verbose=0)  # 1500 one-step epochs: no line per epoch
     history = trainer.fit(D.DataLoader(data, mode="batch"), epochs=1500)
     x, _ = data.tensors
     return model, history, trainer.predict(x).numpy()

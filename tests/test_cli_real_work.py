@@ -375,7 +375,7 @@ def test_epoch_lines_show_the_time_left_and_the_end_says_where_the_plots_are(tmp
     assert [row[0] for row in rows] == ["1", "2", "3"] and rows[-1][-1] == "0:00"
     assert all(len(row[-1].split(":")) == 2 for row in rows)
     assert f"plots: {r / 'plots'}{os.sep} (loss.png, accuracy.png, layers.png)" in captured.out
-    assert "it/s" in captured.err and "<" in captured.err            # tqdm's bar: the step rate and the time left
+    assert "step/s" in captured.err and "<" in captured.err          # tqdm's bar: the step rate and the time left
 
 
 def test_the_loss_plot_carries_the_learning_rate(tmp_path, monkeypatch):

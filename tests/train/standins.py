@@ -3,6 +3,7 @@
 import numpy as np
 
 import descend as dc
+from descend.autodiff.extend import inplace
 
 
 class TinyMLP:
@@ -30,10 +31,9 @@ class TinyMLP:
         return dict(self._p)
 
     def load_state_dict(self, sd):
-        with dc.no_grad():
-            for k, v in sd.items():
-                self._p[k].data[...] = v.data
-                self._p[k].bump_version()
+        with inplace(*(self._p[k] for k in sd)) as arrays:
+            for a, v in zip(arrays, sd.values()):
+                a[...] = v.data
 
     def train(self, mode=True):
         self.training = mode
@@ -65,8 +65,8 @@ class TinySGD:
                 b = d.copy() if b is None else g["momentum"] * b + d
                 self.state[i] = b
                 d = b
-            p.data -= g["lr"] * d
-            p.bump_version()
+            with inplace(p) as (w,):
+                w -= g["lr"] * d
         return loss
 
     def state_dict(self):

@@ -87,7 +87,7 @@ def _train(activation, batchnorm, lr, data, epochs, seed):
                         seed=seed, metrics=[], verbose=0)
     losses = [trainer.evaluate(data)["loss"]]
     for epoch in range(1, epochs + 1):
-        trainer.fit(data, epochs=epoch)
+        trainer.fit(data, epochs=1)
         losses.append(trainer.evaluate(data)["loss"])
     return np.array(losses)
 

@@ -65,7 +65,7 @@ class StopAtLoss(T.Callback):
         self.loss = np.inf
 
     def on_batch_end(self, trainer, batch, logs):
-        if self.loss > 1.2 * self.target and trainer.step % 10:
+        if self.loss > 1.2 * self.target and trainer.global_step % 10:
             return
         with dc.no_grad():
             self.loss = F.cross_entropy(trainer.model(self.x), self.t).item()
@@ -81,7 +81,7 @@ def _train_to(data, x, t, batch_size, target, seed, max_epochs=4000):
     trainer = T.Trainer(model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.1), batch_size=batch_size,
                         callbacks=[stop], seed=seed, metrics=[], verbose=0)
     trainer.fit(data, epochs=max_epochs)
-    return model, trainer.step, stop.loss
+    return model, trainer.global_step, stop.loss
 
 
 def _split(seed, target):

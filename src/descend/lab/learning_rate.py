@@ -65,7 +65,7 @@ def _network_curve(lr, data, epochs, seed):
     losses = [trainer.evaluate(data)["loss"]]
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1, epochs + 1):
-            trainer.fit(data, epochs=epoch)
+            trainer.fit(data, epochs=1)
             losses.append(trainer.evaluate(data)["loss"])
     return np.array(losses)
 

@@ -90,7 +90,7 @@ def _train(mode, lr, data, epochs, seed):
     trainer = T.Trainer(model, F.cross_entropy, optim.SGD(model.parameters(), lr=lr), metrics=[], verbose=0)
     losses = [trainer.evaluate(data)["loss"]]
     for epoch in range(1, epochs + 1):
-        trainer.fit(loader, epochs=epoch)
+        trainer.fit(loader, epochs=1)
         losses.append(trainer.evaluate(data)["loss"])
     return np.array(losses)
 

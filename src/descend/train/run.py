@@ -316,8 +316,9 @@ def build_trainer(spec, run_dir, data, out):
 
 def fit_to(trainer, loader, val, total):
     """Train until ``total`` epochs are done (or a callback stops the run), counting the epochs a resumed trainer
-    already did. ``Trainer.fit(epochs=n)`` runs epochs ``trainer.epoch + 1 .. n``."""
-    trainer.fit(loader, val=val, epochs=total)
+    already did (``Trainer.fit(epochs=n)`` trains n more). A run that a callback stopped stays stopped; its
+    ``fit(epochs=0)`` still runs the callbacks' fit hooks (early stopping restores the best weights there)."""
+    trainer.fit(loader, val=val, epochs=0 if trainer.stop_training else max(total - trainer.epoch, 0))
 
 
 # ---------------------------------------------------------------------------- the run
@@ -423,7 +424,7 @@ def _train(spec, data, run_dir, resume, out, evaluate_test):
         f"{len(data.train)} train, {_len(data.val)} validation{test} examples, {spec.optimizer.name}, up to "
         f"{spec.training.epochs} epochs")
     fit_to(trainer, loader, data.val, spec.training.epochs)
-    summary = {"run_dir": run_dir, "epochs": trainer.epoch, "steps": trainer.step,
+    summary = {"run_dir": run_dir, "epochs": trainer.epoch, "steps": trainer.global_step,
                "parameters": count_parameters(trainer.model)}
     if trainer.nan_step is not None:
         message = _diverged(trainer, os.path.join(run_dir, "checkpoints", "last"))
@@ -454,7 +455,7 @@ def _restore(trainer, run_dir, out):
             trainer.load_checkpoint(last)
         except ValueError as e:
             raise RunError(f"cannot resume {run_dir}: " + " ".join(str(e).split())) from None
-        out(f"resuming after epoch {trainer.epoch} (step {trainer.step})")
+        out(f"resuming after epoch {trainer.epoch} (step {trainer.global_step})")
     else:
         out("resuming from the start (the run stopped before its first checkpoint)")
     for name in ("metrics.jsonl", "layers.jsonl"):
@@ -679,7 +680,7 @@ def info_run(run_dir, out=print):
         for n in sorted(n for n in os.listdir(cdir) if n.endswith(".safetensors") and not n.startswith(".")):
             try:
                 st = load_checkpoint(os.path.join(cdir, n))
-                out(f"  checkpoint {n[:-len('.safetensors')]}: epoch {st['epoch']}, step {st['step']}")
+                out(f"  checkpoint {n[:-len('.safetensors')]}: epoch {st['epoch']}, step {st['global_step']}")
             except CheckpointError as e:
                 out(f"  {e}")
     for extra, what in (("metrics.csv", "epochs as CSV"), ("tensorboard", "TensorBoard: tensorboard --logdir")):

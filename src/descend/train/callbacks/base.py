@@ -3,15 +3,25 @@
 
 class Callback:
     """Base class. Override any of the hooks; each receives the Trainer (``trainer.model``,
-    ``trainer.optimizer``, ``trainer.epoch``, ``trainer.step``, ``trainer.last_loss`` (float),
-    ``trainer.last_output`` (Tensor), ``trainer.stop_training``).
+    ``trainer.optimizer``, ``trainer.epoch`` (epochs done), ``trainer.global_step`` (optimizer steps
+    done), ``trainer.last_loss`` (float), ``trainer.last_output`` (Tensor), ``trainer.stop_training``).
 
-    - ``on_fit_start(trainer)`` / ``on_fit_end(trainer)``
+    - ``setup(trainer)``: once, when the Trainer is built (bind to its model and optimizer here)
+    - ``on_fit_start(trainer)`` / ``on_fit_end(trainer)``: around each ``fit`` call (also when it raises)
     - ``on_epoch_start(trainer, epoch)`` / ``on_epoch_end(trainer, epoch, logs)`` (logs: dict of floats)
-    - ``on_batch_start(trainer, batch)`` / ``on_batch_end(trainer, batch, logs)`` (logs: loss of the batch)
+    - ``on_batch_start(trainer, batch)`` / ``on_batch_end(trainer, batch, logs)`` (logs: the batch's mean
+      ``loss``, its index ``batch`` in the epoch, ``global_step`` and its ``size``)
     - ``on_after_backward(trainer)``: gradients are in ``p.grad``, the step has not been taken yet
     - ``state_dict()`` / ``load_state_dict(state)``: what a checkpoint must keep to resume bit for bit
+
+    A callback that watches a logged value names it in ``self.monitor`` (None if it watches none):
+    the Trainer then refuses, when ``fit`` starts, a ``val_...`` name without validation data.
     """
+
+    monitor = None
+
+    def setup(self, trainer):
+        pass
 
     def on_fit_start(self, trainer):
         pass

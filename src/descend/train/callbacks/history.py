@@ -19,5 +19,4 @@ class History(Callback):
         return {"history": self.history, "epochs": self.epochs}
 
     def load_state_dict(self, state):
-        self.history = {k: list(v) for k, v in state["history"].items()}
-        self.epochs = list(state["epochs"])
+        self.history, self.epochs = {k: list(v) for k, v in state["history"].items()}, list(state["epochs"])

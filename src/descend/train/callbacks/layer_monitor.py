@@ -12,6 +12,7 @@ gradients (‖g‖ > ``exploding``), and stuck units (dead or saturated fraction
 """
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .base import Callback
 
@@ -37,7 +38,7 @@ class LayerMonitor(Callback):
 
     # which step to record
     def _due(self, trainer):
-        nxt = trainer.step + 1
+        nxt = trainer.global_step + 1
         if self.every is not None:
             return nxt % self.every == 0
         loader = trainer.train_loader
@@ -64,7 +65,7 @@ class LayerMonitor(Callback):
         return hook
 
     def on_epoch_start(self, trainer, epoch):
-        self._epoch_start_step = trainer.step
+        self._epoch_start_step = trainer.global_step
 
     def on_batch_start(self, trainer, batch):
         self._active = self._due(trainer)
@@ -80,7 +81,7 @@ class LayerMonitor(Callback):
         if not self._active:
             return
         self._active = False
-        epoch, step = trainer.epoch + 1, trainer.step
+        epoch, step = trainer.epoch + 1, trainer.global_step
         for name, (kind, a) in self._acts.items():
             rec = {"epoch": epoch, "step": step, "layer": name, "kind": "activation",
                    "act_mean": float(a.mean()), "act_std": float(a.std())}
@@ -118,7 +119,7 @@ class LayerMonitor(Callback):
     def _warn(self, msg):
         self.warnings.append(msg)
         if self.verbose:
-            print(msg)
+            tqdm.write(msg)  # above a progress bar, if one is shown
 
     def on_fit_end(self, trainer):
         for h in self._handles:

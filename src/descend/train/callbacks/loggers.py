@@ -5,11 +5,13 @@ when ``fit`` starts, so a run killed and resumed logs every epoch exactly once.
 """
 
 import csv
+import io
 import math
 import os
 
 import numpy as np
 
+from ..files import atomic_write
 from .base import Callback
 
 
@@ -59,15 +61,12 @@ class CSVLogger(Callback):
         keys = ["epoch"]
         for r in self.rows:
             keys += [k for k in r if k not in keys]
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
-        tmp = f"{self.path}.tmp{os.getpid()}"
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=keys, delimiter=self.separator, restval="")
-            w.writeheader()
-            for r in self.rows:
-                w.writerow({k: ("" if v is None else v) for k, v in r.items()})
-        os.replace(tmp, self.path)
+        text = io.StringIO(newline="")
+        w = csv.DictWriter(text, fieldnames=keys, delimiter=self.separator, restval="")
+        w.writeheader()
+        for r in self.rows:
+            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        atomic_write(self.path, text.getvalue().encode())
 
 
 class TensorBoardLogger(Callback):
@@ -97,10 +96,12 @@ class TensorBoardLogger(Callback):
     def on_fit_start(self, trainer):
         from tensorboardX import SummaryWriter
         # after a resume, TensorBoard drops the events logged past the checkpoint's step (purge_step)
-        self.writer = SummaryWriter(log_dir=self.log_dir, purge_step=self._step + 1 if self._step else None)
+        # the pid in the file name: a resume in the same second as the killed start must not overwrite its file
+        self.writer = SummaryWriter(log_dir=self.log_dir, purge_step=self._step + 1 if self._step else None,
+                                    filename_suffix=f".{os.getpid()}")
 
     def on_batch_end(self, trainer, batch, logs):
-        self._step = int(logs["step"])
+        self._step = int(trainer.global_step)
         if self.batch_every and self._step % self.batch_every == 0:
             value = _number(logs["loss"])
             if value is not None:

@@ -12,21 +12,20 @@ from .base import Callback, check_mode, check_monitor
 
 
 class ModelCheckpoint(Callback):
-    """Save ``last`` every ``every`` epochs (and at the final epoch); with ``save_best``, ``best`` whenever
-    ``monitor`` improves (``mode`` "min" or "max", required then)."""
+    """Save ``last`` every ``every`` epochs (and at the last epoch of each ``fit``, or when training stops); with
+    ``save_best``, ``best`` whenever ``monitor`` improves (``mode`` "min" or "max", required then)."""
 
     runs_last = True
 
     def __init__(self, dirpath, every=1, save_best=False, monitor="val_loss", mode=None):
-        if not isinstance(every, (int, np.integer)) or every < 1:
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
             raise ValueError(f"ModelCheckpoint: every={every!r}; expected a positive integer (epochs)")
         self.dirpath = os.fspath(dirpath)
         self.every = int(every)
         self.save_best = save_best
-        self.monitor = monitor
+        self.monitor = monitor if save_best else None
         self.mode = check_mode(mode, "ModelCheckpoint") if save_best else mode
         self.best = None
-        self.epochs = None
 
     @property
     def last_path(self):
@@ -36,12 +35,7 @@ class ModelCheckpoint(Callback):
     def best_path(self):
         return os.path.join(self.dirpath, "best")
 
-    def on_fit_start(self, trainer):
-        self.target = getattr(trainer, "target_epochs", None)
-
     def on_epoch_end(self, trainer, epoch, logs):
-        if trainer.nan_step is not None:
-            return
         improved = False
         if self.save_best:
             check_monitor(self.monitor, logs, "ModelCheckpoint")
@@ -50,7 +44,7 @@ class ModelCheckpoint(Callback):
                 self.best, improved = v, True
         if improved:
             trainer.save_checkpoint(self.best_path, extra={"epoch": epoch, self.monitor: self.best})
-        if epoch % self.every == 0 or trainer.stop_training or epoch == self.target:
+        if epoch % self.every == 0 or trainer.stop_training or epoch == trainer.target_epochs:
             trainer.save_checkpoint(self.last_path, extra={"epoch": epoch})
 
     def state_dict(self):
