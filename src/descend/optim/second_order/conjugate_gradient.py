@@ -4,7 +4,11 @@ With y = gₖ₊₁ − gₖ, the choices of β (``beta=``):
 
 - ``"polak-ribiere"`` (default, PR+, as SciPy's ``CG``):  β = max(0, gₖ₊₁ᵀy / gₖᵀgₖ)
   — the notes' βₜ = (gₜ − gₜ₋₁)ᵀgₜ / gₜ₋₁ᵀgₜ₋₁, clipped at 0 so it restarts itself;
-- ``"fletcher-reeves"``:  β = gₖ₊₁ᵀgₖ₊₁ / gₖᵀgₖ;
+- ``"fletcher-reeves"``:  β = gₖ₊₁ᵀgₖ₊₁ / gₖᵀgₖ, with **Powell's restart test**: restart when
+  |gₖ₊₁ᵀgₖ| ≥ 0.2 ‖gₖ₊₁‖² (successive gradients far from orthogonal). FR's β never falls to 0 by
+  itself, so without it FR can jam, taking tiny steps along a stale direction (Powell 1977,
+  "Restart procedures for the conjugate gradient method", Math. Programming 12, 241–254;
+  Nocedal & Wright, *Numerical Optimization*, 2nd ed., §5.2, eq. 5.52);
 - ``"hestenes-stiefel"`` (HS+):  β = max(0, gₖ₊₁ᵀy / dₖᵀy);
 - ``"dai-yuan"``:  β = gₖ₊₁ᵀgₖ₊₁ / dₖᵀy.
 
@@ -25,9 +29,18 @@ import numpy as np
 
 from .base import ClosureOptimizer, check_number, check_stopping, first_evaluation, resolve_line_search, stop_reason
 
-__all__ = ["ConjugateGradient", "cg_beta"]
+__all__ = ["ConjugateGradient", "cg_beta", "powell_restart"]
 
 _BETAS = ("polak-ribiere", "fletcher-reeves", "hestenes-stiefel", "dai-yuan")
+
+
+#: Powell's restart threshold ν: restart Fletcher-Reeves when |gₖ₊₁ᵀgₖ| ≥ ν ‖gₖ₊₁‖²
+POWELL_NU = 0.2
+
+
+def powell_restart(g_new, g):
+    """Powell's test: True when |gₖ₊₁ᵀgₖ| ≥ 0.2 ‖gₖ₊₁‖² (the gradients are no longer nearly orthogonal)."""
+    return abs(float(g_new.dot(g))) >= POWELL_NU * float(g_new.dot(g_new))
 
 
 def cg_beta(kind, g_new, g, d):
@@ -94,7 +107,10 @@ class ConjugateGradient(ClosureOptimizer):
                 break
             it += 1
             state["n_iter"] += 1
-            if d is not None and g_prev is not None and since < restart:
+            jammed = (group["beta"] == "fletcher-reeves" and g_prev is not None and powell_restart(g, g_prev))
+            if jammed:
+                state["restarts"] += 1
+            if d is not None and g_prev is not None and since < restart and not jammed:
                 d = -g + cg_beta(group["beta"], g, g_prev, d) * d
                 since += 1
                 if float(g.dot(d)) > -0.01 * float(g.dot(g)):  # lost (sufficient) descent: restart

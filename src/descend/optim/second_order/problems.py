@@ -19,7 +19,7 @@ import numpy as np
 
 from ...autodiff.tensor import Tensor
 
-__all__ = ["rosenbrock", "beale", "Quadratic", "PROBLEMS"]
+__all__ = ["rosenbrock", "beale", "Quadratic", "PROBLEMS", "MINIMIZERS"]
 
 
 def rosenbrock(x):
@@ -69,3 +69,7 @@ def _problems():
 
 #: name → (f, x₀ (float64), f*): Rosenbrock 2-D and 10-D, Beale, the 20-D quadratic with κ = 100.
 PROBLEMS = _problems()
+
+#: name → the minimiser x* (float64) of each problem in ``PROBLEMS``
+MINIMIZERS = {"rosenbrock-2": np.ones(2), "rosenbrock-10": np.ones(10), "beale": np.array([3.0, 0.5]),
+              "quadratic-20": PROBLEMS["quadratic-20"][0].x_star}
