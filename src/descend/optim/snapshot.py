@@ -25,6 +25,7 @@ import copy
 
 import numpy as np
 
+from ..autodiff.extend import wrap
 from ..autodiff.mode import no_grad
 from ..autodiff.tensor import Tensor
 from .lr_scheduler import CosineAnnealingWarmRestarts, CyclicLR
@@ -108,7 +109,7 @@ class SnapshotEnsemble:
                     total = arr.copy() if total is None else total + arr
         finally:
             self.model.load_state_dict(current)
-        return Tensor._make(total / len(self.snapshots))
+        return wrap(total / len(self.snapshots))
 
     def state_dict(self):
         return {"snapshots": copy.deepcopy(self.snapshots), "num_steps": self.num_steps}

@@ -17,7 +17,7 @@ ones the tests and the benchmark use, with the start x₀ and the minimum value 
 
 import numpy as np
 
-from ...autodiff.tensor import Tensor
+from ...autodiff.extend import wrap
 
 __all__ = ["rosenbrock", "beale", "Quadratic", "PROBLEMS", "MINIMIZERS"]
 
@@ -50,8 +50,8 @@ class Quadratic:
         self.b = rng.normal(size=n).astype(dtype)
         self.x_star = np.linalg.solve(self.A, self.b)
         self.f_star = float(-0.5 * self.b @ self.x_star)
-        self._A = Tensor._make(self.A)
-        self._b = Tensor._make(self.b)
+        self._A = wrap(self.A)
+        self._b = wrap(self.b)
 
     def __call__(self, x):
         return 0.5 * (x * (self._A @ x)).sum() - (self._b * x).sum()
