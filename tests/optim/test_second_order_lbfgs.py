@@ -1,13 +1,11 @@
-"""optim.LBFGS is step for step equal to torch.optim.LBFGS (float64), with and without strong Wolfe."""
+"""optim.LBFGS is step for step equal to torch.optim.LBFGS (float64), with and without strong Wolfe;
+its report, state and safety checks (these without torch)."""
 
 import numpy as np
 import pytest
 
 import descend as dc
 from descend import optim
-
-torch = pytest.importorskip("torch")
-
 
 def _data(seed=0, n=40, d=3):
     rng = np.random.default_rng(seed)
@@ -16,30 +14,39 @@ def _data(seed=0, n=40, d=3):
     return X, y
 
 
-def _logreg_pair(seed=0):
-    """L2-regularised logistic regression: the same objective in descend and torch."""
+def _logreg(seed=0):
+    """L2-regularised logistic regression in descend: (params, loss function)."""
     X, y = _data(seed)
-    w0 = np.zeros(X.shape[1])
-    w = dc.tensor(w0, dtype=dc.float64, requires_grad=True)
+    w = dc.tensor(np.zeros(X.shape[1]), dtype=dc.float64, requires_grad=True)
     b = dc.tensor(0.0, dtype=dc.float64, requires_grad=True)
-    wt = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
-    bt = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
     Xd, yd = dc.tensor(X, dtype=dc.float64), dc.tensor(y, dtype=dc.float64)
-    Xt, yt = torch.tensor(X), torch.tensor(y)
 
     def loss_d():
         z = Xd @ w + b
         return (dc.log1p((-z).exp()) + (1 - yd) * z).mean() + 0.05 * (w * w).sum()
 
+    return [w, b], loss_d
+
+
+def _logreg_pair(seed=0):
+    """The same objective in descend and torch."""
+    torch = pytest.importorskip("torch")
+    X, y = _data(seed)
+    (w, b), loss_d = _logreg(seed)
+    wt = torch.tensor(np.zeros(X.shape[1]), dtype=torch.float64, requires_grad=True)
+    bt = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+
     def loss_t():
         z = Xt @ wt + bt
         return (torch.log1p((-z).exp()) + (1 - yt) * z).mean() + 0.05 * (wt * wt).sum()
 
-    return [w, b], loss_d, [wt, bt], loss_t
+    return [w, b], loss_d, [wt, bt], loss_t, torch
 
 
 def _mlp_pair(seed=1, hidden=5):
     """A 2-hidden-tanh-1 regression MLP from plain tensors, same initial weights in both."""
+    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(30, 2))
     y = np.sin(X[:, :1] * 2) * np.cos(X[:, 1:])
@@ -57,11 +64,11 @@ def _mlp_pair(seed=1, hidden=5):
         out = torch.tanh(Xt @ pt[0] + pt[1]) @ pt[2] + pt[3]
         return ((out - yt) ** 2).mean()
 
-    return ps, loss_d, pt, loss_t
+    return ps, loss_d, pt, loss_t, torch
 
 
 def _compare(pair, steps, **kw):
-    ps, loss_d, pt, loss_t = pair
+    ps, loss_d, pt, loss_t, torch = pair
     opt = optim.LBFGS(ps, **kw)
     opt_t = torch.optim.LBFGS(pt, **kw)
 
@@ -114,7 +121,7 @@ def test_defaults_and_tolerance_stop_match_torch():
 
 
 def test_report_and_state_keys():
-    ps, loss_d, _, _ = _logreg_pair()
+    ps, loss_d = _logreg()
     opt = optim.LBFGS(ps, max_iter=3, max_eval=10)
 
     def closure():
