@@ -226,18 +226,24 @@ def test_nesterov_look_ahead_on_a_quadratic():
     assert np.linalg.norm(theta) < 1e-2
 
 
-def test_notes_adagrad_and_adam_and_adadelta_equal_the_classes():
+@pytest.mark.parametrize("kw", [dict(lr=0.01), dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6)])
+def test_adam_class_equals_the_notes_adam_step(kw):
+    # optim.Adam (PyTorch's arithmetic, one pass fewer) follows the notes' form in optim.functional
+    gs, th0 = grads(40, seed=8), RNG.normal(size=5)
+    ours, _, _ = run_class(lambda p: optim.Adam(p, **kw), gs, th0)
+    rho1, rho2 = kw.get("betas", (0.9, 0.999))
+    theta, s, r = th0.copy(), np.zeros(5), np.zeros(5)
+    for t, g in enumerate(gs, 1):
+        Fn.adam_step(theta, s, r, g, t, lr=kw["lr"], rho1=rho1, rho2=rho2, delta=kw.get("eps", 1e-8))
+    np.testing.assert_allclose(ours, theta, rtol=1e-12)
+
+
+def test_notes_adagrad_and_adadelta_equal_the_classes():
     gs, th0 = grads(40, seed=8), RNG.normal(size=5)
     ours, _, _ = run_class(lambda p: optim.Adagrad(p, lr=0.1, eps=1e-7), gs, th0)
     theta, r = th0.copy(), np.zeros(5)
     for g in gs:
         Fn.adagrad_step(theta, r, g, 0.1, delta=1e-7)
-    np.testing.assert_allclose(ours, theta, rtol=1e-12)
-
-    ours, _, _ = run_class(lambda p: optim.Adam(p, lr=0.01), gs, th0)
-    theta, s, r = th0.copy(), np.zeros(5), np.zeros(5)
-    for t, g in enumerate(gs, 1):
-        Fn.adam_step(theta, s, r, g, t, lr=0.01)
     np.testing.assert_allclose(ours, theta, rtol=1e-12)
 
     ours, _, _ = run_class(lambda p: optim.Adadelta(p, lr=1.0, rho=0.95), gs, th0)

@@ -122,17 +122,18 @@ class Number(Hyperparameter):
         self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
 
     def valid(self, value):
-        if not _is_real(value):
+        if type(value) is not float:   # floats, the common case (lr at every step), skip the conversion
+            if not _is_real(value):
+                return False
+            try:
+                value = float(value)
+            except OverflowError:   # an int beyond the float range
+                return False
+        if not -math.inf < value < math.inf:   # NaN and ±∞
             return False
-        try:
-            v = float(value)
-        except OverflowError:   # an int beyond the float range
+        if self.low is not None and not (value > self.low if self.low_open else value >= self.low):
             return False
-        if not math.isfinite(v):
-            return False
-        if self.low is not None and not (v > self.low if self.low_open else v >= self.low):
-            return False
-        return self.high is None or (v < self.high if self.high_open else v <= self.high)
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
 
     def expected(self):
         bound = _bound(self.low, self.high, self.low_open, self.high_open)

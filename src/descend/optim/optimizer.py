@@ -213,7 +213,7 @@ class Optimizer:
         loss = None if closure is None else evaluate_closure(closure, self._all_params(),
                                                              f"{type(self).__name__}.step(closure): the closure")
         work = [(group, self._grads(group)) for group in self.param_groups]
-        with inplace(*(p for _, grads in work for p, _ in grads)):
+        with inplace(*[p for _, grads in work for p, _ in grads]):
             for group, grads in work:
                 self._update_group(group, grads, loss)
         self._step_count += 1
