@@ -501,3 +501,19 @@ def test_schedulers_stepped_together_match_torch(chain):
 def test_scheduler_needs_an_optimizer():
     with pytest.raises(TypeError, match="not an Optimizer"):
         L.StepLR(object(), 3)
+
+
+def test_validate_checks_a_configuration_without_a_model():
+    s = L.validate(L.StepLR, {"step_size": 3, "gamma": 0.5})
+    assert isinstance(s, L.StepLR) and s.gamma == 0.5
+    with pytest.raises(TypeError, match="step_size"):
+        L.validate(L.StepLR, {})                                  # missing: the CLI's "StepLR without step_size"
+    with pytest.raises(TypeError, match="unexpected keyword argument 'gama'"):
+        L.validate(L.StepLR, {"step_size": 3, "gama": 0.5})
+    with pytest.raises(ValueError, match=r"T_max=nan"):
+        L.validate(L.CosineAnnealingLR, {"T_max": float("nan")})
+    assert isinstance(L.validate(L.CyclicLR, {"base_lr": 0.01, "max_lr": 0.1}, optimizer=optim.Adam), L.CyclicLR)
+    with pytest.raises(ValueError, match="momentum or beta1"):
+        L.validate(L.CyclicLR, {"base_lr": 0.01, "max_lr": 0.1}, optimizer=optim.Adagrad)
+    with pytest.raises(TypeError, match="scheduler class"):
+        L.validate("StepLR", {})

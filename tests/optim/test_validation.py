@@ -306,3 +306,18 @@ def test_step_never_builds_graph():
     p.grad = dc.ones(3, dtype=dc.float64)
     opt.step()
     assert p.is_leaf and p.grad_fn is None
+
+
+def test_copied_and_pickled_optimizers_keep_checking_their_groups():
+    import copy
+    import pickle
+    p = param()
+    opt = optim.Adam([p], lr=0.1)
+    for other in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        assert other.param_groups[0]["lr"] == 0.1 and other.param_groups[0]["betas"] == (0.9, 0.999)
+        with pytest.raises(ValueError, match="lr=nan for Adam"):
+            other.param_groups[0]["lr"] = float("nan")
+    shallow = copy.copy(opt.param_groups[0])
+    with pytest.raises(ValueError, match="eps"):
+        shallow["eps"] = 0.0
+    assert opt.state_dict()["param_groups"][0].__class__ is dict   # state_dict holds plain dicts

@@ -47,8 +47,7 @@ def adadelta_update(param, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-
 
 
 class Adadelta(Optimizer):
-    """AdaDelta (see the module docstring). ``Adadelta(params, lr=1.0, rho=0.9, eps=1e-6,
-    weight_decay=0, *, maximize=False)``; state: ``step``, ``square_avg``, ``acc_delta``."""
+    """AdaDelta (see the module docstring). State: ``step``, ``square_avg``, ``acc_delta``."""
 
     hyperparameters = Hyperparameters(
         Number("lr", 1.0, low=0.0, label="learning rate lr", doc="ε, scales Δ (1 in Zeiler's method)"),

@@ -38,8 +38,7 @@ def adagrad_update(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=
 
 
 class Adagrad(Optimizer):
-    """Adagrad (see the module docstring). ``Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0,
-    initial_accumulator_value=0, eps=1e-10, *, maximize=False)``; state: ``step``, ``sum``."""
+    """Adagrad (see the module docstring). State: ``step``, ``sum`` (created with the group)."""
 
     hyperparameters = Hyperparameters(
         Number("lr", 1e-2, low=0.0, label="learning rate lr", doc="ε, the step size"),

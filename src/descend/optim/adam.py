@@ -62,9 +62,8 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.9
 
 
 class Adam(Optimizer):
-    """Adam (see the module docstring). ``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-    weight_decay=0, amsgrad=False, *, maximize=False, decoupled_weight_decay=False)``; state per
-    parameter: ``step``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` with amsgrad)."""
+    """Adam (see the module docstring). State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq``
+    (and ``max_exp_avg_sq`` with amsgrad)."""
 
     hyperparameters = Hyperparameters(
         Number("lr", 1e-3, low=0.0, label="learning rate lr", doc="ε, the step size"),

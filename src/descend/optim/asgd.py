@@ -47,8 +47,7 @@ def asgd_update(param, grad, ax, step, eta, mu, lr=1e-2, lambd=1e-4, alpha=0.75,
 
 
 class ASGD(Optimizer):
-    """ASGD (see the module docstring). ``ASGD(params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6,
-    weight_decay=0, *, maximize=False)``; state: ``step``, ``eta``, ``mu``, ``ax``."""
+    """ASGD (see the module docstring). State: ``step``, ``eta``, ``mu``, ``ax`` (the average θ̄)."""
 
     hyperparameters = Hyperparameters(
         Number("lr", 1e-2, low=0.0, label="learning rate lr", doc="ε, the first step size η₁"),

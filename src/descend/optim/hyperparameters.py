@@ -234,6 +234,16 @@ class Hyperparameters:
     def __repr__(self):
         return "Hyperparameters(" + ", ".join(f"{s.name}={s.default!r}" for s in self) + ")"
 
+    def describe(self):
+        """The declarations in words, one line each: ``name`` = default: meaning (valid values)."""
+        lines = []
+        for s in self:
+            default = "required" if s.default is required else repr(s.default)
+            fixed = "" if s.argument else ", fixed (not an argument)"
+            lines.append(f"- ``{s.name}`` = {default}{fixed}: {s.doc} ({s.expected()}"
+                         f"{' or None' if s.optional or s.derive is not None else ''})")
+        return "\n".join(lines)
+
     # ------------------------------------------------------------------ derived declarations
     def replace(self, **defaults):
         """The same declarations with other defaults (``AdamW``: ``weight_decay=1e-2``)."""

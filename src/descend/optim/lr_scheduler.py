@@ -56,13 +56,17 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
-from . import schedules
+import numpy as np
+
+from ..autodiff.extend import wrap
+from . import schedules, sgd
 from .hyperparameters import check_number
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
            "ExponentialLR", "InverseTimeDecay", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
-           "CyclicLR", "OneCycleLR", "SequentialLR", "ChainedScheduler", "MetricScheduler", "ReduceLROnPlateau"]
+           "CyclicLR", "OneCycleLR", "SequentialLR", "ChainedScheduler", "MetricScheduler", "ReduceLROnPlateau",
+           "validate"]
 
 
 def _check_optimizer(optimizer):
@@ -742,3 +746,15 @@ class ReduceLROnPlateau(MetricScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+
+def validate(scheduler, arguments, optimizer=None):
+    """Check a scheduler configuration without a model: build ``scheduler(opt, **arguments)`` on a
+    throwaway optimizer of one parameter (class ``optimizer``, default ``SGD``, with its defaults)
+    and return it. Raises what the real construction would: TypeError for a missing or unknown
+    argument, ValueError naming a bad value and its range. (The command line calls this before it
+    creates anything.)"""
+    if not (isinstance(scheduler, type) and issubclass(scheduler, LRScheduler)):
+        raise TypeError(f"validate() needs a scheduler class, got {scheduler!r}")
+    opt = (optimizer or sgd.SGD)([wrap(np.zeros(1), requires_grad=True)])
+    return scheduler(opt, **arguments)

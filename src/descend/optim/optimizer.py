@@ -99,6 +99,8 @@ class Optimizer:
         super().__init_subclass__(**kwargs)
         if "hyperparameters" in cls.__dict__ and "__init__" not in cls.__dict__:
             cls.__init__ = _constructor(cls)
+            cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n\n    Hyperparameters (``" + cls.__name__ + \
+                ".hyperparameters``):\n\n    " + cls.hyperparameters.describe().replace("\n", "\n    ") + "\n"
         step = cls.__dict__.get("step")
         if step is not None and not getattr(step, "own_step_path", False):
             cls.step = _wrapped_step(step)

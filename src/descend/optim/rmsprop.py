@@ -70,9 +70,8 @@ def nesterov_needs_momentum(group, owner=None):
 
 
 class RMSprop(Optimizer):
-    """RMSprop (see the module docstring). ``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8,
-    weight_decay=0, momentum=0, centered=False, *, maximize=False, nesterov=False)``; state:
-    ``step``, ``square_avg``, ``momentum_buffer`` (momentum > 0), ``grad_avg`` (centered)."""
+    """RMSprop (see the module docstring). State: ``step``, ``square_avg``, ``momentum_buffer``
+    (momentum > 0), ``grad_avg`` (centered)."""
 
     hyperparameters = Hyperparameters(
         Number("lr", 1e-2, low=0.0, label="learning rate lr", doc="ε, the step size"),

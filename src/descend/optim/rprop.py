@@ -62,10 +62,8 @@ def step_sizes_ordered(group, owner=None):
 
 
 class Rprop(Optimizer):
-    """Rprop (see the module docstring). ``Rprop(params, lr=1e-2, etas=(0.5, 1.2),
-    step_sizes=(1e-6, 50), *, maximize=False, variant="irprop-")``; state: ``step``, ``prev``,
-    ``step_size`` (and ``prev_update``, ``prev_loss`` for the "+" variants). ``variant="irprop+"``
-    needs ``step(closure)``."""
+    """Rprop (see the module docstring). State: ``step``, ``prev``, ``step_size`` (and
+    ``prev_update``, ``prev_loss`` for the "+" variants). ``variant="irprop+"`` needs ``step(closure)``."""
 
     hyperparameters = Hyperparameters(
         Number("lr", 1e-2, low=0.0, label="learning rate lr", doc="Δ₀, the initial step size of every weight"),

@@ -74,9 +74,7 @@ def nesterov_needs_momentum(group, owner=None):
 
 class SGD(Optimizer):
     """Stochastic gradient descent (see the module docstring for the rule and the notes' forms).
-
-    ``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-    maximize=False)``; state per parameter: ``momentum_buffer`` (when momentum ≠ 0)."""
+    State per parameter: ``momentum_buffer`` (when momentum ≠ 0)."""
 
     hyperparameters = Hyperparameters(
         Number("lr", 1e-3, low=0.0, label="learning rate lr", doc="ε, the step size"),

@@ -57,16 +57,16 @@ def is_finite(f, g):
     return math.isfinite(f) and bool(np.isfinite(g).all())
 
 
-def stopping(lr=1, max_iter=20, max_eval=lambda values: 2 * values["max_iter"] + 25, tolerance_grad=1e-7,
-             tolerance_change=1e-9, lr_low_open=True):
+def stopping(lr=1, max_iter=20, max_eval=lambda values: 2 * values["max_iter"] + 25,
+             max_eval_doc="closure calls per step() (None: 2·max_iter + 25)", lr_low_open=True):
     """The declarations every closure method shares: ``lr``, ``max_iter``, ``max_eval`` (None →
     derived from ``max_iter``), ``tolerance_grad`` and ``tolerance_change``."""
     return (Number("lr", lr, low=0.0, low_open=lr_low_open, label="learning rate lr",
                    doc="the first trial step length (scaled)"),
             Integer("max_iter", max_iter, low=1, doc="iterations per step()"),
-            Integer("max_eval", None, low=1, derive=max_eval, doc="closure calls per step()"),
-            Number("tolerance_grad", tolerance_grad, low=0.0, doc="stop when ‖g‖_∞ ≤ it"),
-            Number("tolerance_change", tolerance_change, low=0.0, doc="stop when |Δf| or ‖Δθ‖_∞ is below it"))
+            Integer("max_eval", None, low=1, derive=max_eval, doc=max_eval_doc),
+            Number("tolerance_grad", 1e-7, low=0.0, doc="stop when ‖g‖_∞ ≤ it"),
+            Number("tolerance_change", 1e-9, low=0.0, doc="stop when |Δf| or ‖Δθ‖_∞ is below it"))
 
 
 def line_search_settings(default, c2=0.9, allow_none=False):

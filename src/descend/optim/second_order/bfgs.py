@@ -44,14 +44,8 @@ def bfgs_update(H, s, y):
 
 
 class BFGS(ClosureOptimizer):
-    """BFGS with a dense inverse Hessian (see the module docstring).
-
-    Args: ``params`` (one group), ``lr`` = 1 (initial step of each line search),
-    ``max_iter`` = 20, ``max_eval`` = 2·max_iter + 25, ``tolerance_grad`` = 1e-7,
-    ``tolerance_change`` = 1e-9, ``line_search_fn`` = ``"strong_wolfe"`` (or ``"backtracking"``
-    or a callable), ``c1`` = 1e-4, ``c2`` = 0.9. State: ``H`` (n × n), ``scaled``,
-    ``skipped_updates``.
-    """
+    """BFGS with a dense inverse Hessian (see the module docstring). ``params``: one group.
+    State: ``H`` (n × n), ``scaled``, ``skipped_updates``."""
 
     hyperparameters = Hyperparameters(*stopping(), *line_search_settings("strong_wolfe"), rules=[c1_below_c2])
 

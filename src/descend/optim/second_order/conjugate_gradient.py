@@ -59,15 +59,8 @@ def cg_beta(kind, g_new, g, d):
 
 
 class ConjugateGradient(ClosureOptimizer):
-    """Nonlinear conjugate gradient (see the module docstring).
-
-    Args: ``params`` (one group), ``lr`` = 1 (scales the first trial step), ``beta`` =
-    ``"polak-ribiere"``, ``restart`` = None (= n) or an int, ``max_iter`` = 20, ``max_eval`` =
-    2·max_iter + 25, ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9, ``line_search_fn`` =
-    ``"strong_wolfe"`` (or a callable with the signature of ``line_search.strong_wolfe``),
-    ``c1`` = 1e-4, ``c2`` = 0.4. State: ``d``, ``prev_flat_grad``, ``prev_loss``,
-    ``since_restart``, ``restarts``.
-    """
+    """Nonlinear conjugate gradient (see the module docstring). ``params``: one group.
+    State: ``d``, ``prev_flat_grad``, ``prev_loss``, ``since_restart``, ``restarts``."""
 
     hyperparameters = Hyperparameters(
         *stopping()[:1],

@@ -118,15 +118,7 @@ def truncated_cg(Av, b, x0=None, max_iters=250, tol=None, progress_eps=5e-4, gam
 
 class HessianFree(ClosureOptimizer):
     """Hessian-free (truncated Newton-CG) with Martens' damping and CG backtracking (see module docstring).
-
-    Args: ``params`` (one group), ``lr`` = 1 (first trial of the fallback line search),
-    ``max_iter`` = 20 (outer iterations per ``step``), ``max_eval`` = 2·max_iter + 25,
-    ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9, ``damping`` = 1.0 (initial λ),
-    ``adaptive_damping`` = True, ``min_damping`` = 0, ``curvature`` = ``"hessian"`` or
-    ``"gauss-newton"``, ``max_cg_iters`` = 250, ``cg_tolerance`` = None (SciPy's forcing rule) or a
-    relative residual, ``cg_decay`` = 0.95 (warm start; 0 to start CG at 0). State: ``damping``
-    (λ) and ``cg_solution`` (the warm start), carried across steps.
-    """
+    ``params``: one group. State: ``damping`` (λ) and ``cg_solution`` (the warm start), carried across steps."""
 
     hyperparameters = Hyperparameters(
         *stopping(),

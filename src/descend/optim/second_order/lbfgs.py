@@ -37,15 +37,13 @@ _MAX_HALVINGS = 60
 
 
 class LBFGS(ClosureOptimizer):
-    """L-BFGS with PyTorch's semantics and defaults (see the module docstring).
-
-    Args: ``params`` (one group), ``lr`` = 1, ``max_iter`` = 20 (iterations per ``step``),
-    ``max_eval`` = max_iter·5//4, ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9,
-    ``history_size`` = 100, ``line_search_fn`` = None or ``"strong_wolfe"``.
-    """
+    """L-BFGS with PyTorch's semantics and defaults (see the module docstring). ``params``: one
+    group. State (PyTorch's keys): ``d``, ``t``, ``old_dirs``, ``old_stps``, ``ro``, ``H_diag``,
+    ``prev_flat_grad``, ``prev_loss``, ``al``."""
 
     hyperparameters = Hyperparameters(
-        *stopping(max_eval=lambda values: values["max_iter"] * 5 // 4, lr_low_open=False),
+        *stopping(max_eval=lambda values: values["max_iter"] * 5 // 4,
+                  max_eval_doc="closure calls per step() (None: max_iter·5//4)", lr_low_open=False),
         Integer("history_size", 100, low=1, doc="m, the number of (s, y) pairs kept"),
         Choice("line_search_fn", None, choices=("strong_wolfe",), optional=True,
                doc="None (fixed step t = lr) or 'strong_wolfe'"))

@@ -73,14 +73,8 @@ def fits_max_params(group, owner=None):
 
 
 class Newton(ClosureOptimizer):
-    """Damped Newton with Levenberg-Marquardt damping (see the module docstring).
-
-    Args: ``params`` (one group), ``lr`` = 1 (first trial step), ``max_iter`` = 20,
-    ``max_eval`` = 2·max_iter + 25, ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9,
-    ``damping`` = 0 (initial α ≥ 0), ``adaptive_damping`` = True, ``line_search_fn`` =
-    ``"backtracking"`` (or ``"strong_wolfe"``, a callable, None), ``max_params`` = 2000.
-    State: ``damping`` (α, carried across steps).
-    """
+    """Damped Newton with Levenberg-Marquardt damping (see the module docstring). ``params``: one
+    group. State: ``damping`` (α, carried across steps)."""
 
     hyperparameters = Hyperparameters(
         *stopping(),
