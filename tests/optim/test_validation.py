@@ -220,7 +220,8 @@ def test_signatures_and_defaults_are_pytorchs():
 
 
 def test_unknown_and_missing_arguments_raise_type_error():
-    with pytest.raises(TypeError, match=r"SGD\(\): got an unexpected keyword argument 'momentun'"):
+    with pytest.raises(TypeError, match=r"SGD\(\): got an unexpected keyword argument 'momentun'; did you mean "
+                                        r"'momentum'\?"):
         optim.SGD([param()], momentun=0.9)
     with pytest.raises(TypeError, match="too many positional"):
         optim.SGD([param()], 0.1, 0.9, 0.0, 0.0, False, False)

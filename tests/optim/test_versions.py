@@ -82,9 +82,13 @@ def test_an_optimizer_written_by_a_user_gets_versions_lr_check_and_step_count_fo
     np.testing.assert_array_equal(w.numpy(), [0.0, 0.0])
     with pytest.raises(RuntimeError, match=STALE):
         y.backward()
-    opt.param_groups[0]["lr"] = float("inf")   # not declared: checked at step
     with pytest.raises(ValueError, match=r"learning rate lr=inf for PlainSGD"):
-        opt.step()
+        PlainSGD([dc.zeros(1, requires_grad=True)], lr=float("inf"))      # lr is checked even undeclared
+    with pytest.raises(ValueError, match=r"learning rate lr=nan for PlainSGD"):
+        opt.param_groups[0]["lr"] = float("nan")
+    dict.__setitem__(opt.param_groups[0], "lr", float("inf"))             # behind the group's back
+    with pytest.raises(ValueError, match=r"learning rate lr=inf for PlainSGD"):
+        opt.step()                                                         # checked at step
     opt.param_groups[0]["lr"] = 0.1
     with pytest.warns(UserWarning, match="before `optimizer.step"):
         L.StepLR(PlainSGD([dc.zeros(1, requires_grad=True)]), 2).step()

@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 __all__ = ["Hyperparameter", "Number", "Integer", "Flag", "Choice", "Pair", "Hyperparameters", "ParamGroup",
-           "required", "check_number"]
+           "declarations", "required", "check_number"]
 
 
 class _Required:
@@ -341,6 +341,15 @@ def check_number(name, value, low=None, high=None, low_open=False, high_open=Fal
     return spec.check(value)
 
 
+#: what is checked in the groups of an optimizer that declares nothing (one written in PyTorch's style)
+UNDECLARED = Hyperparameters(Number("lr", label="learning rate lr", low=0.0))
+
+
+def declarations(owner):
+    """The hyperparameters checked for optimizer class ``owner``: its declarations, or just ``lr``."""
+    return owner.hyperparameters if len(owner.hyperparameters) else UNDECLARED
+
+
 class ParamGroup(dict):
     """A parameter group ``{"params": [...], hyperparameter: value, ...}``: a dict whose declared
     hyperparameters are checked when they are written (``group["lr"] = x``, ``update``,
@@ -353,7 +362,7 @@ class ParamGroup(dict):
 
     def _hyperparameters(self):
         owner = getattr(self, "owner", None)   # absent while a copy is being rebuilt
-        return (owner.hyperparameters, owner.__name__) if owner is not None else (None, None)
+        return (declarations(owner), owner.__name__) if owner is not None else (None, None)
 
     def __setitem__(self, key, value):
         spec, name = self._hyperparameters()

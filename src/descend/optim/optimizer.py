@@ -23,6 +23,7 @@ PyTorch's style, overriding ``step`` itself, gets the same ``lr`` check, version
 count from the wrapper :meth:`Optimizer.__init_subclass__` puts around its ``step``.
 """
 
+import difflib
 import functools
 from collections import defaultdict
 
@@ -31,12 +32,9 @@ import numpy as np
 from ..autodiff.extend import inplace
 from ..autodiff.tensor import Tensor
 from .closure import evaluate_closure
-from .hyperparameters import Hyperparameters, Number, ParamGroup, required
+from .hyperparameters import Hyperparameters, ParamGroup, declarations, required
 
 __all__ = ["Optimizer", "required", "own_step_path"]
-
-#: the ``lr`` check for optimizers that do not declare their hyperparameters
-_ANY_LR = Number("lr", label="learning rate lr", low=0.0)
 
 
 def own_step_path(step):
@@ -71,7 +69,10 @@ def _constructor(cls):
         try:
             bound = signature.bind(self, params, *args, **kwargs)
         except TypeError as e:
-            raise TypeError(f"{cls.__name__}(): {e}") from None
+            unknown = [k for k in kwargs if k not in signature.parameters]
+            close = difflib.get_close_matches(unknown[0], list(signature.parameters)[2:], n=1) if unknown else []
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{cls.__name__}(): {e}{hint}") from None
         values = {k: v for k, v in bound.arguments.items() if k not in ("self", "params")}
         Optimizer.__init__(self, params, values)
 
@@ -179,7 +180,7 @@ class Optimizer:
     def _new_group(self, values):
         """A :class:`~descend.optim.hyperparameters.ParamGroup` of ``values``, checked."""
         owner = type(self)
-        return ParamGroup(owner, owner.hyperparameters.check_group(values, owner.__name__))
+        return ParamGroup(owner, declarations(owner).check_group(values, owner.__name__))
 
     def _init_group_state(self, group):
         """Create state eagerly for a new group (only Adagrad does, as in PyTorch)."""
@@ -189,7 +190,9 @@ class Optimizer:
 
     def _check_lr(self):
         """The one check ``step`` repeats: each group's ``lr`` is a finite number in its range."""
-        spec = type(self).hyperparameters.get("lr", _ANY_LR)
+        spec = declarations(type(self)).get("lr")
+        if spec is None:
+            return
         for group in self.param_groups:
             if "lr" in group:
                 spec.check(group["lr"], type(self).__name__)
