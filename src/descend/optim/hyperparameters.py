@@ -5,7 +5,7 @@ Each optimizer lists its hyperparameters in one class attribute::
     class Adam(Optimizer):
         hyperparameters = Hyperparameters(
             Number("lr", 1e-3, low=0.0, label="learning rate lr"),
-            Pair("betas", (0.9, 0.999), Number("betas[0]", low=0.0, high=1.0, high_open=True), ...),
+            Pair("betas", (0.9, 0.999), Number("beta1", low=0.0, high=1.0, high_open=True), ...),
             ...
             Flag("maximize", False, keyword_only=True))
 
