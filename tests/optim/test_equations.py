@@ -44,7 +44,7 @@ def test_sgd_first_momentum_buffer_is_the_gradient():
 
 def test_sgd_nesterov_is_g_plus_mu_b():
     theta, g = np.zeros(2), np.array([1.0, 2.0])
-    buf = sgd_update(theta, g, None, lr=1.0, momentum=0.5, nesterov=True)
+    sgd_update(theta, g, None, lr=1.0, momentum=0.5, nesterov=True)
     np.testing.assert_allclose(theta, -(g + 0.5 * g))
 
 

@@ -167,7 +167,8 @@ def test_report_and_state_keys():
     assert rep["iterations"] == 3 and rep["reason"] == "max_iter"
     assert rep["func_evals"] == 3  # the last fixed step is not re-evaluated (PyTorch's rule)
     assert rep["loss"] is None and rep["step_size"] == 1
-    for key in ("d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss", "func_evals", "n_iter"):
+    for key in ("d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss", "func_evals",
+                "n_iter"):
         assert key in opt.state[ps[0]]
 
 

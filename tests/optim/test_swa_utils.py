@@ -168,7 +168,8 @@ def test_update_bn_matches_torch_on_descend_batchnorm():
     np.testing.assert_allclose(bn.running_var.data, tbn.running_var.numpy(), rtol=1e-10)
 
 
-@pytest.mark.parametrize("kw", [dict(swa_lr=0.01), dict(swa_lr=[0.02, 0.005], anneal_epochs=5, anneal_strategy="linear"),
+@pytest.mark.parametrize("kw", [dict(swa_lr=0.01),
+                                dict(swa_lr=[0.02, 0.005], anneal_epochs=5, anneal_strategy="linear"),
                                 dict(swa_lr=0.03, anneal_epochs=0)])
 def test_swalr_matches_torch(kw):
     torch = pytest.importorskip("torch")

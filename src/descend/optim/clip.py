@@ -24,7 +24,8 @@ def _grads(parameters):
 def _norm_type(norm_type):
     if isinstance(norm_type, str) and norm_type.lower() in ("inf", "infinity"):
         return math.inf
-    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or math.isnan(norm_type) or norm_type <= 0:
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or math.isnan(norm_type) \
+            or norm_type <= 0:
         raise ValueError(f"Invalid norm_type={norm_type!r}: expected a number > 0 or inf")
     return float(norm_type)
 
@@ -71,7 +72,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
 def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient value of ``parameters`` into [−clip_value, clip_value] in place."""
-    if isinstance(clip_value, bool) or not isinstance(clip_value, (int, float)) or math.isnan(clip_value) or clip_value < 0:
+    if isinstance(clip_value, bool) or not isinstance(clip_value, (int, float)) or math.isnan(clip_value) \
+            or clip_value < 0:
         raise ValueError(f"Invalid clip_value={clip_value!r}: expected a number >= 0")
     with inplace(*_grads(parameters)) as arrays:
         for g in arrays:

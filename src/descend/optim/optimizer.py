@@ -332,7 +332,8 @@ class Optimizer:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
-            lines.append(f"    params: {len(group['params'])} tensors, {sum(p.data.size for p in group['params'])} values")
+            size = sum(p.data.size for p in group["params"])
+            lines.append(f"    params: {len(group['params'])} tensors, {size} values")
             for k in sorted(group):
                 if k != "params":
                     lines.append(f"    {k}: {group[k]}")

@@ -30,7 +30,8 @@ def _check_params(params, where):
         if not isinstance(p, Tensor):
             raise TypeError(f"{where}: parameter {i} is a {type(p).__name__}, expected a descend Tensor")
         if p.data.dtype.kind != "f":
-            raise TypeError(f"{where}: parameter {i} has dtype {p.data.dtype}; only floating parameters can be optimized")
+            raise TypeError(f"{where}: parameter {i} has dtype {p.data.dtype}; only floating parameters can be "
+                            "optimized")
     dtypes = {p.data.dtype for p in params}
     if len(dtypes) > 1:
         raise TypeError(f"{where}: parameters mix dtypes {sorted(str(d) for d in dtypes)}; use one dtype for all")

@@ -140,8 +140,9 @@ class HessianFree(ClosureOptimizer):
         output_fn, loss_fn = options.get("output_fn"), options.get("loss_fn")
         if self.param_groups[0]["curvature"] == "gauss-newton":
             if output_fn is None or loss_fn is None:
-                raise ValueError("HessianFree(curvature='gauss-newton') needs step(closure, output_fn=..., loss_fn=...): "
-                                 "output_fn() returns the network outputs z and loss_fn(z) the loss of them")
+                raise ValueError("HessianFree(curvature='gauss-newton') needs step(closure, output_fn=..., "
+                                 "loss_fn=...): output_fn() returns the network outputs z and loss_fn(z) the loss "
+                                 "of them")
             if options.get("curvature_closure") is not None:
                 raise ValueError("curvature_closure is for curvature='hessian'; with Gauss-Newton, evaluate "
                                  "output_fn/loss_fn on the curvature batch instead")
@@ -163,7 +164,9 @@ class HessianFree(ClosureOptimizer):
     def _direction(self, run, f, g):
         """Truncated CG on (B + λI) p = −g from the warm start; returns its result (the iterates)."""
         group, state = run.group, run.state
-        tol = group["cg_tolerance"] if group["cg_tolerance"] is not None else min(0.5, math.sqrt(float(np.abs(g).sum())))
+        tol = group["cg_tolerance"]
+        if tol is None:   # SciPy Newton-CG's forcing rule
+            tol = min(0.5, math.sqrt(float(np.abs(g).sum())))
         p_prev = state.get("cg_solution")
         x0 = group["cg_decay"] * p_prev if p_prev is not None and p_prev.shape == g.shape else None
         return truncated_cg(lambda v: self._product(run, v), -g, x0, group["max_cg_iters"], tol)

@@ -28,7 +28,7 @@ there is not finite.
 import numpy as np
 
 from ..hyperparameters import Choice, Hyperparameters, Integer
-from .base import ClosureOptimizer, Move, is_finite, max_norm, stopping
+from .base import ClosureOptimizer, Move, is_finite, stopping
 from .line_search import strong_wolfe
 
 __all__ = ["LBFGS"]
