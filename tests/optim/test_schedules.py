@@ -115,6 +115,14 @@ def test_bad_settings_raise_naming_them(make, match):
         make()
 
 
+def test_warmup_then_a_schedule():
+    s = S.warmup(4, S.exponential(0.1, 0.5))
+    assert [s(t) for t in range(7)] == pytest.approx([0.0, 0.025, 0.05, 0.075, 0.1, 0.05, 0.025])
+    assert S.warmup(2, S.constant(1.0), start=0.5)(1) == 0.75
+    with pytest.raises(TypeError, match="expected a function of the step"):
+        S.warmup(2, 0.1)
+
+
 def test_join_schedules_needs_functions():
     with pytest.raises(TypeError, match="schedule 1 is a float"):
         S.join_schedules([S.constant(1.0), 0.5], [3])

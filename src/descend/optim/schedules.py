@@ -26,6 +26,8 @@ schedule                                               ε(t)
 ``one_cycle(peak, total_steps, ...)``                  the 1cycle policy: warm up to peak, then anneal
 ``join_schedules(schedules, boundaries)``              schedules[i](t − boundaries[i−1]) between
                                                        boundaries[i−1] and boundaries[i]
+``warmup(steps, schedule, start=0)``                   linear from ``start`` to schedule(0) in ``steps``
+                                                       steps, then schedule(t − steps)
 =====================================================  ==============================================
 
 ``optim.lr_scheduler``'s classes (PyTorch's ``StepLR``, ``CosineAnnealingLR``, ...) are thin stateful
@@ -38,7 +40,7 @@ from bisect import bisect_right
 from .hyperparameters import check_number
 
 __all__ = ["constant", "inverse_time", "step_decay", "multistep", "exponential", "linear", "polynomial", "cosine",
-           "warm_restarts", "restart_cycle", "cyclic", "one_cycle", "join_schedules"]
+           "warm_restarts", "restart_cycle", "cyclic", "one_cycle", "join_schedules", "warmup"]
 
 
 def constant(value):
@@ -243,3 +245,11 @@ def join_schedules(schedules, boundaries):
         return schedules[i](t - offsets[i])
 
     return schedule
+
+
+def warmup(steps, schedule, start=0.0):
+    """A linear warm-up before ``schedule``: from ``start`` to schedule(0) in ``steps`` steps, then
+    schedule(t − steps) (:func:`join_schedules` of :func:`linear` and ``schedule``)."""
+    if not callable(schedule):
+        raise TypeError(f"warmup: schedule is a {type(schedule).__name__}, expected a function of the step")
+    return join_schedules([linear(start, schedule(0), steps), schedule], [steps])
