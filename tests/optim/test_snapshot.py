@@ -87,6 +87,8 @@ def test_cycle_length_for_other_schedules_and_errors():
         SnapshotEnsemble(model, sched)
     with pytest.raises(ValueError, match="cycle_length"):
         SnapshotEnsemble(model, cycle_length=0)
+    with pytest.raises(ValueError, match=r"max_snapshots=True: expected an integer"):
+        SnapshotEnsemble(model, cycle_length=2, max_snapshots=True)
     ens = SnapshotEnsemble(model, sched, cycle_length=4)
     taken = [ens.step() for _ in range(9)]
     assert [i + 1 for i, t in enumerate(taken) if t] == [4, 8]

@@ -1,4 +1,5 @@
-"""AveragedModel (SWA and EMA) against torch.optim.swa_utils; update_bn on a duck-typed BatchNorm."""
+"""AveragedModel (SWA and EMA), update_bn and SWALR: against the formulas written out (no torch needed)
+and against torch.optim.swa_utils."""
 
 import numpy as np
 import pytest
@@ -6,9 +7,6 @@ import pytest
 import descend as dc
 from descend import optim
 from descend.optim.swa_utils import SWALR, AveragedModel, get_ema_avg_fn, get_swa_avg_fn, update_bn
-
-torch = pytest.importorskip("torch")
-
 
 class Tiny:
     """A duck-typed model: parameters W, b and one buffer."""
@@ -35,15 +33,16 @@ class Tiny:
             t.data[...] = sd[k].data if hasattr(sd[k], "data") and not isinstance(sd[k], np.ndarray) else sd[k]
 
 
-class TorchTiny(torch.nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.W = torch.nn.Parameter(torch.tensor(m.W.data.copy()))
-        self.b = torch.nn.Parameter(torch.tensor(m.b.data.copy()))
-        self.register_buffer("stat", torch.tensor(m.stat.data.copy()))
+def torch_tiny(torch, m):
+    """The same model in torch (parameters W, b and the buffer stat)."""
+    tm = torch.nn.Module()
+    tm.W = torch.nn.Parameter(torch.tensor(m.W.data.copy()))
+    tm.b = torch.nn.Parameter(torch.tensor(m.b.data.copy()))
+    tm.register_buffer("stat", torch.tensor(m.stat.data.copy()))
+    return tm
 
 
-def set_values(m, tm, rng):
+def set_values(torch, m, tm, rng):
     for name in ("W", "b", "stat"):
         arr = rng.normal(size=getattr(m, name).shape)
         getattr(m, name).data[...] = arr
@@ -53,9 +52,10 @@ def set_values(m, tm, rng):
 
 @pytest.mark.parametrize("kind", ["swa", "ema", "ema_buffers", "swa_buffers", "avg_fn_ema", "avg_fn_swa"])
 def test_averaged_model_matches_torch(kind):
+    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
     m = Tiny(rng)
-    tm = TorchTiny(m)
+    tm = torch_tiny(torch, m)
     use_buffers = kind.endswith("buffers")
     su = torch.optim.swa_utils
     if kind.startswith("swa"):
@@ -69,7 +69,7 @@ def test_averaged_model_matches_torch(kind):
     else:
         avg, tavg = AveragedModel(m, avg_fn=get_swa_avg_fn()), su.AveragedModel(tm, avg_fn=su.get_swa_avg_fn())
     for _ in range(12):
-        set_values(m, tm, rng)
+        set_values(torch, m, tm, rng)
         avg.update_parameters(m)
         tavg.update_parameters(tm)
     for a, b in zip(avg.parameters(), tavg.parameters()):
@@ -156,6 +156,7 @@ def test_update_bn_recomputes_cumulative_statistics():
 
 
 def test_update_bn_matches_torch_on_descend_batchnorm():
+    torch = pytest.importorskip("torch")
     from descend import nn
     rng = np.random.default_rng(3)
     bn = nn.BatchNorm1d(3, dtype=dc.float64)
@@ -167,9 +168,11 @@ def test_update_bn_matches_torch_on_descend_batchnorm():
     np.testing.assert_allclose(bn.running_var.data, tbn.running_var.numpy(), rtol=1e-10)
 
 
-@pytest.mark.parametrize("kw", [dict(swa_lr=0.01), dict(swa_lr=[0.02, 0.005], anneal_epochs=5, anneal_strategy="linear"),
+@pytest.mark.parametrize("kw", [dict(swa_lr=0.01),
+                                dict(swa_lr=[0.02, 0.005], anneal_epochs=5, anneal_strategy="linear"),
                                 dict(swa_lr=0.03, anneal_epochs=0)])
 def test_swalr_matches_torch(kw):
+    torch = pytest.importorskip("torch")
     a, b = dc.zeros(2, requires_grad=True), dc.zeros(2, requires_grad=True)
     opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.2}], lr=0.1)
     ta, tb = torch.zeros(2, requires_grad=True), torch.zeros(2, requires_grad=True)
@@ -186,3 +189,17 @@ def test_swalr_matches_torch(kw):
         seq.append(s.get_last_lr())
         tseq.append(ts.get_last_lr())
     np.testing.assert_allclose(seq, tseq, rtol=1e-12)
+
+
+def test_swalr_anneals_to_swa_lr_then_holds():
+    # from lr₀ to swa_lr along the cosine over anneal_epochs steps, then constant
+    a = dc.zeros(2, requires_grad=True)
+    opt = optim.SGD([a], lr=0.1)
+    s = SWALR(opt, swa_lr=0.01, anneal_epochs=4)
+    rates = []
+    for _ in range(7):
+        opt.step()
+        s.step()
+        rates.append(s.get_last_lr()[0])
+    alpha = [(1 - np.cos(np.pi * min(1.0, e / 4))) / 2 for e in range(1, 8)]
+    np.testing.assert_allclose(rates, [0.01 * a_ + 0.1 * (1 - a_) for a_ in alpha], rtol=1e-12)

@@ -48,7 +48,8 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,kw", CASES, ids=[f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for n, kw in CASES])
+@pytest.mark.parametrize("name,kw", CASES,
+                         ids=[f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for n, kw in CASES])
 def test_matches_torch(name, kw):
     v = init_values()
     ours, opt = run_dc(lambda p: getattr(optim, name)(p, **kw), v, STEPS)

@@ -15,7 +15,10 @@ the running mean of squared updates (``acc_delta``), ε = ``lr`` (1 in Zeiler's 
 
 import numpy as np
 
-from .optimizer import Optimizer, across_threads, check_bool, check_number, coupled_grad, scratch
+from .gradient import coupled_grad
+from .hyperparameters import Flag, Hyperparameters, Number
+from .optimizer import Optimizer
+from .parallel import across_threads, scratch
 
 __all__ = ["Adadelta", "adadelta_update"]
 
@@ -44,18 +47,14 @@ def adadelta_update(param, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-
 
 
 class Adadelta(Optimizer):
-    """AdaDelta (see the module docstring). ``Adadelta(params, lr=1.0, rho=0.9, eps=1e-6,
-    weight_decay=0, *, maximize=False)``; state: ``step``, ``square_avg``, ``acc_delta``."""
+    """AdaDelta (see the module docstring). State: ``step``, ``square_avg``, ``acc_delta``."""
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False):
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
-
-    def _check_group(self, group):
-        super()._check_group(group)
-        check_number("rho", group["rho"], low=0.0, high=1.0)
-        check_number("epsilon eps", group["eps"], low=0.0, low_open=True)
-        check_number("weight_decay", group["weight_decay"], low=0.0)
-        check_bool("maximize", group["maximize"])
+    hyperparameters = Hyperparameters(
+        Number("lr", 1.0, low=0.0, label="learning rate lr", doc="ε, scales Δ (1 in Zeiler's method)"),
+        Number("rho", 0.9, low=0.0, high=1.0, doc="ρ, the decay rate of E[g²] and E[Δ²]"),
+        Number("eps", 1e-6, low=0.0, low_open=True, label="epsilon eps", doc="δ, inside both roots"),
+        Number("weight_decay", 0.0, low=0.0, doc="λ, L2 penalty coupled into g"),
+        Flag("maximize", False, keyword_only=True, doc="ascend instead of descend"))
 
     def _update_param(self, group, p, g):
         st = self.state[p]
@@ -64,7 +63,7 @@ class Adadelta(Optimizer):
             st["square_avg"] = np.zeros_like(p.data)
             st["acc_delta"] = np.zeros_like(p.data)
         st["step"] += 1
-        across_threads(adadelta_update, dict(param=p.data, grad=g, square_avg=st["square_avg"], acc_delta=st["acc_delta"]),
-                lr=group["lr"], rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
-                maximize=group["maximize"])
-        p.bump_version()
+        across_threads(adadelta_update, dict(param=p.data, grad=g, square_avg=st["square_avg"],
+                                             acc_delta=st["acc_delta"]),
+                       lr=group["lr"], rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
+                       maximize=group["maximize"])

@@ -15,7 +15,10 @@ first step), the decay uses t − 1 (the first step uses ε itself), and δ is o
 
 import numpy as np
 
-from .optimizer import Optimizer, across_threads, check_bool, check_number, coupled_grad, scratch
+from .gradient import coupled_grad
+from .hyperparameters import Flag, Hyperparameters, Number
+from .optimizer import Optimizer
+from .parallel import across_threads, scratch
 
 __all__ = ["Adagrad", "adagrad_update"]
 
@@ -35,22 +38,15 @@ def adagrad_update(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=
 
 
 class Adagrad(Optimizer):
-    """Adagrad (see the module docstring). ``Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0,
-    initial_accumulator_value=0, eps=1e-10, *, maximize=False)``; state: ``step``, ``sum``."""
+    """Adagrad (see the module docstring). State: ``step``, ``sum`` (created with the group)."""
 
-    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, *,
-                 maximize=False):
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, eps=eps,
-                                      maximize=maximize))
-
-    def _check_group(self, group):
-        super()._check_group(group)
-        check_number("lr_decay", group["lr_decay"], low=0.0)
-        check_number("weight_decay", group["weight_decay"], low=0.0)
-        check_number("initial_accumulator_value", group["initial_accumulator_value"], low=0.0)
-        check_number("epsilon eps", group["eps"], low=0.0, low_open=True)
-        check_bool("maximize", group["maximize"])
+    hyperparameters = Hyperparameters(
+        Number("lr", 1e-2, low=0.0, label="learning rate lr", doc="ε, the step size"),
+        Number("lr_decay", 0.0, low=0.0, doc="ε_t = ε / (1 + (t − 1)·lr_decay)"),
+        Number("weight_decay", 0.0, low=0.0, doc="λ, L2 penalty coupled into g"),
+        Number("initial_accumulator_value", 0.0, low=0.0, doc="r at the start"),
+        Number("eps", 1e-10, low=0.0, low_open=True, label="epsilon eps", doc="δ, added to √r"),
+        Flag("maximize", False, keyword_only=True, doc="ascend instead of descend"))
 
     def _init_group_state(self, group):
         for p in group["params"]:
@@ -61,7 +57,6 @@ class Adagrad(Optimizer):
     def _update_param(self, group, p, g):
         st = self.state[p]
         st["step"] += 1
-        across_threads(adagrad_update, dict(param=p.data, grad=g, state_sum=st["sum"]), step=st["step"], lr=group["lr"],
-                lr_decay=group["lr_decay"], weight_decay=group["weight_decay"], eps=group["eps"],
-                maximize=group["maximize"])
-        p.bump_version()
+        across_threads(adagrad_update, dict(param=p.data, grad=g, state_sum=st["sum"]), step=st["step"],
+                       lr=group["lr"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"], eps=group["eps"],
+                       maximize=group["maximize"])

@@ -24,10 +24,7 @@ def adamw_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.
 
 
 class AdamW(Adam):
-    """AdamW: ``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-    amsgrad=False, *, maximize=False)`` (see the module docstring)."""
+    """AdamW (see the module docstring): Adam's declarations with ``weight_decay=1e-2`` and
+    ``decoupled_weight_decay`` fixed to True."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         maximize=maximize, decoupled_weight_decay=True)
+    hyperparameters = Adam.hyperparameters.replace(weight_decay=1e-2).fix(decoupled_weight_decay=True)

@@ -13,7 +13,9 @@ The averaged parameters θ̄ are in ``state[p]["ax"]``; the model itself keeps �
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, scratch
+from .hyperparameters import Flag, Hyperparameters, Number
+from .optimizer import Optimizer
+from .parallel import scratch
 
 __all__ = ["ASGD", "asgd_update"]
 
@@ -45,20 +47,15 @@ def asgd_update(param, grad, ax, step, eta, mu, lr=1e-2, lambd=1e-4, alpha=0.75,
 
 
 class ASGD(Optimizer):
-    """ASGD (see the module docstring). ``ASGD(params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6,
-    weight_decay=0, *, maximize=False)``; state: ``step``, ``eta``, ``mu``, ``ax``."""
+    """ASGD (see the module docstring). State: ``step``, ``eta``, ``mu``, ``ax`` (the average θ̄)."""
 
-    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, *, maximize=False):
-        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
-                                      maximize=maximize))
-
-    def _check_group(self, group):
-        super()._check_group(group)
-        check_number("lambd", group["lambd"], low=0.0)
-        check_number("alpha", group["alpha"], low=0.0)
-        check_number("t0", group["t0"], low=0.0)
-        check_number("weight_decay", group["weight_decay"], low=0.0)
-        check_bool("maximize", group["maximize"])
+    hyperparameters = Hyperparameters(
+        Number("lr", 1e-2, low=0.0, label="learning rate lr", doc="ε, the first step size η₁"),
+        Number("lambd", 1e-4, low=0.0, doc="λ, the decay term"),
+        Number("alpha", 0.75, low=0.0, doc="α, the power of the step-size decay"),
+        Number("t0", 1e6, low=0.0, doc="t₀, the step at which averaging starts"),
+        Number("weight_decay", 0.0, low=0.0, doc="L2 penalty coupled into g"),
+        Flag("maximize", False, keyword_only=True, doc="ascend instead of descend"))
 
     def _update_param(self, group, p, g):
         st = self.state[p]
@@ -71,4 +68,3 @@ class ASGD(Optimizer):
         st["eta"], st["mu"] = asgd_update(p.data, g, st["ax"], st["step"], st["eta"], st["mu"], group["lr"],
                                           group["lambd"], group["alpha"], group["t0"], group["weight_decay"],
                                           group["maximize"])
-        p.bump_version()

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..autodiff.extend import inplace, wrap
 from ..autodiff.tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
@@ -23,7 +24,8 @@ def _grads(parameters):
 def _norm_type(norm_type):
     if isinstance(norm_type, str) and norm_type.lower() in ("inf", "infinity"):
         return math.inf
-    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or math.isnan(norm_type) or norm_type <= 0:
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or math.isnan(norm_type) \
+            or norm_type <= 0:
         raise ValueError(f"Invalid norm_type={norm_type!r}: expected a number > 0 or inf")
     return float(norm_type)
 
@@ -53,7 +55,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         raise ValueError(f"Invalid max_norm={max_norm!r}: expected a number >= 0")
     grads = _grads(parameters)
     if not grads:
-        return Tensor._make(np.array(0.0))
+        return wrap(np.array(0.0))
     dtype = grads[0].data.dtype
     total = get_total_norm(grads, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
@@ -62,17 +64,17 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                            "by the non-finite norm anyway, set `error_if_nonfinite=False`")
     total = dtype.type(total)
     coef = min(dtype.type(max_norm) / (total + dtype.type(1e-6)), dtype.type(1.0))
-    with np.errstate(invalid="ignore"):   # inf * 0 = nan, as in torch
-        for g in grads:
-            g.data *= coef
-            g.bump_version()
-    return Tensor._make(np.array(total, dtype=dtype))
+    with np.errstate(invalid="ignore"), inplace(*grads) as arrays:   # inf * 0 = nan, as in torch
+        for g in arrays:
+            g *= coef
+    return wrap(np.array(total, dtype=dtype))
 
 
 def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient value of ``parameters`` into [−clip_value, clip_value] in place."""
-    if isinstance(clip_value, bool) or not isinstance(clip_value, (int, float)) or math.isnan(clip_value) or clip_value < 0:
+    if isinstance(clip_value, bool) or not isinstance(clip_value, (int, float)) or math.isnan(clip_value) \
+            or clip_value < 0:
         raise ValueError(f"Invalid clip_value={clip_value!r}: expected a number >= 0")
-    for g in _grads(parameters):
-        np.clip(g.data, -clip_value, clip_value, out=g.data)
-        g.bump_version()
+    with inplace(*_grads(parameters)) as arrays:
+        for g in arrays:
+            np.clip(g, -clip_value, clip_value, out=g)

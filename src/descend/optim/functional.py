@@ -33,6 +33,10 @@ returns the gradient array at θ̃.
 
 import numpy as np
 
+from ..autodiff.extend import inplace
+from ..autodiff.tensor import Tensor
+from .hyperparameters import check_number
+
 __all__ = ["sgd_step", "momentum_step", "ema_momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step",
            "rmsprop_nesterov_step", "adam_step", "adadelta_step", "perceptron_update"]
 
@@ -122,7 +126,8 @@ def perceptron_update(theta, x, y, lr=1.0):
     ``theta``: (d,) float array (append a column of ones to ``x`` for a bias); ``x``: (n, d) or
     (d,); ``y``: (n,) or scalar labels in {0, 1}; α = ``lr`` > 0. Returns the number of
     misclassified samples (0 means the batch is separated)."""
-    theta_arr = theta.data if hasattr(theta, "data") and not isinstance(theta, np.ndarray) else theta
+    is_tensor = isinstance(theta, Tensor)
+    theta_arr = theta.data if is_tensor else theta
     x = np.atleast_2d(np.asarray(x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x))
     y = np.atleast_1d(np.asarray(y.data if hasattr(y, "data") and not isinstance(y, np.ndarray) else y))
     if theta_arr.ndim != 1:
@@ -133,11 +138,12 @@ def perceptron_update(theta, x, y, lr=1.0):
         raise ValueError(f"perceptron_update: y of shape {y.shape} does not match {x.shape[0]} samples")
     if not np.all((y == 0) | (y == 1)):
         raise ValueError(f"perceptron_update: labels must be 0 or 1, got {np.unique(y)[:5]}")
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"Invalid lr={lr!r}: expected a number > 0")
+    check_number("lr", lr, low=0.0, low_open=True)
     o = (x @ theta_arr > 0).astype(theta_arr.dtype)
     err = o - y.astype(theta_arr.dtype)
-    theta_arr -= lr * (err @ x)
-    if hasattr(theta, "bump_version"):
-        theta.bump_version()
+    if is_tensor:
+        with inplace(theta) as (arr,):
+            arr -= lr * (err @ x)
+    else:
+        theta_arr -= lr * (err @ x)
     return int(np.count_nonzero(err))

@@ -1,35 +1,47 @@
-"""Learning-rate schedules, with PyTorch's semantics (``torch.optim.lr_scheduler``).
+"""PyTorch's learning-rate schedulers (``torch.optim.lr_scheduler``) as thin stateful wrappers over
+the pure schedules of :mod:`descend.optim.schedules`.
 
-Protocol: build the scheduler after the optimizer (this sets each group's ``initial_lr`` and
-performs step 0), then per epoch (or iteration) call ``optimizer.step()`` and then
-``scheduler.step()``. ``get_last_lr()`` gives the current rates. Schedules are *chainable*: most
-compute the new rate from the group's current ``lr``, so two schedulers can act on one optimizer
-(``ChainedScheduler``). A warning is given only when ``scheduler.step()`` is called before any
-``optimizer.step()`` (the first value of the schedule would be skipped).
+Protocol (PyTorch's): build the scheduler after the optimizer (this sets each group's
+``initial_lr`` and performs step 0), then per epoch (or iteration) call ``optimizer.step()`` and then
+``scheduler.step()``. ``get_last_lr()`` gives the current rates. A warning is given only when
+``scheduler.step()`` is called before any ``optimizer.step()`` (the first value would be skipped).
 
-Notation: ε₀ = the group's initial rate (``base_lrs``), e = ``last_epoch`` (steps taken), ε_e the
-rate after e steps.
+Every formula lives once, in ``schedules``. A scheduler holds its settings and the step count
+e = ``last_epoch`` and writes ε_e into the groups. With ε₀ the group's initial rate:
 
 ==========================  ==============================================================
 ``LambdaLR(f)``             ε_e = ε₀ · f(e)
 ``MultiplicativeLR(f)``     ε_e = ε_{e−1} · f(e)
-``StepLR(s, γ)``            ε_e = ε₀ · γ^⌊e/s⌋  (staircase)
-``MultiStepLR(M, γ)``       ε_e = ε₀ · γ^(number of milestones ≤ e)
-``ConstantLR(f, n)``        ε_e = ε₀ · f for e < n, then ε₀
-``LinearLR(a, b, n)``       ε_e = ε₀ · (a + (b − a) · min(e, n)/n)
-``ExponentialLR(γ)``        ε_e = ε₀ · γᵉ
-``InverseTimeDecay(δ)``     ε_e = ε₀ / (1 + δ e)  (the notes' progressive decay; not in PyTorch)
-``PolynomialLR(n, p)``      ε_e = ε₀ · (1 − min(e, n)/n)^p
-``CosineAnnealingLR(T)``    ε_e = ε_min + (ε₀ − ε_min)(1 + cos(π e/T))/2
-``CosineAnnealingWarm``     as above with e → T_cur, restarted every T_i epochs, T_i ← T_i·T_mult
-``Restarts(T_0, T_mult)``   (SGDR, Loshchilov & Hutter 2017)
-``CyclicLR``                triangular / triangular2 / exp_range cycles (Smith 2015), cycling
-                            momentum (or β₁) inversely when ``cycle_momentum``
-``OneCycleLR``              warm up to max_lr then anneal to max_lr/(div·final_div)
-``SequentialLR``            one scheduler after another at the milestones
+``StepLR(s, γ)``            ε₀ · ``schedules.step_decay(1, s, γ)``(e) = ε₀ · γ^⌊e/s⌋
+``MultiStepLR(M, γ)``       ε₀ · ``schedules.multistep(1, M, γ)``(e)
+``ConstantLR(f, n)``        ε₀ · f for e < n, then ε₀
+``LinearLR(a, b, n)``       ε₀ · ``schedules.linear(a, b, n)``(e)
+``ExponentialLR(γ)``        ε₀ · ``schedules.exponential(1, γ)``(e) = ε₀ · γᵉ
+``InverseTimeDecay(δ)``     ε₀ · ``schedules.inverse_time(1, δ)``(e) = ε₀ / (1 + δ e) (the notes'
+                            progressive decay; not in PyTorch)
+``PolynomialLR(n, p)``      ε₀ · ``schedules.polynomial(1, n, p)``(e)
+``CosineAnnealingLR(T)``    ε_min + (ε₀ − ε_min) · ``schedules.cosine(1, T)``(e)
+``CosineAnnealingWarm``     ``schedules.warm_restarts(ε₀, T_0, T_mult, ε_min)``(e) (SGDR; e may be
+``Restarts(T_0, T_mult)``   fractional)
+``CyclicLR``                ``schedules.cyclic(base_lr, max_lr, ...)``(e); momentum (or β₁) cycles the
+                            other way, ``schedules.cyclic(max_momentum, base_momentum, ...)``
+``OneCycleLR``              ``schedules.one_cycle(max_lr, total_steps, ...)``(e), momentum inversely
+``SequentialLR``            one scheduler after another at the milestones (``join_schedules``)
 ``ChainedScheduler``        several schedulers stepped together (their factors multiply)
 ``ReduceLROnPlateau``       ε ← max(ε·factor, min_lr) after ``patience`` epochs without improvement
 ==========================  ==============================================================
+
+**Chaining.** As in PyTorch, the schedules of the form ε_min + (ε₀ − ε_min)·c(e) (StepLR to
+CosineAnnealingLR above) are *chainable*: each step multiplies the group's current rate by the
+schedule's own change, ε ← ε_min + (ε − ε_min)·c(e)/c(e−1) (ε ← ε + (ε₀ − ε_min)·(c(e) − c(e−1))
+where c(e−1) = 0), so two of them on one optimizer (``ChainedScheduler``) multiply their factors;
+``step(epoch)`` with an explicit epoch uses the closed form ε_min + (ε₀ − ε_min)·c(e). The others
+write their closed form. Results equal PyTorch's to rounding (the closed and chained forms differ
+in the last bits, ≤ 1e-12 relative over hundreds of steps).
+
+The one scheduler driven by a measured metric instead of the step count is ``ReduceLROnPlateau``;
+its base class :class:`MetricScheduler` says so (``step(metric)``), and code that steps schedulers
+asks ``isinstance(s, MetricScheduler)``, never the name.
 
 ``state_dict()`` holds every attribute but the optimizer. Functions given to ``LambdaLR`` /
 ``MultiplicativeLR`` (and ``CyclicLR``'s ``scale_fn``) are not saved, as in PyTorch: rebuild the
@@ -44,24 +56,17 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
+import numpy as np
+
+from ..autodiff.extend import wrap
+from . import schedules, sgd
+from .hyperparameters import check_number
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
            "ExponentialLR", "InverseTimeDecay", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
-           "CyclicLR", "OneCycleLR", "SequentialLR", "ChainedScheduler", "MetricScheduler", "ReduceLROnPlateau"]
-
-
-def _check(name, value, cond, expected):
-    if isinstance(value, bool) or not cond(value):
-        raise ValueError(f"Invalid {name}={value!r}: expected {expected}")
-
-
-def _is_num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
-
-
-def _pos_int(name, v):
-    _check(name, v, lambda x: isinstance(x, int) and x > 0, "a positive integer")
+           "CyclicLR", "OneCycleLR", "SequentialLR", "ChainedScheduler", "MetricScheduler", "ReduceLROnPlateau",
+           "validate"]
 
 
 def _check_optimizer(optimizer):
@@ -69,7 +74,12 @@ def _check_optimizer(optimizer):
         raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
 
 
+def _check_int(name, value, low):
+    return check_number(name, value, low=low, integer=True)
+
+
 def _format_param(name, optimizer, param):
+    """One value per parameter group: ``param`` itself if it is a list/tuple of that length, else repeated."""
     if isinstance(param, (list, tuple)):
         if len(param) != len(optimizer.param_groups):
             raise ValueError(f"expected {len(optimizer.param_groups)} values for {name}, got {len(param)}")
@@ -77,14 +87,28 @@ def _format_param(name, optimizer, param):
     return [param] * len(optimizer.param_groups)
 
 
+def _set_momentum(group, momentum, use_beta1):
+    if use_beta1:
+        group["betas"] = (momentum, *group["betas"][1:])
+    else:
+        group["momentum"] = momentum
+
+
+def _saved_function(f):
+    """What state_dict keeps of a user's function: None for a plain function, a callable object's __dict__."""
+    return None if f is None or isinstance(f, types.FunctionType) else dict(f.__dict__)
+
+
 class LRScheduler:
-    """Base class: subclasses define ``get_lr()`` (chainable, from the groups' current ``lr``) and
-    optionally ``_get_closed_form_lr()`` (used when ``step(epoch)`` is given an explicit epoch)."""
+    """Base class: PyTorch's protocol (the initial step, ``step()``, ``get_last_lr()``, ``state_dict``).
+    Subclasses define ``get_lr()`` (the rates for ``last_epoch``) and, where an explicit
+    ``step(epoch)`` should use another form, ``_get_closed_form_lr()``."""
 
     _is_initial = False
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
+        _check_int("last_epoch", last_epoch, -1)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -119,6 +143,7 @@ class LRScheduler:
         return self._last_lr
 
     def get_lr(self):
+        """The learning rates (one per group) for the current ``last_epoch``."""
         raise TypeError(f"{type(self).__name__} must define get_lr()")
 
     def _warn_order(self):
@@ -143,13 +168,52 @@ class LRScheduler:
             values = self._get_closed_form_lr() if hasattr(self, "_get_closed_form_lr") else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._lrs()
 
     def _lrs(self):
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def __repr__(self):
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={getattr(self, '_last_lr', None)})"
+
+
+class _Chainable(LRScheduler):
+    """A schedule ε_e = ε_min + (ε₀ − ε_min) · c(e) with c = :meth:`shape` (a schedule of
+    :mod:`~descend.optim.schedules` started at 1), applied in PyTorch's chainable form (see the
+    module docstring). ``resume_keeps_lr``: the initial step of a scheduler resumed with
+    ``last_epoch`` ≥ 0 leaves the rates as loaded (PyTorch's rule for LinearLR, ExponentialLR,
+    PolynomialLR and CosineAnnealingLR; StepLR, MultiStepLR and ConstantLR apply their change for
+    epoch last_epoch + 1)."""
+
+    resume_keeps_lr = True
+
+    def shape(self):
+        """The normalised schedule c (c(e) = ε_e / ε₀ for ε_min = 0)."""
+        raise TypeError(f"{type(self).__name__} must define shape()")
+
+    @property
+    def _floor(self):
+        return 0.0
+
+    def _vanishes(self, c, e):
+        """Whether c(e) = 0 (then the change is added, not multiplied)."""
+        return c(e) == 0
+
+    def get_lr(self):
+        e, c, m = self.last_epoch, self.shape(), self._floor
+        if e > 0 and self._is_initial and self.resume_keeps_lr:
+            return self._lrs()
+        if e > 0 and self._vanishes(c, e - 1):
+            change = c(e) - c(e - 1)
+            return [g["lr"] + (b - m) * change for g, b in zip(self.optimizer.param_groups, self.base_lrs)]
+        ratio = c(e) / (c(e - 1) if e > 0 else 1.0)
+        if ratio == 1.0:
+            return self._lrs()
+        return [m + (g["lr"] - m) * ratio for g in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        c, m = self.shape(), self._floor
+        return [m + (b - m) * c(self.last_epoch) for b in self.base_lrs]
 
 
 class _LambdaBase(LRScheduler):
@@ -170,7 +234,7 @@ class _LambdaBase(LRScheduler):
     def state_dict(self):
         """As the base, but functions are saved as None (callable objects as their ``__dict__``)."""
         sd = copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")})
-        sd["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else dict(f.__dict__) for f in self.lr_lambdas]
+        sd["lr_lambdas"] = [_saved_function(f) for f in self.lr_lambdas]
         return sd
 
     def load_state_dict(self, state_dict):
@@ -183,7 +247,8 @@ class _LambdaBase(LRScheduler):
 
 
 class LambdaLR(_LambdaBase):
-    """ε_e = ε₀ · f(e), ``f = lr_lambda`` (one function, or one per group)."""
+    """ε_e = ε₀ · f(e), ``f = lr_lambda`` (one function, or one per group); any schedule of
+    :mod:`~descend.optim.schedules` started at 1 is such an f."""
 
     def get_lr(self):
         return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
@@ -198,241 +263,194 @@ class MultiplicativeLR(_LambdaBase):
         return [g["lr"] * f(self.last_epoch) for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)]
 
 
-class StepLR(LRScheduler):
-    """Staircase decay: ε_e = ε₀ · γ^⌊e / step_size⌋."""
+class StepLR(_Chainable):
+    """Staircase decay: ε_e = ε₀ · γ^⌊e / step_size⌋ (:func:`~descend.optim.schedules.step_decay`)."""
+
+    resume_keeps_lr = False
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        _pos_int("step_size", step_size)
-        _check("gamma", gamma, lambda x: _is_num(x) and x >= 0, "a number >= 0")
         self.step_size = step_size
         self.gamma = gamma
+        self.shape()
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return self._lrs()
-        return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
-
-    def _get_closed_form_lr(self):
-        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
+    def shape(self):
+        return schedules.step_decay(1.0, self.step_size, self.gamma)
 
 
-class MultiStepLR(LRScheduler):
-    """ε_e = ε₀ · γ^k, k = the number of milestones ≤ e."""
+class MultiStepLR(_Chainable):
+    """ε_e = ε₀ · γ^k, k = the number of milestones ≤ e (:func:`~descend.optim.schedules.multistep`)."""
+
+    resume_keeps_lr = False
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
-        milestones = list(milestones)
-        for m in milestones:
-            _check("milestone", m, lambda x: isinstance(x, int) and x >= 0, "an integer >= 0")
-        _check("gamma", gamma, lambda x: _is_num(x) and x >= 0, "a number >= 0")
         self.milestones = Counter(milestones)
         self.gamma = gamma
+        self.shape()
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        if self.last_epoch not in self.milestones:
-            return self._lrs()
-        return [g["lr"] * self.gamma ** self.milestones[self.last_epoch] for g in self.optimizer.param_groups]
-
-    def _get_closed_form_lr(self):
-        ms = sorted(self.milestones.elements())
-        return [b * self.gamma ** bisect_right(ms, self.last_epoch) for b in self.base_lrs]
+    def shape(self):
+        return schedules.multistep(1.0, self.milestones.elements(), self.gamma)
 
 
-class ConstantLR(LRScheduler):
-    """ε_e = ε₀ · factor for e < total_iters, then ε₀."""
+class ConstantLR(_Chainable):
+    """ε_e = ε₀ · factor for e < total_iters, then ε₀ (a constant warm-up)."""
+
+    resume_keeps_lr = False
 
     def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
-        _check("factor", factor, lambda x: _is_num(x) and 0 <= x <= 1, "a number in [0, 1]")
-        _check("total_iters", total_iters, lambda x: isinstance(x, int) and x >= 0, "an integer >= 0")
+        check_number("factor", factor, low=0.0, high=1.0)
+        _check_int("total_iters", total_iters, 0)
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        if self.last_epoch == 0:
-            return [g["lr"] * self.factor for g in self.optimizer.param_groups]
-        if self.last_epoch != self.total_iters:
-            return self._lrs()
-        return [g["lr"] * (1.0 / self.factor) for g in self.optimizer.param_groups]
-
-    def _get_closed_form_lr(self):
-        return [b * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor)) for b in self.base_lrs]
+    def shape(self):
+        return schedules.join_schedules([schedules.constant(self.factor), schedules.constant(1.0)],
+                                        [self.total_iters])
 
 
-class LinearLR(LRScheduler):
-    """ε_e = ε₀ · (a + (b − a) · min(e, n)/n), a = start_factor, b = end_factor, n = total_iters."""
+class LinearLR(_Chainable):
+    """ε_e = ε₀ · (a + (b − a) · min(e, n)/n), a = start_factor ∈ (0, 1], b = end_factor ∈ [0, 1],
+    n = total_iters (:func:`~descend.optim.schedules.linear`: a linear warm-up or decay)."""
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
-        _check("start_factor", start_factor, lambda x: _is_num(x) and 0 < x <= 1, "a number in (0, 1]")
-        _check("end_factor", end_factor, lambda x: _is_num(x) and 0 <= x <= 1, "a number in [0, 1]")
-        _pos_int("total_iters", total_iters)
+        check_number("start_factor", start_factor, low=0.0, high=1.0, low_open=True)
+        check_number("end_factor", end_factor, low=0.0, high=1.0)
+        _check_int("total_iters", total_iters, 1)
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
+        self.shape()
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        if self.last_epoch == 0:
-            return [g["lr"] * self.start_factor for g in self.optimizer.param_groups]
-        if self._is_initial or self.last_epoch > self.total_iters:
-            return self._lrs()
-        a, b, n = self.start_factor, self.end_factor, self.total_iters
-        return [g["lr"] * (1.0 + (b - a) / (n * a + (self.last_epoch - 1) * (b - a)))
-                for g in self.optimizer.param_groups]
-
-    def _get_closed_form_lr(self):
-        a, b, n = self.start_factor, self.end_factor, self.total_iters
-        return [base * (a + (b - a) * min(n, self.last_epoch) / n) for base in self.base_lrs]
+    def shape(self):
+        return schedules.linear(self.start_factor, self.end_factor, self.total_iters)
 
 
-class ExponentialLR(LRScheduler):
-    """ε_e = ε₀ · γᵉ (e.g. γ = 0.999 per step)."""
+class ExponentialLR(_Chainable):
+    """ε_e = ε₀ · γᵉ (e.g. γ = 0.999 per step; :func:`~descend.optim.schedules.exponential`)."""
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
-        _check("gamma", gamma, lambda x: _is_num(x) and x >= 0, "a number >= 0")
         self.gamma = gamma
+        self.shape()
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        if self._is_initial:
-            return self._lrs()
-        return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
-
-    def _get_closed_form_lr(self):
-        return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
+    def shape(self):
+        return schedules.exponential(1.0, self.gamma)
 
 
-class InverseTimeDecay(LRScheduler):
-    """The notes' progressive decay ε_e = ε₀ / (1 + δ e), δ = ``decay_rate`` (not in PyTorch;
-    LambdaLR(lambda e: 1 / (1 + δ e)) gives the same rates). Chainable: ε_e = ε_{e−1} ·
-    (1 + δ(e − 1)) / (1 + δ e)."""
+class InverseTimeDecay(_Chainable):
+    """The notes' progressive decay ε_e = ε₀ / (1 + δ e), δ = ``decay_rate``
+    (:func:`~descend.optim.schedules.inverse_time`; not in PyTorch, where it is
+    ``LambdaLR(lambda e: 1 / (1 + δ e))``)."""
 
     def __init__(self, optimizer, decay_rate, last_epoch=-1):
-        _check("decay_rate", decay_rate, lambda x: _is_num(x) and x >= 0, "a number >= 0")
         self.decay_rate = decay_rate
+        self.shape()
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        if self._is_initial or self.last_epoch == 0:
-            return self._lrs()
-        d, e = self.decay_rate, self.last_epoch
-        return [g["lr"] * (1.0 + d * (e - 1)) / (1.0 + d * e) for g in self.optimizer.param_groups]
-
-    def _get_closed_form_lr(self):
-        return [b / (1.0 + self.decay_rate * self.last_epoch) for b in self.base_lrs]
+    def shape(self):
+        return schedules.inverse_time(1.0, self.decay_rate)
 
 
-class PolynomialLR(LRScheduler):
-    """ε_e = ε₀ · (1 − min(e, n)/n)^p, n = total_iters, p = power."""
+class PolynomialLR(_Chainable):
+    """ε_e = ε₀ · (1 − min(e, n)/n)^p, n = total_iters, p = power
+    (:func:`~descend.optim.schedules.polynomial`)."""
 
     def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
-        _pos_int("total_iters", total_iters)
-        _check("power", power, lambda x: _is_num(x) and x >= 0, "a number >= 0")
+        _check_int("total_iters", total_iters, 1)
         self.total_iters = total_iters
         self.power = power
+        self.shape()
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        if self._is_initial or self.last_epoch > self.total_iters:
-            return self._lrs()
-        n, e = self.total_iters, self.last_epoch
-        f = ((1.0 - e / n) / (1.0 - (e - 1) / n)) ** self.power
-        return [g["lr"] * f for g in self.optimizer.param_groups]
-
-    def _get_closed_form_lr(self):
-        return [b * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
-                for b in self.base_lrs]
+    def shape(self):
+        return schedules.polynomial(1.0, self.total_iters, self.power)
 
 
-class CosineAnnealingLR(LRScheduler):
-    """ε_e = ε_min + (ε₀ − ε_min)(1 + cos(π e / T_max)) / 2 (PyTorch's recursive form, which
-    keeps following the cosine past T_max)."""
+class CosineAnnealingLR(_Chainable):
+    """ε_e = ε_min + (ε₀ − ε_min)(1 + cos(π e / T_max)) / 2 (:func:`~descend.optim.schedules.cosine`;
+    past T_max it follows the cosine back up, as PyTorch's)."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        _check("T_max", T_max, lambda x: _is_num(x) and x > 0, "a number > 0")
-        _check("eta_min", eta_min, lambda x: _is_num(x) and x >= 0, "a number >= 0")
+        check_number("T_max", T_max, low=0.0, low_open=True)
+        check_number("eta_min", eta_min, low=0.0)
         self.T_max = T_max
         self.eta_min = eta_min
+        self.shape()
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        e, T, m = self.last_epoch, self.T_max, self.eta_min
-        if self._is_initial:
-            return self._lrs()
-        if self._step_count == 1 and e > 0:
-            return [m + (b - m) * (1 + math.cos(e * math.pi / T)) / 2 for b in self.base_lrs]
-        if (e - 1 - T) % (2 * T) == 0:
-            return [g["lr"] + (b - m) * (1 - math.cos(math.pi / T)) / 2
-                    for b, g in zip(self.base_lrs, self.optimizer.param_groups)]
-        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (g["lr"] - m) + m
-                for g in self.optimizer.param_groups]
+    def shape(self):
+        return schedules.cosine(1.0, self.T_max)
 
-    def _get_closed_form_lr(self):
-        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-                for b in self.base_lrs]
+    @property
+    def _floor(self):
+        return self.eta_min
+
+    def _vanishes(self, c, e):
+        return (e - self.T_max) % (2 * self.T_max) == 0   # cos(π e / T) = −1, exactly (not to rounding)
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
-    """SGDR: ε = ε_min + (ε₀ − ε_min)(1 + cos(π T_cur / T_i)) / 2; T_cur counts epochs since the
-    last restart, a restart happens when T_cur reaches T_i, and then T_i ← T_i · T_mult.
-    ``step(epoch)`` accepts fractional epochs (``epoch + i / iters_per_epoch``)."""
+    """SGDR: ε = ε_min + (ε₀ − ε_min)(1 + cos(π T_cur / T_i)) / 2 (:func:`~descend.optim.schedules.warm_restarts`);
+    T_cur counts epochs since the last restart, a restart happens when T_cur reaches T_i, and then
+    T_i ← T_i · T_mult. ``step(epoch)`` accepts fractional epochs (``epoch + i / iters_per_epoch``);
+    ``step()`` moves one epoch on from wherever the last step was."""
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
-        _pos_int("T_0", T_0)
-        _check("T_mult", T_mult, lambda x: isinstance(x, int) and x >= 1, "an integer >= 1")
-        _check("eta_min", eta_min, lambda x: _is_num(x) and x >= 0, "a number >= 0")
+        check_number("eta_min", eta_min, low=0.0)
+        schedules.warm_restarts(1.0, T_0, T_mult, eta_min)
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
         self.eta_min = eta_min
         self.T_cur = last_epoch
+        self.epoch = float(last_epoch)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
-                for b in self.base_lrs]
+        schedule = [schedules.warm_restarts(b, self.T_0, self.T_mult, self.eta_min) for b in self.base_lrs]
+        return [s(self.epoch) for s in schedule]
 
     def step(self, epoch=None):
-        """Advance one epoch, or jump to (possibly fractional) ``epoch``."""
+        """Advance one epoch, or jump to (possibly fractional) ``epoch`` ≥ 0."""
         self._warn_order()
         self._step_count += 1
-        if epoch is None and self.last_epoch < 0:
-            epoch = 0
         if epoch is None:
-            epoch = self.last_epoch + 1
-            self.T_cur = self.T_cur + 1
-            if self.T_cur >= self.T_i:
-                self.T_cur = self.T_cur % self.T_i
-                self.T_i = self.T_i * self.T_mult
+            epoch = 0.0 if self.last_epoch < 0 else self.epoch + 1
         else:
-            if epoch < 0:
-                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
-            if epoch >= self.T_0:
-                if self.T_mult == 1:
-                    self.T_cur = epoch % self.T_0
-                else:
-                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
-                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
-                    self.T_i = self.T_0 * self.T_mult ** n
-            else:
-                self.T_i = self.T_0
-                self.T_cur = epoch
+            check_number("epoch", epoch, low=0.0)
+        self.epoch = epoch
+        self.T_cur, self.T_i = schedules.restart_cycle(epoch, self.T_0, self.T_mult)
         self.last_epoch = math.floor(epoch)
         for g, lr in zip(self.optimizer.param_groups, self.get_lr()):
             g["lr"] = lr
         self._last_lr = self._lrs()
 
 
-class CyclicLR(LRScheduler):
-    """Cyclical learning rates (Smith 2015), stepped every batch.
+def _cycle_momentum_setup(scheduler, optimizer, base_momentum, max_momentum, last_epoch):
+    """PyTorch's momentum cycling: the groups' momentum (or Adam's β₁) starts at max_momentum."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+    scheduler.use_beta1 = "betas" in optimizer.defaults
+    base = _format_param("base_momentum", optimizer, base_momentum)
+    top = _format_param("max_momentum", optimizer, max_momentum)
+    for v in base + top:
+        check_number("momentum", v, low=0.0)
+    if last_epoch == -1:
+        for m, b, group in zip(top, base, optimizer.param_groups):
+            _set_momentum(group, m, scheduler.use_beta1)
+            group["max_momentum"] = m
+            group["base_momentum"] = b
+    return base, top
 
-    With L = up + down, cycle c = ⌊1 + e/L⌋, x = 1 + e/L − c, r = up/L: scale s = x/r if x ≤ r
-    else (x − 1)/(r − 1); ε = base_lr + (max_lr − base_lr) · s · f, f = 1 (triangular),
-    1/2^(c−1) (triangular2), γᵉ (exp_range) or ``scale_fn``. With ``cycle_momentum`` (default, as
-    PyTorch, even for SGD(momentum=0)) the momentum (or Adam's β₁) moves the other way:
-    μ = max_momentum − (max_momentum − base_momentum) · s · f.
-    """
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith 2017), stepped every batch: ε = ``schedules.cyclic(base_lr,
+    max_lr, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)``(e). With
+    ``cycle_momentum`` (default, as PyTorch, even for SGD(momentum=0)) the momentum (or Adam's β₁)
+    moves the other way: μ = ``schedules.cyclic(max_momentum, base_momentum, ...)``(e)."""
 
     def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
                  gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
@@ -440,86 +458,43 @@ class CyclicLR(LRScheduler):
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         base_lrs = _format_param("base_lr", optimizer, base_lr)
-        for v in base_lrs:
-            _check("base_lr", v, lambda x: _is_num(x) and x >= 0, "a number >= 0")
+        self.max_lrs = _format_param("max_lr", optimizer, max_lr)
+        for b, m in zip(base_lrs, self.max_lrs):
+            check_number("base_lr", b, low=0.0)
+            check_number("max_lr", m, low=0.0)
+        self.step_size_up, self.step_size_down = step_size_up, step_size_down
+        schedules.cyclic(0.0, 1.0, step_size_up, step_size_down, mode, gamma, scale_fn, scale_mode)
+        if scale_fn is None:   # the built-in modes fix it, as PyTorch records
+            scale_mode = "cycle" if mode in ("triangular", "triangular2") else "iterations"
+        self.mode, self.gamma, self.scale_mode = mode, gamma, scale_mode
+        self._scale_fn_custom = scale_fn
+        up = float(step_size_up)
+        self.total_size = up + (float(step_size_down) if step_size_down is not None else up)
+        self.step_ratio = up / self.total_size
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
                 group["lr"] = lr
-        self.max_lrs = _format_param("max_lr", optimizer, max_lr)
-        for v in self.max_lrs:
-            _check("max_lr", v, lambda x: _is_num(x) and x >= 0, "a number >= 0")
-        _check("step_size_up", step_size_up, lambda x: _is_num(x) and x > 0, "a number > 0")
-        if step_size_down is not None:
-            _check("step_size_down", step_size_down, lambda x: _is_num(x) and x >= 0, "a number >= 0")
-        step_size_up = float(step_size_up)
-        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
-        self.total_size = step_size_up + step_size_down
-        self.step_ratio = step_size_up / self.total_size
-        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError(f"Invalid mode={mode!r}: expected 'triangular', 'triangular2' or 'exp_range' "
-                             "(or give scale_fn)")
-        if scale_mode not in ("cycle", "iterations"):
-            raise ValueError(f"Invalid scale_mode={scale_mode!r}: expected 'cycle' or 'iterations'")
-        self.mode = mode
-        self.gamma = gamma
-        self._scale_fn_custom = scale_fn
-        self.scale_mode = scale_mode
-        self._init_scale_fn()
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
-            self.base_momentums = _format_param("base_momentum", optimizer, base_momentum)
-            self.max_momentums = _format_param("max_momentum", optimizer, max_momentum)
-            if last_epoch == -1:
-                for m, b, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
-                    if self.use_beta1:
-                        group["betas"] = (m, *group["betas"][1:])
-                    else:
-                        group["momentum"] = m
-                    group["max_momentum"] = m
-                    group["base_momentum"] = b
+            self.base_momentums, self.max_momentums = _cycle_momentum_setup(self, optimizer, base_momentum,
+                                                                            max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
-    def _init_scale_fn(self):
-        if self._scale_fn_custom is not None:
-            return
-        if self.mode in ("triangular", "triangular2"):
-            self.scale_mode = "cycle"
-        else:
-            self.scale_mode = "iterations"
-
-    def scale_fn(self, x):
-        """f(x): the amplitude factor of the cycle (x = cycle number or iteration)."""
-        if self._scale_fn_custom is not None:
-            return self._scale_fn_custom(x)
-        if self.mode == "triangular":
-            return 1.0
-        if self.mode == "triangular2":
-            return 1 / (2.0 ** (x - 1))
-        return self.gamma ** x
+    def _cycle(self, start, peak):
+        return schedules.cyclic(start, peak, self.step_size_up, self.step_size_down, self.mode, self.gamma,
+                                self._scale_fn_custom, self.scale_mode)
 
     def get_lr(self):
-        cycle = math.floor(1 + self.last_epoch / self.total_size)
-        x = 1.0 + self.last_epoch / self.total_size - cycle
-        s = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
-        arg = cycle if self.scale_mode == "cycle" else self.last_epoch
-        lrs = [b + (m - b) * s * self.scale_fn(arg) for b, m in zip(self.base_lrs, self.max_lrs)]
+        e = self.last_epoch
         if self.cycle_momentum:
-            moms = [mx - (mx - b) * s * self.scale_fn(arg) for b, mx in zip(self.base_momentums, self.max_momentums)]
-            for group, mom in zip(self.optimizer.param_groups, moms):
-                if self.use_beta1:
-                    group["betas"] = (mom, *group["betas"][1:])
-                else:
-                    group["momentum"] = mom
-        return lrs
+            for group, b, m in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                _set_momentum(group, self._cycle(m, b)(e), self.use_beta1)
+        return [self._cycle(b, m)(e) for b, m in zip(self.base_lrs, self.max_lrs)]
 
     def state_dict(self):
         sd = super().state_dict()
-        fn = sd.pop("_scale_fn_custom")
-        sd["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+        sd["_scale_fn_custom"] = _saved_function(self._scale_fn_custom)
         return sd
 
     def load_state_dict(self, state_dict):
@@ -528,13 +503,13 @@ class CyclicLR(LRScheduler):
         super().load_state_dict(state_dict)
         if fn is not None:
             self._scale_fn_custom.__dict__.update(fn)
-        self._init_scale_fn()
 
 
 class OneCycleLR(LRScheduler):
-    """The 1cycle policy (Smith & Topin 2018), stepped every batch: from max_lr/div_factor up to
-    max_lr over ``pct_start`` of ``total_steps``, then down to max_lr/(div_factor·final_div_factor)
-    (cosine or linear annealing); momentum (or β₁) cycles inversely between max and base."""
+    """The 1cycle policy (Smith & Topin 2018), stepped every batch: ε = ``schedules.one_cycle(max_lr,
+    total_steps, pct_start, anneal_strategy, ...)``(e), from max_lr/div_factor up to max_lr over
+    ``pct_start`` of the steps, then down to max_lr/(div_factor·final_div_factor); momentum (or β₁)
+    cycles inversely between max_momentum and base_momentum."""
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
                  anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
@@ -542,36 +517,16 @@ class OneCycleLR(LRScheduler):
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
-            _pos_int("total_steps", total_steps)
-            self.total_steps = total_steps
+            self.total_steps = _check_int("total_steps", total_steps, 1)
         elif epochs is not None and steps_per_epoch is not None:
-            _pos_int("epochs", epochs)
-            _pos_int("steps_per_epoch", steps_per_epoch)
-            self.total_steps = epochs * steps_per_epoch
+            self.total_steps = _check_int("epochs", epochs, 1) * _check_int("steps_per_epoch", steps_per_epoch, 1)
         else:
             raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
-        _check("pct_start", pct_start, lambda x: _is_num(x) and 0 <= x <= 1, "a number in [0, 1]")
-        if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"Invalid anneal_strategy={anneal_strategy!r}: expected 'cos' or 'linear'")
-        _check("div_factor", div_factor, lambda x: _is_num(x) and x > 0, "a number > 0")
-        _check("final_div_factor", final_div_factor, lambda x: _is_num(x) and x > 0, "a number > 0")
-        n = self.total_steps
-        if three_phase:
-            self._schedule_phases = [
-                dict(end_step=float(pct_start * n) - 1, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
-                dict(end_step=float(2 * pct_start * n) - 2, start_lr="max_lr", end_lr="initial_lr",
-                     start_momentum="base_momentum", end_momentum="max_momentum"),
-                dict(end_step=n - 1, start_lr="initial_lr", end_lr="min_lr",
-                     start_momentum="max_momentum", end_momentum="max_momentum")]
-        else:
-            self._schedule_phases = [
-                dict(end_step=float(pct_start * n) - 1, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
-                dict(end_step=n - 1, start_lr="max_lr", end_lr="min_lr",
-                     start_momentum="base_momentum", end_momentum="max_momentum")]
-        self._anneal_func_type = anneal_strategy
         max_lrs = _format_param("max_lr", optimizer, max_lr)
+        for m in max_lrs:
+            check_number("max_lr", m, low=0.0)
+            schedules.one_cycle(m, self.total_steps, pct_start, anneal_strategy, div_factor, final_div_factor)
+        self.pct_start, self.anneal_strategy, self.three_phase = pct_start, anneal_strategy, three_phase
         if last_epoch == -1:
             for m, group in zip(max_lrs, optimizer.param_groups):
                 group["initial_lr"] = m / div_factor
@@ -579,48 +534,23 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
-            maxm = _format_param("max_momentum", optimizer, max_momentum)
-            basem = _format_param("base_momentum", optimizer, base_momentum)
-            if last_epoch == -1:
-                for m, b, group in zip(maxm, basem, optimizer.param_groups):
-                    if self.use_beta1:
-                        group["betas"] = (m, *group["betas"][1:])
-                    else:
-                        group["momentum"] = m
-                    group["max_momentum"] = m
-                    group["base_momentum"] = b
+            _cycle_momentum_setup(self, optimizer, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
 
-    def _anneal(self, start, end, pct):
-        if self._anneal_func_type == "cos":
-            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-        return (end - start) * pct + start
+    def _cycle(self, start, peak, floor):
+        return schedules.one_cycle(peak, self.total_steps, self.pct_start, self.anneal_strategy,
+                                   three_phase=self.three_phase, start=start, floor=floor)
 
     def get_lr(self):
-        step = self.last_epoch
-        if step > self.total_steps:
-            raise ValueError(f"Tried to step {step} times. The specified number of total steps is {self.total_steps}")
+        e = self.last_epoch
+        if e > self.total_steps:
+            raise ValueError(f"Tried to step {e} times. The specified number of total steps is {self.total_steps}")
         lrs = []
         for group in self.optimizer.param_groups:
-            start = 0.0
-            for i, ph in enumerate(self._schedule_phases):
-                end = ph["end_step"]
-                if step <= end or i == len(self._schedule_phases) - 1:
-                    pct = (step - start) / (end - start)
-                    lr = self._anneal(group[ph["start_lr"]], group[ph["end_lr"]], pct)
-                    if self.cycle_momentum:
-                        mom = self._anneal(group[ph["start_momentum"]], group[ph["end_momentum"]], pct)
-                    break
-                start = ph["end_step"]
-            lrs.append(lr)
+            lrs.append(self._cycle(group["initial_lr"], group["max_lr"], group["min_lr"])(e))
             if self.cycle_momentum:
-                if self.use_beta1:
-                    group["betas"] = (mom, *group["betas"][1:])
-                else:
-                    group["momentum"] = mom
+                top, base = group["max_momentum"], group["base_momentum"]
+                _set_momentum(group, self._cycle(top, base, top)(e), self.use_beta1)
         return lrs
 
 
@@ -628,8 +558,8 @@ def _check_sub(owner, optimizer, schedulers):
     for i, s in enumerate(schedulers):
         if not hasattr(s, "optimizer"):
             raise TypeError(f"{owner} at index {i} should have `optimizer` as its attribute")
-        if isinstance(s, ReduceLROnPlateau):
-            raise ValueError(f"{owner} does not support `ReduceLROnPlateau` (its step needs the metric); "
+        if isinstance(s, MetricScheduler):
+            raise ValueError(f"{owner} does not support `{type(s).__name__}` (its step needs the metric); "
                              f"got one at index {i}")
         if s.optimizer is not optimizer:
             raise ValueError(f"{owner} expects all schedulers to belong to the same optimizer, but scheduler "
@@ -638,7 +568,7 @@ def _check_sub(owner, optimizer, schedulers):
 
 class SequentialLR(LRScheduler):
     """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]`` (restarted from its
-    epoch 0), and so on."""
+    epoch 0), and so on (:func:`~descend.optim.schedules.join_schedules` as schedulers)."""
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
         if len(schedulers) < 1:
@@ -647,6 +577,8 @@ class SequentialLR(LRScheduler):
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"SequentialLR expects one milestone fewer than schedulers, got {len(schedulers)} "
                              f"schedulers and {len(milestones)} milestones")
+        for m in milestones:
+            _check_int("milestone", m, 0)
         self._schedulers = list(schedulers)
         self._milestones = list(milestones)
         self.last_epoch = last_epoch + 1
@@ -679,7 +611,7 @@ class SequentialLR(LRScheduler):
         self._last_lr = s.get_last_lr()
 
     def state_dict(self):
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        sd = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
         sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return sd
 
@@ -733,11 +665,15 @@ class ReduceLROnPlateau(MetricScheduler):
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
                  cooldown=0, min_lr=0, eps=1e-8):
         _check_optimizer(optimizer)
-        _check("factor", factor, lambda x: _is_num(x) and 0 <= x < 1, "a number in [0, 1)")
-        _check("patience", patience, lambda x: isinstance(x, int) and x >= 0, "an integer >= 0")
-        _check("cooldown", cooldown, lambda x: isinstance(x, int) and x >= 0, "an integer >= 0")
-        _check("threshold", threshold, lambda x: _is_num(x) and x >= 0, "a number >= 0")
-        _check("eps", eps, lambda x: _is_num(x) and x >= 0, "a number >= 0")
+        check_number("factor", factor, low=0.0, high=1.0, high_open=True)
+        _check_int("patience", patience, 0)
+        _check_int("cooldown", cooldown, 0)
+        check_number("threshold", threshold, low=0.0)
+        check_number("eps", eps, low=0.0)
+        if mode not in ("min", "max"):
+            raise ValueError(f"Invalid mode={mode!r}: expected 'min' or 'max'")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"Invalid threshold_mode={threshold_mode!r}: expected 'rel' or 'abs'")
         self.factor = factor
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
@@ -749,16 +685,12 @@ class ReduceLROnPlateau(MetricScheduler):
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * len(optimizer.param_groups)
         for m in self.min_lrs:
-            _check("min_lr", m, lambda x: _is_num(x) and x >= 0, "a number >= 0")
+            check_number("min_lr", m, low=0.0)
         self.patience = patience
         self.cooldown = cooldown
         self.eps = eps
         self.last_epoch = 0
         self._last_lr = [g["lr"] for g in optimizer.param_groups]
-        if mode not in ("min", "max"):
-            raise ValueError(f"Invalid mode={mode!r}: expected 'min' or 'max'")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"Invalid threshold_mode={threshold_mode!r}: expected 'rel' or 'abs'")
         self.mode = mode
         self.threshold = threshold
         self.threshold_mode = threshold_mode
@@ -785,8 +717,12 @@ class ReduceLROnPlateau(MetricScheduler):
         return a > best + self.threshold
 
     def step(self, metrics):
-        """Record this epoch's metric and reduce the rates if it has plateaued."""
-        current = float(metrics)
+        """Record this epoch's metric (a number) and reduce the rates if it has plateaued."""
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(f"ReduceLROnPlateau.step(metrics) needs the epoch's metric as a number, got "
+                            f"{type(metrics).__name__}") from None
         self.last_epoch += 1
         if self.is_better(current, self.best):
             self.best = current
@@ -810,3 +746,15 @@ class ReduceLROnPlateau(MetricScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+
+def validate(scheduler, arguments, optimizer=None):
+    """Check a scheduler configuration without a model: build ``scheduler(opt, **arguments)`` on a
+    throwaway optimizer of one parameter (class ``optimizer``, default ``SGD``, with its defaults)
+    and return it. Raises what the real construction would: TypeError for a missing or unknown
+    argument, ValueError naming a bad value and its range. (The command line calls this before it
+    creates anything.)"""
+    if not (isinstance(scheduler, type) and issubclass(scheduler, LRScheduler)):
+        raise TypeError(f"validate() needs a scheduler class, got {scheduler!r}")
+    opt = (optimizer or sgd.SGD)([wrap(np.zeros(1), requires_grad=True)])
+    return scheduler(opt, **arguments)

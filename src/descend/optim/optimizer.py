@@ -1,101 +1,85 @@
-"""The ``Optimizer`` base: parameter groups, per-parameter state, ``state_dict``, validation.
+"""The ``Optimizer`` base: parameter groups, per-parameter state, ``state_dict``, the step path.
 
 An optimizer moves parameters θ (leaf float Tensors) using their gradients g = ∂L/∂θ. It holds
 
-- ``param_groups``: a list of dicts, each with ``"params"`` (a list of Tensors) and the group's
-  hyperparameters (``lr``, ``momentum``, ...; missing ones are filled from ``defaults``);
+- ``param_groups``: a list of groups, each a dict with ``"params"`` (a list of Tensors) and the
+  group's hyperparameters (``lr``, ``momentum``, ...; missing ones are filled from ``defaults``);
 - ``state``: a dict keyed by the parameter Tensor, each value a dict of that parameter's state
   (``"step"`` a Python int, the buffers NumPy arrays of the parameter's shape and dtype);
 - ``defaults``: the constructor's hyperparameters.
 
-It is the same protocol as ``torch.optim.Optimizer``: ``opt.zero_grad(); loss.backward();
-opt.step()``, or ``opt.step(closure)`` where ``closure()`` re-evaluates the loss (it is run under
-grad mode). ``state_dict()`` refers to parameters by their position (0, 1, ... over all groups in
-order) so that a fresh optimizer built on a fresh model resumes bit-identically after
-``load_state_dict``.
+It is the protocol of ``torch.optim.Optimizer``: ``opt.zero_grad(); loss.backward(); opt.step()``,
+or ``opt.step(closure)`` where ``closure()`` re-evaluates the loss and its gradient.
+``state_dict()`` refers to parameters by their position (0, 1, ... over all groups in order), so a
+fresh optimizer on a fresh model resumes bit-identically after ``load_state_dict``.
 
-Subclasses write the math as a pure in-place NumPy update (no graph is ever built) and implement
-``_update_group(group)``; hyperparameters are checked by ``_check_group(group)`` at construction
-and again at every ``step()`` (a group edited to a bad value raises there).
+A subclass declares its hyperparameters once (:mod:`~descend.optim.hyperparameters`), which gives
+it its constructor, ``defaults`` and validation, and writes its math as a pure in-place NumPy update
+called from ``_update_param(group, p, g)`` (or ``_update_group``). The step path is here, once:
+:meth:`Optimizer.step` checks ``lr``, runs the closure (checked: a scalar loss, a new gradient),
+and calls the updates inside ``extend.inplace(*params)``, so every updated parameter's version moves
+by one and a graph that saved its old value raises on backward. An optimizer written in
+PyTorch's style, overriding ``step`` itself, gets the same ``lr`` check, version bumps and step
+count from the wrapper :meth:`Optimizer.__init_subclass__` puts around its ``step``.
 """
 
+import difflib
 import functools
-import math
-import os
-import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..autodiff.mode import enable_grad
+from ..autodiff.extend import inplace
 from ..autodiff.tensor import Tensor
+from .closure import evaluate_closure
+from .hyperparameters import Hyperparameters, ParamGroup, declarations, required
 
-__all__ = ["Optimizer", "required", "check_number"]
-
-
-class _Required:
-    """Marker for a hyperparameter without a default (must be given per group or in defaults)."""
-
-    def __repr__(self):
-        return "<required parameter>"
+__all__ = ["Optimizer", "required", "own_step_path"]
 
 
-required = _Required()
+def own_step_path(step):
+    """Mark a subclass's ``step`` that checks ``lr``, counts steps and writes the parameters inside
+    ``extend.inplace`` blocks itself (the second-order methods), so the base does not wrap it."""
+    step.own_step_path = True
+    return step
 
 
-def _fmt_range(low, high, low_open, high_open):
-    if low is not None and high is not None:
-        return f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-    if low is not None:
-        return f"{'>' if low_open else '>='} {low}"
-    if high is not None:
-        return f"{'<' if high_open else '<='} {high}"
-    return "a finite number"
+def _wrapped_step(step):
+    """Around a ``step`` written in PyTorch's style: the lr check, ``inplace`` over every parameter
+    (their versions move once the step is done), and the step count."""
 
-
-def check_number(name, value, low=None, high=None, low_open=False, high_open=False, integer=False):
-    """Raise ValueError unless ``value`` is a real number (not NaN, not bool) inside the range.
-
-    The message names the hyperparameter, its value and the expected range, e.g.
-    ``Invalid learning rate lr=-1.0: expected >= 0``.
-    """
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-    if integer:
-        ok = ok and float(value) == int(value)
-    if ok:
-        v = float(value)
-        ok = not math.isnan(v)
-        if ok and low is not None:
-            ok = v > low if low_open else v >= low
-        if ok and high is not None:
-            ok = v < high if high_open else v <= high
-    if not ok:
-        kind = "an integer " if integer else ""
-        raise ValueError(f"Invalid {name}={value!r}: expected {kind}{_fmt_range(low, high, low_open, high_open)}")
-    return value
-
-
-def check_bool(name, value):
-    """Raise ValueError unless ``value`` is a bool."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"Invalid {name}={value!r}: expected True or False")
-    return value
-
-
-def check_lr(value):
-    """The learning rate γ: a number >= 0 (not NaN)."""
-    return check_number("learning rate lr", value, low=0.0)
-
-
-def _counting_step(step):
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        self._step_count = getattr(self, "_step_count", 0) + 1
-        return step(self, *args, **kwargs)
+        self._check_lr()
+        with inplace(*self._all_params()):
+            out = step(self, *args, **kwargs)
+        self._step_count += 1
+        return out
 
-    wrapper._counts_steps = True
+    wrapper.own_step_path = True
     return wrapper
+
+
+def _constructor(cls):
+    """The ``__init__`` of an optimizer that declares ``hyperparameters``: PyTorch's signature,
+    built from the declarations, calling :meth:`Optimizer.__init__` with every value."""
+    signature = cls.hyperparameters.signature()
+
+    def __init__(self, params, *args, **kwargs):
+        try:
+            bound = signature.bind(self, params, *args, **kwargs)
+        except TypeError as e:
+            unknown = [k for k in kwargs if k not in signature.parameters]
+            close = difflib.get_close_matches(unknown[0], list(signature.parameters)[2:], n=1) if unknown else []
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{cls.__name__}(): {e}{hint}") from None
+        values = {k: v for k, v in bound.arguments.items() if k not in ("self", "params")}
+        Optimizer.__init__(self, params, values)
+
+    __init__.__signature__ = signature
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__doc__ = f"{cls.__name__}{signature.replace(parameters=list(signature.parameters.values())[1:])}"
+    return __init__
 
 
 class Optimizer:
@@ -106,17 +90,26 @@ class Optimizer:
     when a group does not set them.
     """
 
+    #: the declared hyperparameters (:class:`~descend.optim.hyperparameters.Hyperparameters`)
+    hyperparameters = Hyperparameters()
+
     #: True for methods whose ``step`` must be given a closure (the training loop asks this, never a name)
     needs_closure = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "hyperparameters" in cls.__dict__ and "__init__" not in cls.__dict__:
+            cls.__init__ = _constructor(cls)
+            cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n\n    Hyperparameters (``" + cls.__name__ + \
+                ".hyperparameters``):\n\n    " + cls.hyperparameters.describe().replace("\n", "\n    ") + "\n"
         step = cls.__dict__.get("step")
-        if step is not None and not getattr(step, "_counts_steps", False):
-            cls.step = _counting_step(step)  # lets schedulers tell whether optimizer.step() ran
+        if step is not None and not getattr(step, "own_step_path", False):
+            cls.step = _wrapped_step(step)
 
     def __init__(self, params, defaults):
-        self.defaults = dict(defaults)
+        name = type(self).__name__
+        declared = type(self).hyperparameters
+        self.defaults = declared.complete(defaults, name) if len(declared) else dict(defaults)
         self.state = defaultdict(dict)
         self.param_groups = []
         self._step_count = 0
@@ -137,7 +130,7 @@ class Optimizer:
         for group in param_groups:
             self.add_param_group(group)
 
-    # ------------------------------------------------------------------ groups and checks
+    # ------------------------------------------------------------------ groups
     def add_param_group(self, param_group):
         """Add a dict ``{"params": ..., hyperparameters...}``; missing hyperparameters come from
         ``defaults``. Raises ValueError for a parameter that is already optimized, a non-leaf or
@@ -174,29 +167,35 @@ class Optimizer:
                 if id(q) in seen:
                     raise ValueError(f"some parameters appear in more than one parameter group "
                                      f"(one has shape {q.shape})")
-        group = {"params": params}
-        for k, v in param_group.items():
-            if k != "params":
-                group[k] = v
+        group = {k: v for k, v in param_group.items() if k != "params"}
+        group["params"] = params
         for k, v in self.defaults.items():
             if v is required and k not in group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {k}")
             group.setdefault(k, v)
-        self._check_group(group)
+        group = self._new_group(group)
         self.param_groups.append(group)
         self._init_group_state(group)
 
-    def _check_group(self, group):
-        """Validate the group's hyperparameters (subclasses extend; the base checks ``lr``)."""
-        if "lr" in group:
-            check_lr(group["lr"])
+    def _new_group(self, values):
+        """A :class:`~descend.optim.hyperparameters.ParamGroup` of ``values``, checked."""
+        owner = type(self)
+        return ParamGroup(owner, declarations(owner).check_group(values, owner.__name__))
 
     def _init_group_state(self, group):
         """Create state eagerly for a new group (only Adagrad does, as in PyTorch)."""
 
-    def _check_groups(self):
+    def _all_params(self):
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def _check_lr(self):
+        """The one check ``step`` repeats: each group's ``lr`` is a finite number in its range."""
+        spec = declarations(type(self)).get("lr")
+        if spec is None:
+            return
         for group in self.param_groups:
-            self._check_group(group)
+            if "lr" in group:
+                spec.check(group["lr"], type(self).__name__)
 
     # ------------------------------------------------------------------ the step
     def zero_grad(self, set_to_none=True):
@@ -207,42 +206,41 @@ class Optimizer:
                     if set_to_none:
                         p.grad = None
                     else:
-                        p.grad.data[...] = 0
-                        p.grad.bump_version()
+                        with inplace(p.grad) as (g,):
+                            g[...] = 0
 
     def step(self, closure=None):
-        """One update of every parameter that has a gradient. ``closure`` (optional) re-evaluates
-        the loss (run with grad enabled) and its value is returned."""
-        loss = self._evaluate(closure)
-        self._check_groups()
-        for group in self.param_groups:
-            self._update_group(group)
+        """One update of every parameter that has a gradient; returns the closure's loss (or None).
+
+        ``closure`` (optional) re-evaluates the loss and calls ``backward()``; it is run with
+        gradients recorded and must return a one-element Tensor and leave a new gradient."""
+        self._check_lr()
+        loss = None if closure is None else evaluate_closure(closure, self._all_params(),
+                                                             f"{type(self).__name__}.step(closure): the closure")
+        work = [(group, self._grads(group)) for group in self.param_groups]
+        with inplace(*[p for _, grads in work for p, _ in grads]):
+            for group, grads in work:
+                self._update_group(group, grads, loss)
+        self._step_count += 1
         return loss
 
-    @staticmethod
-    def _evaluate(closure):
-        """The closure's loss, computed with gradients recorded (None without a closure)."""
-        if closure is None:
-            return None
-        with enable_grad():
-            return closure()
-
-    def _update_group(self, group):
-        """Update every parameter of ``group`` that has a gradient with ``_update_param``.
+    def _update_group(self, group, grads, loss):
+        """Update the parameters of ``group``: ``grads`` lists (parameter, gradient array) for those
+        with a gradient, ``loss`` is the closure's loss or None (Rprop's irprop+ uses it).
 
         Tensors are updated one after the other (sharing runs of small tensors among threads was
         measured slower: the per-tensor Python work holds the GIL); large tensors are split among
-        threads by :func:`across_threads`."""
-        for p, g in self._grads(group):
+        threads by :func:`~descend.optim.parallel.across_threads`."""
+        for p, g in grads:
             self._update_param(group, p, g)
 
     def _update_param(self, group, p, g):
-        raise TypeError(f"{type(self).__name__} must define _update_param(group, p, g), _update_group(group) "
-                        "or step()")
+        raise TypeError(f"{type(self).__name__} must define _update_param(group, p, g), _update_group(group, grads, "
+                        "loss) or step()")
 
     @staticmethod
     def _grads(group):
-        """(param, param.data, grad array) for the parameters of ``group`` that have a gradient."""
+        """(param, grad array) for the parameters of ``group`` that have a gradient."""
         out = []
         for p in group["params"]:
             if p.grad is not None:
@@ -273,13 +271,23 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p in self.state and self.state[p]:
-                    state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                                           for k, v in self.state[p].items()}
+                    state[index[id(p)]] = {k: self._copy_state_value(v) for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
+
+    @staticmethod
+    def _copy_state_value(v):
+        if isinstance(v, np.ndarray):
+            return v.copy()
+        if isinstance(v, list):   # L-BFGS's history of arrays
+            return [a.copy() if isinstance(a, np.ndarray) else a for a in v]
+        if isinstance(v, dict):
+            return dict(v)
+        return v
 
     def load_state_dict(self, state_dict):
         """Restore hyperparameters and state saved by :meth:`state_dict` (group count and sizes
-        must match). Floating array state is copied and cast to its parameter's dtype."""
+        must match). Everything is checked before anything changes: a bad value raises and leaves
+        the optimizer as it was. Floating array state is copied and cast to its parameter's dtype."""
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has {len(groups)} parameter groups; this optimizer has "
@@ -307,7 +315,7 @@ class Optimizer:
                         v = v.astype(p.dtype, copy=True)
                     else:
                         v = v.copy()
-                entry[k] = v
+                entry[k] = self._copy_state_value(v)
             new_state[p] = entry
         new_groups = []
         for saved, group in zip(groups, self.param_groups):
@@ -315,8 +323,7 @@ class Optimizer:
             g["params"] = group["params"]
             for k, v in group.items():
                 g.setdefault(k, v)
-            self._check_group(g)
-            new_groups.append(g)
+            new_groups.append(self._new_group(g))
         self.state = new_state
         self.param_groups = new_groups
 
@@ -325,7 +332,8 @@ class Optimizer:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
-            lines.append(f"    params: {len(group['params'])} tensors, {sum(p.data.size for p in group['params'])} values")
+            size = sum(p.data.size for p in group["params"])
+            lines.append(f"    params: {len(group['params'])} tensors, {size} values")
             for k in sorted(group):
                 if k != "params":
                     lines.append(f"    {k}: {group[k]}")
@@ -338,93 +346,3 @@ class Optimizer:
     def __setstate__(self, d):
         self.__dict__.update(d)
         self._step_count = 0
-
-
-Optimizer.step = _counting_step(Optimizer.step)
-
-_LOCAL = threading.local()
-
-
-def scratch(like, slot=0):
-    """A reusable work array with the shape and dtype of ``like`` (contents undefined).
-
-    Updates use it for their one unavoidable temporary, so a step allocates no new memory.
-    ``slot`` tells apart two temporaries needed at the same time. Each thread has its own."""
-    cache = getattr(_LOCAL, "scratch", None)
-    if cache is None:
-        cache = _LOCAL.scratch = {}
-    key = (like.dtype.str, slot)
-    buf = cache.get(key)
-    if buf is None or buf.size < like.size:
-        buf = np.empty(max(like.size, 1), dtype=like.dtype)
-        cache[key] = buf
-    return buf[:like.size].reshape(like.shape)
-
-
-def coupled_grad(param, grad, weight_decay, maximize):
-    """The gradient the update uses: g ← ±g + λθ (L2 weight decay coupled into the gradient,
-    sign flipped for ``maximize``), in scratch slot 1; ``grad`` itself when neither applies."""
-    if weight_decay == 0 and not maximize:
-        return grad
-    d = scratch(param, 1)
-    if weight_decay != 0:
-        np.multiply(param, weight_decay, out=d)
-        if maximize:
-            d -= grad
-        else:
-            d += grad
-    else:
-        np.negative(grad, out=d)
-    return d
-
-
-def _default_threads():
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        n = os.cpu_count() or 1
-    return max(1, min(n, 8))
-
-
-NUM_THREADS = _default_threads()
-_POOL = [None, None]   # (executor, pid that made it)
-
-
-def _pool():
-    if _POOL[0] is None or _POOL[1] != os.getpid():   # a forked child makes its own
-        _POOL[0] = ThreadPoolExecutor(max_workers=NUM_THREADS, thread_name_prefix="descend-optim")
-        _POOL[1] = os.getpid()
-    return _POOL[0]
-
-
-#: a tensor of at least this many values is split among the threads; below it, handing a part to
-#: another thread (about 50 µs to wake it on a 2-core machine) costs more than it saves
-PARALLEL_MIN = 1 << 18
-
-
-def across_threads(fn, arrays, **scalars):
-    """``fn(**arrays, **scalars)`` applied to equal consecutive parts of the flattened arrays, one part
-    per thread (NumPy releases the GIL inside its loops), like PyTorch's intra-op threads.
-
-    Each thread runs the whole update on its part, so a step costs one hand-off per thread, not one
-    per ufunc; the result does not depend on the split since every operation is elementwise.
-    ``arrays`` maps argument names to arrays of one size (or None), the first one (the parameter)
-    an array; tensors smaller than ``PARALLEL_MIN`` values, or not contiguous, are updated in one
-    call."""
-    n = next(iter(arrays.values())).size
-    k = min(NUM_THREADS, n // (PARALLEL_MIN // 2))
-    if n < PARALLEL_MIN or k <= 1 or not all(a is None or (a.flags.c_contiguous and a.size == n)
-                                             for a in arrays.values()):
-        fn(**arrays, **scalars)
-        return
-    flats = {name: (None if a is None else a.reshape(-1)) for name, a in arrays.items()}
-    bounds = [n * i // k for i in range(k + 1)]
-
-    def run(i):
-        lo, hi = bounds[i], bounds[i + 1]
-        fn(**{name: (None if a is None else a[lo:hi]) for name, a in flats.items()}, **scalars)
-
-    futures = [_pool().submit(run, i) for i in range(1, k)]
-    run(0)
-    for f in futures:
-        f.result()

@@ -19,7 +19,10 @@ the gradient at the current θ; the notes' look-ahead form is
 
 import numpy as np
 
-from .optimizer import Optimizer, across_threads, check_bool, check_number, coupled_grad, scratch
+from .gradient import coupled_grad
+from .hyperparameters import Flag, Hyperparameters, Number
+from .optimizer import Optimizer
+from .parallel import across_threads, scratch
 
 __all__ = ["RMSprop", "rmsprop_update"]
 
@@ -60,27 +63,26 @@ def rmsprop_update(param, grad, square_avg, lr, alpha=0.99, eps=1e-8, weight_dec
     param -= t
 
 
+def nesterov_needs_momentum(group, owner=None):
+    """Rule: ``nesterov=True`` needs momentum > 0."""
+    if group.get("nesterov") and group["momentum"] <= 0:
+        raise ValueError(f"Nesterov momentum requires momentum > 0; got momentum={group['momentum']!r}")
+
+
 class RMSprop(Optimizer):
-    """RMSprop (see the module docstring). ``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8,
-    weight_decay=0, momentum=0, centered=False, *, maximize=False, nesterov=False)``; state:
-    ``step``, ``square_avg``, ``momentum_buffer`` (momentum > 0), ``grad_avg`` (centered)."""
+    """RMSprop (see the module docstring). State: ``step``, ``square_avg``, ``momentum_buffer``
+    (momentum > 0), ``grad_avg`` (centered)."""
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, *,
-                 maximize=False, nesterov=False):
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                                      centered=centered, maximize=maximize, nesterov=nesterov))
-
-    def _check_group(self, group):
-        super()._check_group(group)
-        check_number("alpha", group["alpha"], low=0.0, high=1.0)
-        check_number("epsilon eps", group["eps"], low=0.0, low_open=True)
-        check_number("weight_decay", group["weight_decay"], low=0.0)
-        check_number("momentum", group["momentum"], low=0.0)
-        check_bool("centered", group["centered"])
-        check_bool("maximize", group["maximize"])
-        check_bool("nesterov", group["nesterov"])
-        if group["nesterov"] and group["momentum"] <= 0:
-            raise ValueError(f"Nesterov momentum requires momentum > 0; got momentum={group['momentum']!r}")
+    hyperparameters = Hyperparameters(
+        Number("lr", 1e-2, low=0.0, label="learning rate lr", doc="ε, the step size"),
+        Number("alpha", 0.99, low=0.0, high=1.0, doc="ρ, the decay rate of the mean of g²"),
+        Number("eps", 1e-8, low=0.0, low_open=True, label="epsilon eps", doc="δ, added to √r"),
+        Number("weight_decay", 0.0, low=0.0, doc="λ, L2 penalty coupled into g"),
+        Number("momentum", 0.0, low=0.0, doc="α, the momentum factor"),
+        Flag("centered", False, doc="divide by the estimated standard deviation √(r − a²)"),
+        Flag("maximize", False, keyword_only=True, doc="ascend instead of descend"),
+        Flag("nesterov", False, keyword_only=True, doc="Nesterov momentum (beyond PyTorch)"),
+        rules=[nesterov_needs_momentum])
 
     def _update_param(self, group, p, g):
         st = self.state[p]
@@ -97,8 +99,7 @@ class RMSprop(Optimizer):
         if group["centered"] and "grad_avg" not in st:
             st["grad_avg"] = np.zeros_like(p.data)
         across_threads(rmsprop_update, dict(param=p.data, grad=g, square_avg=st["square_avg"],
-                                     momentum_buffer=st.get("momentum_buffer"), grad_avg=st.get("grad_avg")),
-                lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
-                momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"],
-                nesterov=group["nesterov"])
-        p.bump_version()
+                                            momentum_buffer=st.get("momentum_buffer"), grad_avg=st.get("grad_avg")),
+                       lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
+                       momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"],
+                       nesterov=group["nesterov"])

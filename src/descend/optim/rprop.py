@@ -24,7 +24,8 @@ mini-batches the sign flips from noise and the step sizes collapse.
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number
+from .hyperparameters import Choice, Flag, Hyperparameters, Number, Pair
+from .optimizer import Optimizer
 
 __all__ = ["Rprop", "rprop_update"]
 
@@ -53,45 +54,39 @@ def rprop_update(param, grad, prev, step_size, etaminus=0.5, etaplus=1.2, step_s
     prev[...] = gz
 
 
+def step_sizes_ordered(group, owner=None):
+    """Rule: step_sizes = (Δmin, Δmax) with Δmin ≤ Δmax."""
+    low, high = group["step_sizes"]
+    if high < low:
+        raise ValueError(f"Invalid step_sizes[1] (maximal step size)={high!r}: expected >= step_sizes[0] = {low!r}")
+
+
 class Rprop(Optimizer):
-    """Rprop (see the module docstring). ``Rprop(params, lr=1e-2, etas=(0.5, 1.2),
-    step_sizes=(1e-6, 50), *, maximize=False, variant="irprop-")``; state: ``step``, ``prev``,
-    ``step_size`` (and ``prev_update``, ``prev_loss`` for the "+" variants)."""
+    """Rprop (see the module docstring). State: ``step``, ``prev``, ``step_size`` (and
+    ``prev_update``, ``prev_loss`` for the "+" variants). ``variant="irprop+"`` needs ``step(closure)``."""
 
-    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False,
-                 variant="irprop-"):
-        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize, variant=variant))
+    hyperparameters = Hyperparameters(
+        Number("lr", 1e-2, low=0.0, label="learning rate lr", doc="Δ₀, the initial step size of every weight"),
+        Pair("etas", (0.5, 1.2),
+             Number("etaminus", low=0.0, high=1.0, low_open=True, high_open=True, label="etaminus etas[0]"),
+             Number("etaplus", low=1.0, low_open=True, label="etaplus etas[1]"),
+             doc="η⁻, η⁺: the step-size factors on a sign change and on agreement"),
+        Pair("step_sizes", (1e-6, 50),
+             Number("step_size_min", low=0.0, label="step_sizes[0] (minimal step size)"),
+             Number("step_size_max", low=0.0, label="step_sizes[1] (maximal step size)"),
+             doc="Δmin, Δmax: the step sizes are clipped into [Δmin, Δmax]"),
+        Flag("maximize", False, keyword_only=True, doc="ascend instead of descend"),
+        Choice("variant", "irprop-", choices=VARIANTS, keyword_only=True,
+               doc="irprop- (PyTorch's), rprop+ or irprop+ (with weight backtracking)"),
+        rules=[step_sizes_ordered])
 
-    def _check_group(self, group):
-        super()._check_group(group)
-        etas, sizes = group["etas"], group["step_sizes"]
-        if not isinstance(etas, (tuple, list)) or len(etas) != 2:
-            raise ValueError(f"Invalid etas={etas!r}: expected a pair (etaminus, etaplus) with 0 < etaminus < 1 < etaplus")
-        check_number("etaminus etas[0]", etas[0], low=0.0, high=1.0, low_open=True, high_open=True)
-        check_number("etaplus etas[1]", etas[1], low=1.0, low_open=True)
-        if not isinstance(sizes, (tuple, list)) or len(sizes) != 2:
-            raise ValueError(f"Invalid step_sizes={sizes!r}: expected a pair (min, max) with 0 <= min <= max")
-        check_number("step_sizes[0] (minimal step size)", sizes[0], low=0.0)
-        check_number("step_sizes[1] (maximal step size)", sizes[1], low=float(sizes[0]))
-        check_bool("maximize", group["maximize"])
-        if group["variant"] not in VARIANTS:
-            raise ValueError(f"Invalid variant={group['variant']!r}: expected one of {VARIANTS}")
-
-    def step(self, closure=None):
-        """One Rprop step; ``closure`` (re-evaluating the loss) is required by variant "irprop+"."""
-        loss = self._evaluate(closure)
-        self._check_groups()
-        for group in self.param_groups:
-            if group["variant"] == "irprop+" and loss is None:
-                raise ValueError('Rprop(variant="irprop+") needs the loss: call step(closure)')
-            self._update_group(group, None if loss is None else float(loss.item() if hasattr(loss, "item") else loss))
-        return loss
-
-    def _update_group(self, group, loss=None):
+    def _update_group(self, group, grads, loss):
         etaminus, etaplus = group["etas"]
         smin, smax = group["step_sizes"]
         variant = group["variant"]
-        for p, g in self._grads(group):
+        if loss is None and any(g["variant"] == "irprop+" for g in self.param_groups):   # before any group moves
+            raise ValueError('Rprop(variant="irprop+") needs the loss: call step(closure)')
+        for p, g in grads:
             st = self.state[p]
             if not st:
                 st["step"] = 0
@@ -103,8 +98,7 @@ class Rprop(Optimizer):
             increased = True
             if variant == "irprop+":
                 prev_loss = st.get("prev_loss")
-                increased = prev_loss is not None and loss > prev_loss
-                st["prev_loss"] = loss
+                increased = prev_loss is not None and float(loss.item()) > prev_loss
+                st["prev_loss"] = float(loss.item())
             rprop_update(p.data, g, st["prev"], st["step_size"], etaminus, etaplus, smin, smax, group["maximize"],
                          variant, st.get("prev_update"), increased)
-            p.bump_version()

@@ -23,7 +23,10 @@ The notes' forms and how they map onto it:
 
 import numpy as np
 
-from .optimizer import Optimizer, across_threads, check_bool, check_number, coupled_grad, scratch
+from .gradient import coupled_grad
+from .hyperparameters import Flag, Hyperparameters, Number
+from .optimizer import Optimizer
+from .parallel import across_threads, scratch
 
 __all__ = ["SGD", "sgd_update"]
 
@@ -62,27 +65,25 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, we
     return None
 
 
+def nesterov_needs_momentum(group, owner=None):
+    """Rule: ``nesterov=True`` needs momentum > 0 and dampening = 0 (PyTorch's)."""
+    if group.get("nesterov") and (group["momentum"] <= 0 or group["dampening"] != 0):
+        raise ValueError(f"Nesterov momentum requires a momentum > 0 and zero dampening; got "
+                         f"momentum={group['momentum']!r}, dampening={group['dampening']!r}")
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent (see the module docstring for the rule and the notes' forms).
+    State per parameter: ``momentum_buffer`` (when momentum ≠ 0)."""
 
-    ``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-    maximize=False)``; state per parameter: ``momentum_buffer`` (when momentum ≠ 0)."""
-
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
-                 maximize=False):
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, maximize=maximize))
-
-    def _check_group(self, group):
-        super()._check_group(group)
-        check_number("momentum", group["momentum"], low=0.0)
-        check_number("dampening", group["dampening"])
-        check_number("weight_decay", group["weight_decay"], low=0.0)
-        check_bool("nesterov", group["nesterov"])
-        check_bool("maximize", group["maximize"])
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"Nesterov momentum requires a momentum > 0 and zero dampening; got "
-                             f"momentum={group['momentum']!r}, dampening={group['dampening']!r}")
+    hyperparameters = Hyperparameters(
+        Number("lr", 1e-3, low=0.0, label="learning rate lr", doc="ε, the step size"),
+        Number("momentum", 0.0, low=0.0, doc="α, the momentum factor"),
+        Number("dampening", 0.0, doc="τ, the weight (1 − τ) of the new gradient in the buffer"),
+        Number("weight_decay", 0.0, low=0.0, doc="λ, L2 penalty coupled into g"),
+        Flag("nesterov", False, doc="Sutskever's reparametrised Nesterov momentum"),
+        Flag("maximize", False, keyword_only=True, doc="ascend instead of descend"),
+        rules=[nesterov_needs_momentum])
 
     def _update_param(self, group, p, g):
         lr, mom, damp, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
@@ -93,5 +94,4 @@ class SGD(Optimizer):
             st["momentum_buffer"] = sgd_update(p.data, g, None, lr, mom, damp, wd, nest, maxi)
         else:
             across_threads(sgd_update, dict(param=p.data, grad=g, momentum_buffer=buf if mom != 0 else None), lr=lr,
-                    momentum=mom, dampening=damp, weight_decay=wd, nesterov=nest, maximize=maxi)
-        p.bump_version()
+                           momentum=mom, dampening=damp, weight_decay=wd, nesterov=nest, maximize=maxi)

@@ -25,8 +25,10 @@ import copy
 
 import numpy as np
 
+from ..autodiff.extend import wrap
 from ..autodiff.mode import no_grad
 from ..autodiff.tensor import Tensor
+from .hyperparameters import check_number
 from .lr_scheduler import CosineAnnealingWarmRestarts, CyclicLR
 
 __all__ = ["SnapshotEnsemble"]
@@ -51,11 +53,10 @@ class SnapshotEnsemble:
         if scheduler is not None and cycle_length is None and not isinstance(
                 scheduler, (CosineAnnealingWarmRestarts, CyclicLR)):
             raise ValueError(f"cannot tell the cycle ends of {type(scheduler).__name__}: give cycle_length")
-        if cycle_length is not None and (isinstance(cycle_length, bool) or not isinstance(cycle_length, int)
-                                         or cycle_length <= 0):
-            raise ValueError(f"Invalid cycle_length={cycle_length!r}: expected a positive integer")
-        if max_snapshots is not None and (not isinstance(max_snapshots, int) or max_snapshots <= 0):
-            raise ValueError(f"Invalid max_snapshots={max_snapshots!r}: expected a positive integer or None")
+        if cycle_length is not None:
+            check_number("cycle_length", cycle_length, low=1, integer=True)
+        if max_snapshots is not None:
+            check_number("max_snapshots", max_snapshots, low=1, integer=True)
         self.model = model
         self.scheduler = scheduler
         self.cycle_length = cycle_length
@@ -108,7 +109,7 @@ class SnapshotEnsemble:
                     total = arr.copy() if total is None else total + arr
         finally:
             self.model.load_state_dict(current)
-        return Tensor._make(total / len(self.snapshots))
+        return wrap(total / len(self.snapshots))
 
     def state_dict(self):
         return {"snapshots": copy.deepcopy(self.snapshots), "num_steps": self.num_steps}

@@ -22,10 +22,11 @@ import math
 
 import numpy as np
 
+from ..autodiff.extend import inplace
 from ..autodiff.mode import no_grad
 from ..autodiff.tensor import Tensor
 from .lr_scheduler import LRScheduler, _format_param
-from .optimizer import check_number
+from .hyperparameters import check_number
 
 __all__ = ["AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn", "get_ema_avg_fn",
            "get_swa_avg_fn"]
@@ -117,26 +118,23 @@ class AveragedModel:
     def update_parameters(self, model):
         """Fold ``model``'s current parameters into the average (the first call copies them)."""
         mine, theirs = self._pairs(model)
-        if self.n_averaged == 0:
-            for a, b in zip(mine, theirs):
-                a.data[...] = b.data
-                a.bump_version()
-        elif self.multi_avg_fn is not None:
-            self.multi_avg_fn([a.data for a in mine], [b.data for b in theirs], self.n_averaged)
-            for a in mine:
-                a.bump_version()
-        elif self.avg_fn is not None:
-            for a, b in zip(mine, theirs):
-                a.data[...] = self.avg_fn(a.data, b.data, self.n_averaged)
-                a.bump_version()
-        else:
-            get_swa_multi_avg_fn()([a.data for a in mine], [b.data for b in theirs], self.n_averaged)
-            for a in mine:
-                a.bump_version()
+        current = [b.data for b in theirs]
+        with inplace(*mine) as averaged:
+            if self.n_averaged == 0:
+                for a, c in zip(averaged, current):
+                    a[...] = c
+            elif self.multi_avg_fn is not None:
+                self.multi_avg_fn(list(averaged), current, self.n_averaged)
+            elif self.avg_fn is not None:
+                for a, c in zip(averaged, current):
+                    a[...] = self.avg_fn(a, c, self.n_averaged)
+            else:
+                get_swa_multi_avg_fn()(list(averaged), current, self.n_averaged)
         if not self.use_buffers:
-            for a, b in zip(_buffers(self.module), _buffers(model)):
-                a.data[...] = b.data
-                a.bump_version()
+            own, model_buffers = _buffers(self.module), _buffers(model)
+            with inplace(*own) as arrays:
+                for a, b in zip(arrays, model_buffers):
+                    a[...] = b.data
         self.n_averaged += 1
 
     def state_dict(self):
@@ -164,8 +162,8 @@ def _is_bn(m):
 
 def _set(t, value):
     if isinstance(t, Tensor):
-        t.data[...] = value
-        t.bump_version()
+        with inplace(t) as (a,):
+            a[...] = value
         return t
     if isinstance(t, np.ndarray):
         t[...] = value

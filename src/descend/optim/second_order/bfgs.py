@@ -27,9 +27,10 @@ import warnings
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, check_stopping, first_evaluation, resolve_line_search, stop_reason
+from ..hyperparameters import Hyperparameters
+from .base import ClosureOptimizer, c1_below_c2, line_search_settings, stopping
 
-__all__ = ["BFGS"]
+__all__ = ["BFGS", "bfgs_update"]
 
 
 def bfgs_update(H, s, y):
@@ -43,94 +44,59 @@ def bfgs_update(H, s, y):
 
 
 class BFGS(ClosureOptimizer):
-    """BFGS with a dense inverse Hessian (see the module docstring).
+    """BFGS with a dense inverse Hessian (see the module docstring). ``params``: one group.
+    State: ``H`` (n × n), ``scaled``, ``skipped_updates``."""
 
-    Args: ``params`` (one group), ``lr`` = 1 (initial step of each line search),
-    ``max_iter`` = 20, ``max_eval`` = 2·max_iter + 25, ``tolerance_grad`` = 1e-7,
-    ``tolerance_change`` = 1e-9, ``line_search_fn`` = ``"strong_wolfe"`` (or ``"backtracking"``
-    or a callable), ``c1`` = 1e-4, ``c2`` = 0.9.
-    """
+    hyperparameters = Hyperparameters(*stopping(), *line_search_settings("strong_wolfe"), rules=[c1_below_c2])
 
-    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
-                 line_search_fn="strong_wolfe", c1=1e-4, c2=0.9):
-        max_eval = check_stopping(lr, max_iter, max_eval, tolerance_grad, tolerance_change)
-        check_number("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
-        check_number("c2", c2, low=c1, high=1.0, low_open=True, high_open=True)
-        resolve_line_search(line_search_fn)
-        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
-                        tolerance_change=tolerance_change, line_search_fn=line_search_fn, c1=c1, c2=c2)
-        super().__init__(params, defaults)
-        self._warned = False
-
-    def _skip(self, state, ys):
-        state["skipped_updates"] = state.get("skipped_updates", 0) + 1
-        if not self._warned:
-            self._warned = True
-            warnings.warn(f"BFGS: skipped the inverse-Hessian update because sᵀy = {ys:.3g} ≤ 0 (the curvature "
-                          "condition failed, so the update would not stay positive definite); "
-                          "state['skipped_updates'] counts such skips", RuntimeWarning, stacklevel=5)
-
-    def _run(self, oracle, group, state):
-        search = resolve_line_search(group["line_search_fn"], group["c1"], group["c2"])
-        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
-        tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
-        flat = oracle.flat
-        n = flat.n
-
-        orig_loss, f, g, report, done = first_evaluation(oracle, tol_grad)
-        if done:
-            return orig_loss, report
-        H = state.get("H")
-        if H is None or H.shape != (n, n):
-            H = np.eye(n, dtype=flat.dtype)
+    def _start(self, run, f, g):
+        state, n = run.state, run.flat.n
+        if state.get("H") is None or state["H"].shape != (n, n):
+            state["H"] = np.eye(n, dtype=run.flat.dtype)
             state["scaled"] = False
         state.setdefault("skipped_updates", 0)
 
-        reason, t, it = "max_iter", None, 0
-        while it < max_iter:
-            if oracle.func_evals >= max_eval:
-                reason = "max_eval"
-                break
-            it += 1
-            state["n_iter"] += 1
-            d = -(H @ g)
-            gtd = float(g.dot(d))
-            if not gtd < 0:  # H lost positive definiteness numerically: restart from -g
-                H[...] = np.eye(n)
-                state["scaled"] = False
-                d = -g
-                gtd = -float(g.dot(g))
-            t = min(1.0, 1.0 / math.sqrt(-gtd)) * lr if state["n_iter"] == 1 else lr
-            x = flat.get()
-            res = search(oracle.directional(x, d), t, d, f, g, gtd, max(max_eval - oracle.func_evals, 1))
-            if res.t == 0:
-                flat.set(x)
-                if state.get("scaled", False):  # retry once along -g with a fresh H
-                    H[...] = np.eye(n)
-                    state["scaled"] = False
-                    if oracle.func_evals < max_eval:
-                        continue
-                reason = "line_search_failed: " + res.reason
-                t = 0.0
-                break
-            t = res.t
-            flat.set(x + t * d)
-            s = t * d
-            y = res.g - g
-            ys = float(y.dot(s))
-            f_prev = f
-            f, g = res.f, res.g
-            if ys > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
-                if not state.get("scaled", False):
-                    H[...] = np.eye(n) * (ys / float(y.dot(y)))
-                    state["scaled"] = True
-                bfgs_update(H, s, y)
-            else:
-                self._skip(state, ys)
-            stop = stop_reason(oracle, max_eval, it, max_iter, g, tol_grad, s, f, f_prev, tol_change)
-            if stop is not None:
-                reason = stop
-                break
-        state["H"] = H
-        report.update(iterations=it, step_size=t, loss=f, reason=reason)
-        return orig_loss, report
+    def _direction(self, run, f, g):
+        """d = −H g; if H has lost positive definiteness numerically (gᵀd ≥ 0), H ← I and d = −g."""
+        H = run.state["H"]
+        d = -(H @ g)
+        if not float(g.dot(d)) < 0:
+            self._reset(run.state)
+            d = -g
+        return d
+
+    def _initial_step(self, run, f, g, d, gtd):
+        """SciPy's first guess min(1, 1/‖g‖₂)·lr on the very first iteration (d = −g), lr after."""
+        lr = run.group["lr"]
+        return min(1.0, 1.0 / math.sqrt(-gtd)) * lr if run.state["n_iter"] == 1 else lr
+
+    def _remember(self, run, move, f_prev, g_prev):
+        """The BFGS update with s = t d, y = g₊ − g (H first rescaled to (yᵀs/yᵀy) I); skipped, and
+        counted, when yᵀs ≤ 1e-12 ‖s‖ ‖y‖."""
+        state, s = run.state, move.step
+        y = move.g - g_prev
+        ys = float(y.dot(s))
+        if ys > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+            if not state.get("scaled", False):
+                state["H"][...] = np.eye(run.flat.n) * (ys / float(y.dot(y)))
+                state["scaled"] = True
+            bfgs_update(state["H"], s, y)
+        else:
+            state["skipped_updates"] = state.get("skipped_updates", 0) + 1
+            if not getattr(self, "_warned", False):
+                self._warned = True
+                warnings.warn(f"BFGS: skipped the inverse-Hessian update because sᵀy = {ys:.3g} ≤ 0 (the curvature "
+                              "condition failed, so the update would not stay positive definite); "
+                              "state['skipped_updates'] counts such skips", RuntimeWarning, stacklevel=4)
+
+    def _restart(self, run):
+        """A failed search after H was built: H ← I and retry along −g (once)."""
+        if run.state.get("scaled", False):
+            self._reset(run.state)
+            return True
+        return False
+
+    @staticmethod
+    def _reset(state):
+        state["H"][...] = np.eye(state["H"].shape[0])
+        state["scaled"] = False

@@ -4,7 +4,11 @@ With y = gₖ₊₁ − gₖ, the choices of β (``beta=``):
 
 - ``"polak-ribiere"`` (default, PR+, as SciPy's ``CG``):  β = max(0, gₖ₊₁ᵀy / gₖᵀgₖ)
   — the notes' βₜ = (gₜ − gₜ₋₁)ᵀgₜ / gₜ₋₁ᵀgₜ₋₁, clipped at 0 so it restarts itself;
-- ``"fletcher-reeves"``:  β = gₖ₊₁ᵀgₖ₊₁ / gₖᵀgₖ;
+- ``"fletcher-reeves"``:  β = gₖ₊₁ᵀgₖ₊₁ / gₖᵀgₖ, with **Powell's restart test**: restart when
+  |gₖ₊₁ᵀgₖ| ≥ 0.2 ‖gₖ₊₁‖² (successive gradients far from orthogonal). FR's β never falls to 0 by
+  itself, so without it FR can jam, taking tiny steps along a stale direction (Powell 1977,
+  "Restart procedures for the conjugate gradient method", Math. Programming 12, 241–254;
+  Nocedal & Wright, *Numerical Optimization*, 2nd ed., §5.2, eq. 5.52);
 - ``"hestenes-stiefel"`` (HS+):  β = max(0, gₖ₊₁ᵀy / dₖᵀy);
 - ``"dai-yuan"``:  β = gₖ₊₁ᵀgₖ₊₁ / dₖᵀy.
 
@@ -23,11 +27,20 @@ import math
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, check_stopping, first_evaluation, resolve_line_search, stop_reason
+from ..hyperparameters import Choice, Hyperparameters, Integer
+from .base import ClosureOptimizer, c1_below_c2, line_search_settings, stopping
 
-__all__ = ["ConjugateGradient", "cg_beta"]
+__all__ = ["ConjugateGradient", "cg_beta", "powell_restart"]
 
 _BETAS = ("polak-ribiere", "fletcher-reeves", "hestenes-stiefel", "dai-yuan")
+
+#: Powell's restart threshold ν: restart Fletcher-Reeves when |gₖ₊₁ᵀgₖ| ≥ ν ‖gₖ₊₁‖²
+POWELL_NU = 0.2
+
+
+def powell_restart(g_new, g):
+    """Powell's test: True when |gₖ₊₁ᵀgₖ| ≥ 0.2 ‖gₖ₊₁‖² (the gradients are no longer nearly orthogonal)."""
+    return abs(float(g_new.dot(g))) >= POWELL_NU * float(g_new.dot(g_new))
 
 
 def cg_beta(kind, g_new, g, d):
@@ -46,87 +59,64 @@ def cg_beta(kind, g_new, g, d):
 
 
 class ConjugateGradient(ClosureOptimizer):
-    """Nonlinear conjugate gradient (see the module docstring).
+    """Nonlinear conjugate gradient (see the module docstring). ``params``: one group.
+    State: ``d``, ``prev_flat_grad``, ``prev_loss``, ``since_restart``, ``restarts``."""
 
-    Args: ``params`` (one group), ``lr`` = 1 (scales the first trial step), ``beta`` =
-    ``"polak-ribiere"``, ``restart`` = None (= n) or an int, ``max_iter`` = 20, ``max_eval`` =
-    2·max_iter + 1, ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9, ``line_search_fn`` =
-    ``"strong_wolfe"`` (or a callable with the signature of ``line_search.strong_wolfe``),
-    ``c1`` = 1e-4, ``c2`` = 0.4.
-    """
+    hyperparameters = Hyperparameters(
+        *stopping()[:1],
+        Choice("beta", "polak-ribiere", choices=_BETAS, doc="the formula for β"),
+        Integer("restart", None, low=1, optional=True, doc="restart every this many iterations (None: n)"),
+        *stopping()[1:],
+        *line_search_settings("strong_wolfe", c2=0.4),
+        rules=[c1_below_c2])
 
-    def __init__(self, params, lr=1, beta="polak-ribiere", restart=None, max_iter=20, max_eval=None,
-                 tolerance_grad=1e-7, tolerance_change=1e-9, line_search_fn="strong_wolfe", c1=1e-4, c2=0.4):
-        max_eval = check_stopping(lr, max_iter, max_eval, tolerance_grad, tolerance_change)
-        if beta not in _BETAS:
-            raise ValueError(f"beta={beta!r}; expected one of {', '.join(repr(b) for b in _BETAS)}")
-        if restart is not None:
-            check_number("restart", restart, low=1, integer=True)
-        check_number("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
-        check_number("c2", c2, low=c1, high=1.0, low_open=True, high_open=True)
-        resolve_line_search(line_search_fn)
-        defaults = dict(lr=lr, beta=beta, restart=restart, max_iter=max_iter, max_eval=max_eval,
-                        tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
-                        line_search_fn=line_search_fn, c1=c1, c2=c2)
-        super().__init__(params, defaults)
-
-    def _run(self, oracle, group, state):
-        search = resolve_line_search(group["line_search_fn"], group["c1"], group["c2"])
-        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
-        tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
-        flat = oracle.flat
-        restart = group["restart"] or flat.n
-
-        orig_loss, f, g, report, done = first_evaluation(oracle, tol_grad)
-        if done:
-            return orig_loss, report
-        d, g_prev = state.get("d"), state.get("prev_flat_grad")
-        f_prev = state.get("prev_loss")
-        since = state.get("since_restart", 0)
+    def _start(self, run, f, g):
+        state = run.state
         state.setdefault("restarts", 0)
-        if d is None or f_prev is None:
-            f_prev = f + float(np.linalg.norm(g)) / 2
+        state.setdefault("since_restart", 0)
+        if state.get("d") is None or state.get("prev_loss") is None:
+            state["prev_loss"] = f + float(np.linalg.norm(g)) / 2   # SciPy's guess of the last decrease
 
-        reason, t, it = "max_iter", None, 0
-        while it < max_iter:
-            if oracle.func_evals >= max_eval:
-                reason = "max_eval"
-                break
-            it += 1
-            state["n_iter"] += 1
-            if d is not None and g_prev is not None and since < restart:
-                d = -g + cg_beta(group["beta"], g, g_prev, d) * d
-                since += 1
-                if float(g.dot(d)) > -0.01 * float(g.dot(g)):  # lost (sufficient) descent: restart
-                    state["restarts"] += 1
-                    d = None
-            else:
+    def _direction(self, run, f, g):
+        """d = −g + β d_prev, or −g at a restart: every ``restart`` iterations, on Powell's test
+        (Fletcher-Reeves), or when d is no sufficient descent direction (gᵀd > −0.01‖g‖²)."""
+        state, group = run.state, run.group
+        d, g_prev, since = state.get("d"), state.get("prev_flat_grad"), state["since_restart"]
+        restart = group["restart"] or run.flat.n
+        jammed = group["beta"] == "fletcher-reeves" and g_prev is not None and powell_restart(g, g_prev)
+        if jammed:
+            state["restarts"] += 1
+        if d is not None and g_prev is not None and since < restart and not jammed:
+            d = -g + cg_beta(group["beta"], g, g_prev, d) * d
+            since += 1
+            if float(g.dot(d)) > -0.01 * float(g.dot(g)):  # lost (sufficient) descent: restart
+                state["restarts"] += 1
                 d = None
-            if d is None:
-                d, since = -g, 1
-            gtd = float(g.dot(d))
-            t = min(1.0, 1.01 * 2 * (f - f_prev) / gtd) if f_prev > f else 1.0
-            t = t * lr if t > 0 and math.isfinite(t) else lr
-            x = flat.get()
-            res = search(oracle.directional(x, d), t, d, f, g, gtd, max(max_eval - oracle.func_evals, 1))
-            if res.t == 0:
-                flat.set(x)
-                if since > 1:  # retry once along -g
-                    d, g_prev, since = None, None, 0
-                    state["restarts"] += 1
-                    if oracle.func_evals < max_eval:
-                        continue
-                reason = "line_search_failed: " + res.reason
-                t = 0.0
-                break
-            t = res.t
-            flat.set(x + t * d)
-            f_prev, g_prev = f, g
-            f, g = res.f, res.g
-            stop = stop_reason(oracle, max_eval, it, max_iter, g, tol_grad, t * d, f, f_prev, tol_change)
-            if stop is not None:
-                reason = stop
-                break
-        state.update(d=d if t else None, prev_flat_grad=g_prev, prev_loss=f_prev, since_restart=since)
-        report.update(iterations=it, step_size=t, loss=f, reason=reason)
-        return orig_loss, report
+        else:
+            d = None
+        if d is None:
+            d, since = -g, 1
+        state["d"], state["since_restart"] = d, since
+        return d
+
+    def _initial_step(self, run, f, g, d, gtd):
+        """SciPy's guess from the last decrease: min(1, 1.01·2(f_prev − f)/(−gᵀd))·lr."""
+        f_prev = run.state["prev_loss"]
+        t = min(1.0, 1.01 * 2 * (f - f_prev) / gtd) if f_prev > f else 1.0
+        return t * run.group["lr"] if t > 0 and math.isfinite(t) else run.group["lr"]
+
+    def _remember(self, run, move, f_prev, g_prev):
+        run.state["prev_loss"], run.state["prev_flat_grad"] = f_prev, g_prev
+
+    def _restart(self, run):
+        """A failed search along a conjugate direction: retry along −g (once)."""
+        state = run.state
+        if state["since_restart"] > 1:
+            state["d"], state["prev_flat_grad"], state["since_restart"] = None, None, 0
+            state["restarts"] += 1
+            return True
+        return False
+
+    def _finish(self, run, t):
+        if not t:
+            run.state["d"] = None

@@ -5,7 +5,8 @@ the gradient as one vector g = ∇_θ L. These helpers move between the two view
 
 - :func:`parameters_to_vector` / :func:`vector_to_parameters` (PyTorch's names, on Tensors);
 - :class:`FlatParams`, the NumPy fast path the optimizers use: ``get()`` copies θ out,
-  ``set(x)`` writes x into the parameters in place (bumping their version counters),
+  ``set(x)`` writes x into the parameters in place (inside ``extend.inplace``, so their versions
+  move and a graph that saved the old values raises instead of using them),
   ``add(t, d)`` does θ ← θ + t·d, ``grad()`` gathers g (zeros for a parameter whose ``.grad``
   is None, as ``torch.optim.LBFGS._gather_flat_grad``) and ``split(v)`` cuts a flat vector
   back into Tensors shaped like the parameters.
@@ -15,6 +16,7 @@ The order of the parameters is the order of the list; each is flattened in C ord
 
 import numpy as np
 
+from ...autodiff.extend import inplace, wrap
 from ...autodiff.tensor import Tensor
 
 __all__ = ["parameters_to_vector", "vector_to_parameters", "FlatParams"]
@@ -28,7 +30,8 @@ def _check_params(params, where):
         if not isinstance(p, Tensor):
             raise TypeError(f"{where}: parameter {i} is a {type(p).__name__}, expected a descend Tensor")
         if p.data.dtype.kind != "f":
-            raise TypeError(f"{where}: parameter {i} has dtype {p.data.dtype}; only floating parameters can be optimized")
+            raise TypeError(f"{where}: parameter {i} has dtype {p.data.dtype}; only floating parameters can be "
+                            "optimized")
     dtypes = {p.data.dtype for p in params}
     if len(dtypes) > 1:
         raise TypeError(f"{where}: parameters mix dtypes {sorted(str(d) for d in dtypes)}; use one dtype for all")
@@ -38,7 +41,7 @@ def _check_params(params, where):
 def parameters_to_vector(parameters):
     """θ: the parameters flattened and concatenated into one Tensor of shape (n,) (a copy)."""
     params = _check_params(parameters, "parameters_to_vector")
-    return Tensor._make(np.concatenate([p.data.reshape(-1) for p in params]))
+    return wrap(np.concatenate([p.data.reshape(-1) for p in params]))
 
 
 def vector_to_parameters(vec, parameters):
@@ -74,16 +77,16 @@ class FlatParams:
     def set(self, x):
         """θ ← x, in place."""
         self._check(x, "FlatParams.set")
-        for p, a, b in zip(self.params, self.offsets[:-1], self.offsets[1:]):
-            p.data[...] = x[a:b].reshape(p.data.shape)
-            p.bump_version()
+        with inplace(*self.params) as arrays:
+            for arr, a, b in zip(arrays, self.offsets[:-1], self.offsets[1:]):
+                arr[...] = x[a:b].reshape(arr.shape)
 
     def add(self, t, d):
         """θ ← θ + t·d, in place (as ``torch.optim.LBFGS._add_grad``)."""
         self._check(d, "FlatParams.add")
-        for p, a, b in zip(self.params, self.offsets[:-1], self.offsets[1:]):
-            p.data += t * d[a:b].reshape(p.data.shape)
-            p.bump_version()
+        with inplace(*self.params) as arrays:
+            for arr, a, b in zip(arrays, self.offsets[:-1], self.offsets[1:]):
+                arr += t * d[a:b].reshape(arr.shape)
 
     def grad(self):
         """g: the ``.grad`` of every parameter, flattened and concatenated (zeros where None)."""
@@ -98,7 +101,7 @@ class FlatParams:
     def split(self, v):
         """The flat vector v cut into Tensors shaped like the parameters (views of v)."""
         self._check(v, "FlatParams.split")
-        return [Tensor._make(v[a:b].reshape(s)) for s, a, b in zip(self.shapes, self.offsets[:-1], self.offsets[1:])]
+        return [wrap(v[a:b].reshape(s)) for s, a, b in zip(self.shapes, self.offsets[:-1], self.offsets[1:])]
 
     def join(self, tensors):
         """The Tensors (one per parameter, None meaning zeros) concatenated into a flat array."""

@@ -46,7 +46,8 @@ import math
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, check_stopping, stop_reason, is_finite, max_norm
+from ..hyperparameters import Choice, Flag, Hyperparameters, Integer, Number
+from .base import ClosureOptimizer, Move, is_finite, stopping
 from .line_search import backtracking
 from .reduction_ratio import reduction_ratio, update_damping
 
@@ -117,132 +118,109 @@ def truncated_cg(Av, b, x0=None, max_iters=250, tol=None, progress_eps=5e-4, gam
 
 class HessianFree(ClosureOptimizer):
     """Hessian-free (truncated Newton-CG) with Martens' damping and CG backtracking (see module docstring).
+    ``params``: one group. State: ``damping`` (λ) and ``cg_solution`` (the warm start), carried across steps."""
 
-    Args: ``params`` (one group), ``lr`` = 1 (first trial of the fallback line search),
-    ``max_iter`` = 20 (outer iterations per ``step``), ``max_eval`` = 2·max_iter + 25,
-    ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9, ``damping`` = 1.0 (initial λ),
-    ``adaptive_damping`` = True, ``min_damping`` = 0, ``curvature`` = ``"hessian"`` or
-    ``"gauss-newton"``, ``max_cg_iters`` = 250, ``cg_tolerance`` = None (SciPy's forcing rule) or a
-    relative residual, ``cg_decay`` = 0.95 (warm start; 0 to start CG at 0).
-    """
+    hyperparameters = Hyperparameters(
+        *stopping(),
+        Number("damping", 1.0, low=0.0, doc="λ, the initial damping"),
+        Flag("adaptive_damping", True, doc="Martens' rule: λ × 3/2 if ρ < 1/4, × 2/3 if ρ > 3/4"),
+        Number("min_damping", 0.0, low=0.0, doc="λ never falls below it"),
+        Choice("curvature", "hessian", choices=_CURVATURES, doc="B = H or the Gauss-Newton G = Jᵀ H_ℓ J"),
+        Integer("max_cg_iters", 250, low=1, doc="products B v per CG run at most"),
+        Number("cg_tolerance", None, low=0.0, high=1.0, high_open=True, optional=True,
+               doc="relative residual to stop CG (None: min(½, √‖g‖₁))"),
+        Number("cg_decay", 0.95, low=0.0, high=1.0, doc="CG starts at cg_decay · the previous solution"))
 
-    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
-                 damping=1.0, adaptive_damping=True, min_damping=0.0, curvature="hessian", max_cg_iters=250,
-                 cg_tolerance=None, cg_decay=0.95):
-        max_eval = check_stopping(lr, max_iter, max_eval, tolerance_grad, tolerance_change)
-        check_number("damping", damping, low=0.0)
-        check_number("min_damping", min_damping, low=0.0)
-        check_number("max_cg_iters", max_cg_iters, low=1, integer=True)
-        if cg_tolerance is not None:
-            check_number("cg_tolerance", cg_tolerance, low=0.0, high=1.0, high_open=True)
-        check_number("cg_decay", cg_decay, low=0.0, high=1.0)
-        if curvature not in _CURVATURES:
-            raise ValueError(f"curvature={curvature!r}; expected 'hessian' or 'gauss-newton'")
-        if not isinstance(adaptive_damping, bool):
-            raise ValueError(f"adaptive_damping={adaptive_damping!r}; expected True or False")
-        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
-                        tolerance_change=tolerance_change, damping=damping, adaptive_damping=adaptive_damping,
-                        min_damping=min_damping, curvature=curvature, max_cg_iters=max_cg_iters,
-                        cg_tolerance=cg_tolerance, cg_decay=cg_decay)
-        super().__init__(params, defaults)
-
-    def _run(self, oracle, group, state, curvature_closure=None, output_fn=None, loss_fn=None):
-        curvature = group["curvature"]
-        if curvature == "gauss-newton":
+    def _check_options(self, options):
+        """``curvature_closure`` (Hessian products), ``output_fn`` and ``loss_fn`` (Gauss-Newton)."""
+        unknown = set(options) - {"curvature_closure", "output_fn", "loss_fn"}
+        if unknown:
+            raise TypeError(f"HessianFree.step() got unexpected options {sorted(unknown)}; it takes curvature_closure, "
+                            "output_fn and loss_fn")
+        output_fn, loss_fn = options.get("output_fn"), options.get("loss_fn")
+        if self.param_groups[0]["curvature"] == "gauss-newton":
             if output_fn is None or loss_fn is None:
-                raise ValueError("HessianFree(curvature='gauss-newton') needs step(closure, output_fn=..., loss_fn=...): "
-                                 "output_fn() returns the network outputs z and loss_fn(z) the loss of them")
-            if curvature_closure is not None:
+                raise ValueError("HessianFree(curvature='gauss-newton') needs step(closure, output_fn=..., "
+                                 "loss_fn=...): output_fn() returns the network outputs z and loss_fn(z) the loss "
+                                 "of them")
+            if options.get("curvature_closure") is not None:
                 raise ValueError("curvature_closure is for curvature='hessian'; with Gauss-Newton, evaluate "
                                  "output_fn/loss_fn on the curvature batch instead")
         elif output_fn is not None or loss_fn is not None:
             raise ValueError("output_fn/loss_fn are used only with curvature='gauss-newton'")
-        max_iter, max_eval = group["max_iter"], group["max_eval"]
-        tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
-        flat = oracle.flat
-        lam = state.get("damping", group["damping"])
+
+    def _start(self, run, f, g):
+        run.state.setdefault("damping", run.group["damping"])
+
+    def _product(self, run, v):
+        """(B + λI) v with B = H (Hessian-vector product) or G (Gauss-Newton-vector product)."""
+        opts = run.options
+        if run.group["curvature"] == "hessian":
+            bv = run.oracle.hvp(v, opts.get("curvature_closure"))[0]
+        else:
+            bv = run.oracle.gnvp(v, opts["output_fn"], opts["loss_fn"])
+        return bv + run.state["damping"] * v
+
+    def _direction(self, run, f, g):
+        """Truncated CG on (B + λI) p = −g from the warm start; returns its result (the iterates)."""
+        group, state = run.group, run.state
+        tol = group["cg_tolerance"]
+        if tol is None:   # SciPy Newton-CG's forcing rule
+            tol = min(0.5, math.sqrt(float(np.abs(g).sum())))
         p_prev = state.get("cg_solution")
+        x0 = group["cg_decay"] * p_prev if p_prev is not None and p_prev.shape == g.shape else None
+        return truncated_cg(lambda v: self._product(run, v), -g, x0, group["max_cg_iters"], tol)
 
-        orig_loss, f, g = oracle.evaluate()
-        report = {"iterations": 0, "step_size": None, "loss": f, "reason": "tolerance_grad", "cg_iters": 0}
-        if max_norm(g) <= tol_grad:
-            return orig_loss, report
-        if not is_finite(f, g):
-            report["reason"] = "non_finite_loss"
-            return orig_loss, report
-
-        def product(v):
-            if curvature == "hessian":
-                bv = oracle.hvp(v, curvature_closure)[0]
-            else:
-                bv = oracle.gnvp(v, output_fn, loss_fn)
-            return bv + lam * v
-
-        reason, t, it, cg_total = "max_iter", None, 0, 0
-        while it < max_iter:
-            if oracle.func_evals >= max_eval:
-                reason = "max_eval"
+    def _move(self, run, f, g, cg, last):
+        """Try the kept CG iterates from the last backwards (the first that decreases f is taken), else
+        an Armijo search along the shortest; then Martens' damping update from ρ of the last iterate.
+        A step that fails is rejected (θ unchanged), or ends the step without adaptive damping."""
+        group, state, flat, oracle = run.group, run.state, run.flat, run.oracle
+        x = flat.get()
+        candidates = cg["saved"]
+        if not candidates:  # negative curvature at once: steepest descent
+            sd = -g / max(1.0, float(np.linalg.norm(g)))
+            candidates = [(0, sd, float(g.dot(sd)))]
+        accepted, rho = None, -math.inf
+        for k, (_, p, q) in enumerate(reversed(candidates)):
+            if oracle.func_evals >= run.max_eval:
                 break
-            it += 1
-            state["n_iter"] += 1
-            x = flat.get()
-            gnorm1 = float(np.abs(g).sum())
-            tol = group["cg_tolerance"] if group["cg_tolerance"] is not None else min(0.5, math.sqrt(gnorm1))
-            x0 = group["cg_decay"] * p_prev if p_prev is not None and p_prev.shape == g.shape else None
-            cg = truncated_cg(product, -g, x0, group["max_cg_iters"], tol)
-            cg_total += cg["iters"]
-            candidates = cg["saved"]
-            if not candidates:  # negative curvature at once: steepest descent
-                sd = -g / max(1.0, float(np.linalg.norm(g)))
-                candidates = [(0, sd, float(g.dot(sd)))]
-            accepted, rho = None, -math.inf
-            for k, (_, p, q) in enumerate(reversed(candidates)):
-                if oracle.func_evals >= max_eval:
-                    break
-                gtp = float(g.dot(p))
-                f_new, g_new = oracle.evaluate_at(x + p)
-                finite = is_finite(f_new, g_new)
-                if k == 0:  # Martens: ρ of the final CG iterate p_N
-                    rho = reduction_ratio(f, f_new if finite else math.inf, q)
-                if finite and f_new < f and (gtp >= 0 or f_new <= f + 1e-4 * gtp):
-                    accepted = (p, 1.0, f_new, g_new)
-                    break
-            if accepted is None and oracle.func_evals < max_eval:
-                p = candidates[0][1]
-                gtp = float(g.dot(p))
-                if gtp < 0:
-                    res = backtracking(oracle.directional(x, p), group["lr"], p, f, g, gtp, c1=1e-2,
-                                       shrink=0.8, max_ls=max(1, min(30, max_eval - oracle.func_evals)))
-                    if res.t > 0:
-                        accepted = (p, res.t, res.f, res.g)
-            if accepted is None:
-                flat.set(x)
-            else:
-                p, t, f_new, g_new = accepted
-            noise = accepted is not None and abs(f_new - f) <= 1e-14 * max(1.0, abs(f))  # ρ meaningless
-            if group["adaptive_damping"] and not noise:
-                lam_cg = lam
-                lam = update_damping(lam, rho, min_damping=group["min_damping"])
-                if cg["negative_curvature"] is not False:  # B + λI was indefinite: damp past it
-                    lam = max(lam, 1.5 * (lam_cg - cg["negative_curvature"]))
-            if accepted is None:
-                p_prev = None
-                if oracle.func_evals >= max_eval:
-                    reason, t = "max_eval", 0.0
-                    break
-                if not group["adaptive_damping"]:
-                    reason, t = "no_decrease", 0.0
-                    break
-                continue
-            flat.set(x + t * p)
-            p_prev = cg["x"]
-            f_prev = f
-            f, g = f_new, g_new
-            stop = stop_reason(oracle, max_eval, it, max_iter, g, tol_grad, t * p, f, f_prev, tol_change)
-            if stop is not None:
-                reason = stop
+            gtp = float(g.dot(p))
+            f_new, g_new = oracle.evaluate_at(x + p)
+            finite = is_finite(f_new, g_new)
+            if k == 0:  # Martens: ρ of the final CG iterate p_N
+                rho = reduction_ratio(f, f_new if finite else math.inf, q)
+            if finite and f_new < f and (gtp >= 0 or f_new <= f + 1e-4 * gtp):
+                accepted = (p, 1.0, f_new, g_new)
                 break
-        state["damping"] = lam
-        state["cg_solution"] = p_prev
-        report.update(iterations=it, step_size=t, loss=f, reason=reason, damping=lam, cg_iters=cg_total)
-        return orig_loss, report
+        if accepted is None and oracle.func_evals < run.max_eval:
+            p = candidates[0][1]
+            gtp = float(g.dot(p))
+            if gtp < 0:
+                res = backtracking(oracle.directional(x, p), group["lr"], p, f, g, gtp, c1=1e-2,
+                                   shrink=0.8, max_ls=max(1, min(30, run.max_eval - oracle.func_evals)))
+                if res.t > 0:
+                    accepted = (p, res.t, res.f, res.g)
+        if accepted is None:
+            flat.set(x)
+        else:
+            p, t, f_new, g_new = accepted
+        noise = accepted is not None and abs(f_new - f) <= 1e-14 * max(1.0, abs(f))  # ρ meaningless
+        if group["adaptive_damping"] and not noise:
+            lam_cg = state["damping"]
+            lam = update_damping(lam_cg, rho, min_damping=group["min_damping"])
+            if cg["negative_curvature"] is not False:  # B + λI was indefinite: damp past it
+                lam = max(lam, 1.5 * (lam_cg - cg["negative_curvature"]))
+            state["damping"] = lam
+        if accepted is None:
+            state["cg_solution"] = None
+            if group["adaptive_damping"]:
+                return Move(0.0, outcome="rejected")
+            return Move(0.0, outcome="max_eval" if oracle.func_evals >= run.max_eval else "no_decrease")
+        step = t * p
+        flat.set(x + step)
+        state["cg_solution"] = cg["x"]
+        return Move(t, f_new, g_new, step)
+
+    def _report(self, run):
+        return {"damping": run.state.get("damping", run.group["damping"]), "cg_iters": run.oracle.hvp_evals}

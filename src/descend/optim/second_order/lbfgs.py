@@ -27,7 +27,8 @@ there is not finite.
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, is_finite, max_norm
+from ..hyperparameters import Choice, Hyperparameters, Integer
+from .base import ClosureOptimizer, Move, is_finite, stopping
 from .line_search import strong_wolfe
 
 __all__ = ["LBFGS"]
@@ -36,31 +37,32 @@ _MAX_HALVINGS = 60
 
 
 class LBFGS(ClosureOptimizer):
-    """L-BFGS with PyTorch's semantics and defaults (see the module docstring).
+    """L-BFGS with PyTorch's semantics and defaults (see the module docstring). ``params``: one
+    group. State (PyTorch's keys): ``d``, ``t``, ``old_dirs``, ``old_stps``, ``ro``, ``H_diag``,
+    ``prev_flat_grad``, ``prev_loss``, ``al``."""
 
-    Args: ``params`` (one group), ``lr`` = 1, ``max_iter`` = 20 (iterations per ``step``),
-    ``max_eval`` = max_iter·5//4, ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9,
-    ``history_size`` = 100, ``line_search_fn`` = None or ``"strong_wolfe"``.
-    """
+    hyperparameters = Hyperparameters(
+        *stopping(max_eval=lambda values: values["max_iter"] * 5 // 4,
+                  max_eval_doc="closure calls per step() (None: max_iter·5//4)", lr_low_open=False),
+        Integer("history_size", 100, low=1, doc="m, the number of (s, y) pairs kept"),
+        Choice("line_search_fn", None, choices=("strong_wolfe",), optional=True,
+               doc="None (fixed step t = lr) or 'strong_wolfe'"))
 
-    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
-                 history_size=100, line_search_fn=None):
-        check_number("learning rate lr", lr, low=0.0)
-        check_number("max_iter", max_iter, low=1, integer=True)
-        if max_eval is None:
-            max_eval = max_iter * 5 // 4
-        check_number("max_eval", max_eval, low=1, integer=True)
-        check_number("tolerance_grad", tolerance_grad, low=0.0)
-        check_number("tolerance_change", tolerance_change, low=0.0)
-        check_number("history_size", history_size, low=1, integer=True)
-        if line_search_fn not in (None, "strong_wolfe"):
-            raise ValueError(f"line_search_fn={line_search_fn!r}; expected None or 'strong_wolfe'")
-        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
-                        tolerance_change=tolerance_change, history_size=history_size, line_search_fn=line_search_fn)
-        super().__init__(params, defaults)
+    def _first_evaluation(self, run):
+        """f and g at θ; if the previous step ended with an unevaluated fixed step into a region where
+        the loss is not finite, that step is halved first (beyond PyTorch, which would return NaN)."""
+        state, flat = run.state, run.flat
+        orig_loss, f, g = run.oracle.evaluate()
+        unchecked = state.pop("unchecked_step", None)
+        if unchecked is not None and not is_finite(f, g):
+            x_prev = flat.get() - unchecked * state["d"]
+            flat.set(x_prev + unchecked * state["d"] / 2)
+            orig_loss, f, g, state["t"] = self._evaluate_fixed_step(run, x_prev, unchecked / 2, state["d"])
+        return orig_loss, f, g
 
-    def _evaluate_fixed_step(self, oracle, x, t, d):
+    def _evaluate_fixed_step(self, run, x, t, d):
         """Evaluate θ = x + t·d (already set); halve t while the loss or gradient is not finite."""
+        oracle = run.oracle
         loss, f, g = oracle.evaluate()
         halvings = 0
         while not is_finite(f, g) and halvings < _MAX_HALVINGS:
@@ -72,145 +74,73 @@ class LBFGS(ClosureOptimizer):
             t = 0.0
             oracle.flat.set(x)
             loss, f, g = oracle.evaluate()
-        return loss, f, g, t, halvings
+        return loss, f, g, t
 
-    def _run(self, oracle, group, state):
-        lr = group["lr"]
-        max_iter = group["max_iter"]
-        max_eval = group["max_eval"]
-        tolerance_grad = group["tolerance_grad"]
-        tolerance_change = group["tolerance_change"]
-        line_search_fn = group["line_search_fn"]
-        history_size = group["history_size"]
-        flat = oracle.flat
-
-        orig_loss, loss, flat_grad = oracle.evaluate()
-        unchecked = state.pop("unchecked_step", None)
-        if unchecked is not None and not is_finite(loss, flat_grad):
-            x_prev = flat.get() - unchecked * state["d"]
-            flat.set(x_prev + unchecked * state["d"] / 2)
-            orig_loss, loss, flat_grad, t_ok, _ = self._evaluate_fixed_step(oracle, x_prev, unchecked / 2, state["d"])
-            state["t"] = t_ok
-        current_evals = 1
-        report = {"iterations": 0, "step_size": None, "loss": loss, "reason": "tolerance_grad"}
-        if max_norm(flat_grad) <= tolerance_grad:
-            return orig_loss, report
-        if not is_finite(loss, flat_grad):
-            report["reason"] = "non_finite_loss"
-            return orig_loss, report
-
-        d = state.get("d")
-        t = state.get("t")
-        old_dirs = state.get("old_dirs")
-        old_stps = state.get("old_stps")
-        ro = state.get("ro")
-        H_diag = state.get("H_diag")
-        prev_flat_grad = state.get("prev_flat_grad")
-        prev_loss = state.get("prev_loss")
-
-        n_iter = 0
-        reason = "max_iter"
-        evaluated = True
-        while n_iter < max_iter:
-            n_iter += 1
-            state["n_iter"] += 1
-
-            # direction d = -H g by the two-loop recursion
-            if state["n_iter"] == 1:
-                d = -flat_grad
-                old_dirs, old_stps, ro = [], [], []
-                H_diag = 1
-            else:
-                y = flat_grad - prev_flat_grad
-                s = d * t
-                ys = float(y.dot(s))
-                if ys > 1e-10:
-                    if len(old_dirs) == history_size:
-                        old_dirs.pop(0)
-                        old_stps.pop(0)
-                        ro.pop(0)
-                    old_dirs.append(y)
-                    old_stps.append(s)
-                    ro.append(1.0 / ys)
-                    H_diag = ys / float(y.dot(y))
-                num_old = len(old_dirs)
-                if "al" not in state:
-                    state["al"] = [None] * history_size
-                al = state["al"]
-                q = -flat_grad
-                for i in range(num_old - 1, -1, -1):
-                    al[i] = float(old_stps[i].dot(q)) * ro[i]
-                    q += -al[i] * old_dirs[i]
-                d = r = q * H_diag
-                for i in range(num_old):
-                    be_i = float(old_dirs[i].dot(r)) * ro[i]
-                    r += (al[i] - be_i) * old_stps[i]
-
-            if prev_flat_grad is None:
-                prev_flat_grad = flat_grad.copy()
-            else:
-                prev_flat_grad[...] = flat_grad
-            prev_loss = loss
-
-            # step length
-            if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / float(np.abs(flat_grad).sum())) * lr
-            else:
-                t = lr
-
-            gtd = float(flat_grad.dot(d))
-            if gtd > -tolerance_change:
-                reason = "tolerance_change"
-                break
-
-            ls_func_evals = 0
-            if line_search_fn is not None:
-                x_init = flat.get()
-                res = strong_wolfe(oracle.directional(x_init, d), t, d, loss, flat_grad, gtd,
-                                   max_ls=max_eval - current_evals)
-                loss, flat_grad, t, ls_func_evals = res.f, res.g, res.t, res.evals
-                flat.set(x_init)
-                flat.add(t, d)
-                opt_cond = max_norm(flat_grad) <= tolerance_grad
-            else:
-                x_prev = flat.get() if n_iter != max_iter else None
-                flat.add(t, d)
-                if n_iter != max_iter:
-                    ev_before = oracle.func_evals
-                    _, loss, flat_grad, t, _ = self._evaluate_fixed_step(oracle, x_prev, t, d)
-                    opt_cond = max_norm(flat_grad) <= tolerance_grad
-                    ls_func_evals = oracle.func_evals - ev_before
-                else:
-                    evaluated = False
-
-            current_evals += ls_func_evals
-
-            if n_iter == max_iter:
-                reason = "max_iter"
-                break
-            if current_evals >= max_eval:
-                reason = "max_eval"
-                break
-            if opt_cond:
-                reason = "tolerance_grad"
-                break
-            if max_norm(d * t) <= tolerance_change:
-                reason = "tolerance_change"
-                break
-            if abs(loss - prev_loss) < tolerance_change:
-                reason = "tolerance_change"
-                break
-
+    def _direction(self, run, f, g):
+        """Fold the last pair (y = g − g_prev, s = t·d) into the memory, then d = −H g by the
+        two-loop recursion; PyTorch's order, which also remembers a step taken without evaluation
+        (the last of a ``step``) once the next ``step`` has evaluated g there. Also sets t.
+        None (stop) when gᵀd > −tolerance_change."""
+        state, group = run.state, run.group
+        if state["n_iter"] == 1:
+            d = -g
+            state.update(old_dirs=[], old_stps=[], ro=[], H_diag=1)
+        else:
+            old_dirs, old_stps, ro = state["old_dirs"], state["old_stps"], state["ro"]
+            y = g - state["prev_flat_grad"]
+            s = state["d"] * state["t"]
+            ys = float(y.dot(s))
+            if ys > 1e-10:
+                if len(old_dirs) == group["history_size"]:
+                    old_dirs.pop(0)
+                    old_stps.pop(0)
+                    ro.pop(0)
+                old_dirs.append(y)
+                old_stps.append(s)
+                ro.append(1.0 / ys)
+                state["H_diag"] = ys / float(y.dot(y))
+            if "al" not in state:
+                state["al"] = [None] * group["history_size"]
+            al = state["al"]
+            q = -g
+            for i in range(len(old_dirs) - 1, -1, -1):
+                al[i] = float(old_stps[i].dot(q)) * ro[i]
+                q += -al[i] * old_dirs[i]
+            d = r = q * state["H_diag"]
+            for i in range(len(old_dirs)):
+                be_i = float(old_dirs[i].dot(r)) * ro[i]
+                r += (al[i] - be_i) * old_stps[i]
+        prev = state.get("prev_flat_grad")
+        if prev is None:
+            state["prev_flat_grad"] = g.copy()
+        else:
+            prev[...] = g
+        state["prev_loss"] = f
         state["d"] = d
-        state["t"] = t
-        state["old_dirs"] = old_dirs
-        state["old_stps"] = old_stps
-        state["ro"] = ro
-        state["H_diag"] = H_diag
-        state["prev_flat_grad"] = prev_flat_grad
-        state["prev_loss"] = prev_loss
-        if not evaluated:
+        state["t"] = (min(1.0, 1.0 / float(np.abs(g).sum())) if state["n_iter"] == 1 else 1.0) * group["lr"]
+        if float(g.dot(d)) > -group["tolerance_change"]:
+            return None
+        return d
+
+    def _move(self, run, f, g, d, last):
+        """Strong Wolfe from t, or PyTorch's fixed step θ ← θ + t d (evaluated unless ``last``;
+        halved while the loss there is not finite)."""
+        state, flat, oracle = run.state, run.flat, run.oracle
+        t = state["t"]
+        if run.group["line_search_fn"] is not None:
+            x = flat.get()
+            res = strong_wolfe(oracle.directional(x, d), t, d, f, g, float(g.dot(d)),
+                               max_ls=run.max_eval - oracle.func_evals)
+            flat.set(x)
+            flat.add(res.t, d)
+            state["t"] = res.t
+            return Move(res.t, res.f, res.g, d * res.t)
+        if last:
+            flat.add(t, d)
             state["unchecked_step"] = t
-        report.update(iterations=n_iter, step_size=float(t) if t is not None else None,
-                      loss=loss if evaluated else None, reason=reason)
-        return orig_loss, report
+            return Move(t, f, g, d * t, evaluated=False)
+        x = flat.get()
+        flat.add(t, d)
+        _, f_new, g_new, t = self._evaluate_fixed_step(run, x, t, d)
+        state["t"] = t
+        return Move(t, f_new, g_new, d * t)

@@ -27,7 +27,8 @@ import math
 
 import numpy as np
 
-from .base import ClosureOptimizer, check_number, check_stopping, first_evaluation, is_finite, resolve_line_search, stop_reason
+from ..hyperparameters import Flag, Hyperparameters, Integer, Number
+from .base import ClosureOptimizer, Move, is_finite, line_search_settings, resolve_line_search, stopping
 from .reduction_ratio import reduction_ratio, update_damping
 
 __all__ = ["Newton", "damped_newton_direction"]
@@ -57,34 +58,31 @@ def damped_newton_direction(H, g, alpha, max_tries=60):
     raise np.linalg.LinAlgError(f"Newton: H + αI stayed singular or indefinite up to α = {alpha:.3g}")
 
 
+def fits_max_params(group, owner=None):
+    """Rule: at most ``max_params`` parameter entries (the Hessian is n × n)."""
+    params = group.get("params")
+    if params is None:
+        return
+    n = sum(p.data.size for p in params)
+    if n > group["max_params"]:
+        mb = n * n * params[0].data.itemsize / 2 ** 20
+        raise ValueError(f"Newton: the parameters have n={n} entries, above max_params={group['max_params']}. The full "
+                         f"Hessian needs O(n²) memory (here {mb:.0f} MB), n Hessian-vector products and an O(n³) "
+                         f"Cholesky factorisation per iteration. Pass max_params={n} (or more) to allow it, or use "
+                         "HessianFree or LBFGS, which need only O(n) memory")
+
+
 class Newton(ClosureOptimizer):
-    """Damped Newton with Levenberg-Marquardt damping (see the module docstring).
+    """Damped Newton with Levenberg-Marquardt damping (see the module docstring). ``params``: one
+    group. State: ``damping`` (α, carried across steps)."""
 
-    Args: ``params`` (one group), ``lr`` = 1 (first trial step), ``max_iter`` = 20,
-    ``max_eval`` = 2·max_iter + 25, ``tolerance_grad`` = 1e-7, ``tolerance_change`` = 1e-9,
-    ``damping`` = 0 (initial α ≥ 0), ``adaptive_damping`` = True, ``line_search_fn`` =
-    ``"backtracking"`` (or ``"strong_wolfe"``, a callable, None), ``max_params`` = 2000.
-    """
-
-    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
-                 damping=0.0, adaptive_damping=True, line_search_fn="backtracking", max_params=2000):
-        max_eval = check_stopping(lr, max_iter, max_eval, tolerance_grad, tolerance_change)
-        check_number("damping", damping, low=0.0)
-        check_number("max_params", max_params, low=1, integer=True)
-        if not isinstance(adaptive_damping, bool):
-            raise ValueError(f"adaptive_damping={adaptive_damping!r}; expected True or False")
-        resolve_line_search(line_search_fn, allow_none=True)
-        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
-                        tolerance_change=tolerance_change, damping=damping, adaptive_damping=adaptive_damping,
-                        line_search_fn=line_search_fn, max_params=max_params)
-        super().__init__(params, defaults)
-        n = sum(p.data.size for p in self._params)
-        if n > max_params:
-            mb = n * n * self._params[0].data.itemsize / 2 ** 20
-            raise ValueError(f"Newton: the parameters have n={n} entries, above max_params={max_params}. The full "
-                             f"Hessian needs O(n²) memory (here {mb:.0f} MB), n Hessian-vector products and an O(n³) "
-                             f"Cholesky factorisation per iteration. Pass max_params={n} (or more) to allow it, or use "
-                             "HessianFree or LBFGS, which need only O(n) memory")
+    hyperparameters = Hyperparameters(
+        *stopping(),
+        Number("damping", 0.0, low=0.0, doc="α, the initial Levenberg-Marquardt damping"),
+        Flag("adaptive_damping", True, doc="update α by the reduction ratio ρ"),
+        line_search_settings("backtracking", allow_none=True)[0],
+        Integer("max_params", 2000, low=1, doc="refuse more parameter entries than this (O(n²) memory)"),
+        rules=[fits_max_params])
 
     def hessian(self, oracle):
         """The full Hessian H (n, n) at the current θ: column j is H eⱼ (forward-over-reverse)."""
@@ -97,68 +95,54 @@ class Newton(ClosureOptimizer):
             e[j] = 0
         return (H + H.T) / 2
 
-    def _run(self, oracle, group, state):
-        search = resolve_line_search(group["line_search_fn"], allow_none=True)
-        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
-        tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
-        adaptive = group["adaptive_damping"]
-        flat = oracle.flat
-        alpha = state.get("damping", group["damping"])
+    def _start(self, run, f, g):
+        run.state.setdefault("damping", run.group["damping"])
 
-        orig_loss, f, g, report, done = first_evaluation(oracle, tol_grad)
-        if done:
-            return orig_loss, report
+    def _direction(self, run, f, g):
+        """The Hessian H (the move solves (H + αI) p = −g for the damping α it settles on)."""
+        return self.hessian(run.oracle)
 
-        reason, t, it = "max_iter", None, 0
-        while it < max_iter:
-            if oracle.func_evals >= max_eval:
-                reason = "max_eval"
+    def _move(self, run, f, g, H, last):
+        """Solve (H + αI) p = −g, step along p (line search or fixed), judge the step by ρ and update
+        α; a step that does not decrease f is retried with more damping until the budget runs out."""
+        group, state, flat, oracle = run.group, run.state, run.flat, run.oracle
+        search = resolve_line_search(group["line_search_fn"])
+        adaptive, lr = group["adaptive_damping"], group["lr"]
+        alpha = state["damping"]
+        beta = 1e-3 * max(float(np.abs(np.diag(H)).mean()), 1e-8)
+        x = flat.get()
+        moved = False
+        while oracle.func_evals < run.max_eval:
+            p, alpha, _ = damped_newton_direction(H, g, alpha)
+            gtp = float(g.dot(p))
+            if not gtp < 0:  # p = 0 within rounding: nothing left to gain
                 break
-            it += 1
-            state["n_iter"] += 1
-            H = self.hessian(oracle)
-            beta = 1e-3 * max(float(np.abs(np.diag(H)).mean()), 1e-8)
-            x = flat.get()
-            moved = False
-            while oracle.func_evals < max_eval:
-                p, alpha, _ = damped_newton_direction(H, g, alpha)
-                gtp = float(g.dot(p))
-                if not gtp < 0:  # p = 0 within rounding: nothing left to gain
-                    break
-                pHp = float(p.dot(H @ p))
-                if search is None:
-                    t = lr
-                    f_new, g_new = oracle.evaluate_at(x + t * p)
-                    ok = is_finite(f_new, g_new) and f_new < f
-                else:
-                    res = search(oracle.directional(x, p), lr, p, f, g, gtp, max(max_eval - oracle.func_evals, 1))
-                    t, f_new, g_new, ok = res.t, res.f, res.g, res.t > 0
-                predicted = t * gtp + 0.5 * t * t * pHp
-                rho = reduction_ratio(f, f_new, predicted) if ok else -math.inf
-                if adaptive and abs(predicted) > 1e-14 * max(1.0, abs(f)):  # ρ is rounding noise below that
-                    alpha = update_damping(alpha, rho) if alpha > 0 or rho >= 0.25 else beta
-                    if alpha < 1e-12 * beta:
-                        alpha = 0.0
-                if ok:
-                    moved = True
-                    break
-                flat.set(x)
-                if not adaptive:
-                    alpha = max(2.0 * alpha, beta)
-                else:
-                    alpha = max(alpha * 4.0, beta)  # a rejected step: damp harder before retrying
-            if not moved:
-                flat.set(x)
-                reason = "max_eval" if oracle.func_evals >= max_eval else "no_decrease"
-                t = 0.0
+            pHp = float(p.dot(H @ p))
+            if search is None:
+                t = lr
+                f_new, g_new = oracle.evaluate_at(x + t * p)
+                ok = is_finite(f_new, g_new) and f_new < f
+            else:
+                res = search(oracle.directional(x, p), lr, p, f, g, gtp, run.evals_left())
+                t, f_new, g_new, ok = res.t, res.f, res.g, res.t > 0
+            predicted = t * gtp + 0.5 * t * t * pHp
+            rho = reduction_ratio(f, f_new, predicted) if ok else -math.inf
+            if adaptive and abs(predicted) > 1e-14 * max(1.0, abs(f)):  # ρ is rounding noise below that
+                alpha = update_damping(alpha, rho) if alpha > 0 or rho >= 0.25 else beta
+                if alpha < 1e-12 * beta:
+                    alpha = 0.0
+            if ok:
+                moved = True
                 break
-            flat.set(x + t * p)
-            f_prev = f
-            f, g = f_new, g_new
-            stop = stop_reason(oracle, max_eval, it, max_iter, g, tol_grad, t * p, f, f_prev, tol_change)
-            if stop is not None:
-                reason = stop
-                break
+            flat.set(x)
+            alpha = max(alpha * 4.0, beta) if adaptive else max(2.0 * alpha, beta)  # rejected: damp harder
         state["damping"] = alpha
-        report.update(iterations=it, step_size=t, loss=f, reason=reason, damping=alpha)
-        return orig_loss, report
+        if not moved:
+            flat.set(x)
+            return Move(0.0, outcome="max_eval" if oracle.func_evals >= run.max_eval else "no_decrease")
+        step = t * p
+        flat.set(x + step)
+        return Move(t, f_new, g_new, step)
+
+    def _report(self, run):
+        return {"damping": run.state.get("damping", run.group["damping"])}

@@ -31,24 +31,15 @@ Evaluations run under ``enable_grad`` even when the optimizer's ``step`` runs un
 import numpy as np
 
 from ...autodiff import engine
+from ...autodiff.extend import clear_tangent, set_tangent, tangent, wrap
 from ...autodiff.forward import jvp
 from ...autodiff.functional import hvp as _hvp
 from ...autodiff.mode import enable_grad
 from ...autodiff.tensor import Tensor
+from ..closure import check_loss, check_new_gradient, evaluate_closure
 from .flat import FlatParams
 
 __all__ = ["Oracle"]
-
-
-def _loss_value(loss, where="closure"):
-    if isinstance(loss, Tensor):
-        if loss.data.size != 1:
-            raise ValueError(f"{where} must return a scalar loss, got a Tensor of shape {tuple(loss.shape)}")
-        return float(loss.data.reshape(()))
-    try:
-        return float(loss)
-    except (TypeError, ValueError):
-        raise TypeError(f"{where} must return the loss (a one-element Tensor), got {type(loss).__name__}") from None
 
 
 class Oracle:
@@ -56,13 +47,18 @@ class Oracle:
 
     Attributes ``func_evals`` (closure calls for f and g) and ``hvp_evals`` (products H v or
     G v) count the work done; ``flat`` is the :class:`FlatParams` view of the parameters.
+    Every closure call is checked (:func:`~descend.optim.closure.evaluate_closure`): it must
+    return a one-element Tensor and leave a new gradient, else ValueError/TypeError says so;
+    ``where`` names the closure in those messages.
     """
 
-    def __init__(self, params, closure):
+    def __init__(self, params, closure, where="closure"):
         if not callable(closure):
-            raise TypeError(f"step() needs a closure that re-evaluates the model and returns the loss, got {type(closure).__name__}")
+            raise TypeError(f"{where} must be a function that re-evaluates the model, calls loss.backward() and "
+                            f"returns the loss; got {type(closure).__name__}")
         self.flat = params if isinstance(params, FlatParams) else FlatParams(params)
         self.closure = closure
+        self.where = where
         self.func_evals = 0
         self.hvp_evals = 0
 
@@ -72,10 +68,9 @@ class Oracle:
 
     def evaluate(self):
         """Call the closure at the current θ: (loss Tensor, f, g) with g of shape (n,)."""
-        with enable_grad():
-            loss = self.closure()
+        loss = evaluate_closure(self.closure, self.flat.params, self.where)
         self.func_evals += 1
-        return loss, _loss_value(loss), self.flat.grad()
+        return loss, float(loss.data.reshape(())), self.flat.grad()
 
     def evaluate_at(self, x):
         """Move θ to ``x`` and evaluate there: (f, g)."""
@@ -101,24 +96,26 @@ class Oracle:
         closure = self.closure if closure is None else closure
         params = self.flat.params
         tangents = self.flat.split(np.asarray(v, dtype=self.flat.dtype))
+        before = [p.grad for p in params]
         box = {}
 
         def run(*aliases):
             for p, a in zip(params, aliases):
-                p._fw = a._fw  # p itself carries the tangent v_p (the model uses p, not the alias)
-            box["loss"] = closure()
-            return tuple(p.grad if p.grad is not None else Tensor._make(np.zeros_like(p.data)) for p in params)
+                set_tangent(p, tangent(a))  # p itself carries v_p (the model uses p, not the alias)
+            box["loss"] = check_loss(closure(), self.where)
+            check_new_gradient(params, before, self.where)
+            return tuple(p.grad if p.grad is not None else wrap(np.zeros_like(p.data)) for p in params)
 
         try:
             with enable_grad():
                 grads, hv = jvp(run, tuple(params), tuple(tangents))
         finally:
             for p in params:
-                p._fw = None
+                clear_tangent(p)
                 if p.grad is not None:
-                    p.grad._fw = None
+                    clear_tangent(p.grad)
         self.hvp_evals += 1
-        return self.flat.join(hv), _loss_value(box["loss"]), self.flat.join(grads)
+        return self.flat.join(hv), float(box["loss"].data.reshape(())), self.flat.join(grads)
 
     def gnvp(self, v, output_fn, loss_fn):
         """G v = Jᵀ H_ℓ J v (shape (n,)), z = ``output_fn()``, ℓ = ``loss_fn(z)``, J = ∂z/∂θ."""
@@ -127,7 +124,7 @@ class Oracle:
 
         def run(*aliases):
             for p, a in zip(params, aliases):
-                p._fw = a._fw
+                set_tangent(p, tangent(a))
             z = output_fn()
             if not isinstance(z, Tensor):
                 raise TypeError(f"output_fn must return the network outputs as a Tensor, got {type(z).__name__}")
@@ -138,13 +135,13 @@ class Oracle:
                 z, jv = jvp(run, tuple(params), tuple(tangents))
         finally:
             for p in params:
-                p._fw = None
+                clear_tangent(p)
         z_leaf = z.detach()
         _, hjv = _hvp(loss_fn, z_leaf, jv.detach())
         if not z.requires_grad:
             gv = [None] * len(params)
         else:
-            z._fw = None
+            clear_tangent(z)
             gv = engine.grad(z, params, hjv.detach(), allow_unused=True)
         self.hvp_evals += 1
         return self.flat.join(gv)

@@ -17,9 +17,9 @@ ones the tests and the benchmark use, with the start x₀ and the minimum value 
 
 import numpy as np
 
-from ...autodiff.tensor import Tensor
+from ...autodiff.extend import wrap
 
-__all__ = ["rosenbrock", "beale", "Quadratic", "PROBLEMS"]
+__all__ = ["rosenbrock", "beale", "Quadratic", "PROBLEMS", "MINIMIZERS"]
 
 
 def rosenbrock(x):
@@ -50,8 +50,8 @@ class Quadratic:
         self.b = rng.normal(size=n).astype(dtype)
         self.x_star = np.linalg.solve(self.A, self.b)
         self.f_star = float(-0.5 * self.b @ self.x_star)
-        self._A = Tensor._make(self.A)
-        self._b = Tensor._make(self.b)
+        self._A = wrap(self.A)
+        self._b = wrap(self.b)
 
     def __call__(self, x):
         return 0.5 * (x * (self._A @ x)).sum() - (self._b * x).sum()
@@ -69,3 +69,7 @@ def _problems():
 
 #: name → (f, x₀ (float64), f*): Rosenbrock 2-D and 10-D, Beale, the 20-D quadratic with κ = 100.
 PROBLEMS = _problems()
+
+#: name → the minimiser x* (float64) of each problem in ``PROBLEMS``
+MINIMIZERS = {"rosenbrock-2": np.ones(2), "rosenbrock-10": np.ones(10), "beale": np.array([3.0, 0.5]),
+              "quadratic-20": PROBLEMS["quadratic-20"][0].x_star}
