@@ -66,7 +66,7 @@ def descend(*args, **kw):
     (["optimizer.lr=nan"], "'optimizer.lr' = nan: expected a finite number"),
     (["optimizer.lr=inf"], "'optimizer.lr' = inf: expected a finite number"),
     (["optimizer.name=SGD", "optimizer.momentum=-1"], "SGD(lr=0.001, momentum=-1): Invalid momentum=-1"),
-    (["optimizer.betas=[0.9, 1.5]"], "Invalid beta parameter"),
+    (["optimizer.betas=[0.9, 1.5]"], "Invalid betas[1] (beta2)=1.5"),
     (["schedule.name=StepLR"], "'schedule.step_size' is missing: StepLR requires it"),
     (["training.seed=4294967296"], "'training.seed' = 4294967296"),
     (["training.early_stopping.monitor=val_acc"], "'val_acc': not a metric the run logs"),

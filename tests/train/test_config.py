@@ -31,7 +31,7 @@ from descend.train.spec import ScheduleSpec, resolve
     ("optimizer.lr=inf", r"'optimizer.lr' = inf: expected a finite number"),
     ("optimizer.lr=-1", r"\[optimizer\] Adam\(lr=-1\): Invalid learning rate lr=-1"),
     ("optimizer.betas=[0.9]", r"\[optimizer\] Adam\(lr=0.001, betas=\[0.9\]\): Invalid betas"),
-    ("optimizer.betas=[0.9, 1.5]", r"Invalid beta parameter at index 1"),
+    ("optimizer.betas=[0.9, 1.5]", r"Invalid betas\[1\] \(beta2\)=1.5"),
     ("optimizer.betas=[0.9, nan]", r"'optimizer.betas' = \[0.9, nan\]: expected a finite number"),
     ("training.seed=4294967296", r"'training.seed' = 4294967296: expected a value >= 0 and < 4294967296"),
     ("training.seed=-1", r"'training.seed' = -1: expected a value >= 0"),
