@@ -1,0 +1,14 @@
+"""descend.analysis: the curvature of a loss (Hessian spectrum, trace, density, critical points,
+sharpness), its landscape (interpolations, 2-D slices, optimizer trajectories), finite
+differences, the flow graph of a computation, and bias-variance and ensemble tools.
+
+Every routine takes ``loss_fn``, a function of no arguments returning the scalar loss Tensor
+computed from ``params`` (e.g. ``lambda: F.cross_entropy(model(x), y)`` and
+``model.parameters()``), and returns NumPy arrays or floats; none keeps a graph, and each leaves
+the parameters exactly as it found them. This floor imports only ``descend.autodiff``; models
+and optimizers are reached by duck typing.
+"""
+
+from .eigen import hessian_eigenvalues
+
+__all__ = ["hessian_eigenvalues"]
