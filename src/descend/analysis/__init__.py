@@ -9,6 +9,10 @@ the parameters exactly as it found them. This floor imports only ``descend.autod
 and optimizers are reached by duck typing.
 """
 
+from .critical import critical_point
+from .density import spectral_density
 from .eigen import hessian_eigenvalues
+from .sharpness import sharpness
+from .trace import hessian_trace
 
-__all__ = ["hessian_eigenvalues"]
+__all__ = ["hessian_eigenvalues", "hessian_trace", "spectral_density", "critical_point", "sharpness"]

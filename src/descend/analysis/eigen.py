@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from .checks import choice, positive_float, positive_int, rng
 from .hessian import HessianOperator
 from .lanczos import Lanczos, default_tol
 
@@ -20,17 +21,11 @@ WHICH = ("largest", "smallest", "magnitude")
 
 def check_k(k, n, who):
     """``k`` as an int in 1..n, else a ValueError naming it."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"{who}: k={k!r}; expected a positive integer (how many eigenvalues)")
+    k = positive_int(k, "k", who)
     if k > n:
         raise ValueError(f"{who}: k={k} eigenvalues asked for, but the Hessian of these parameters is {n}×{n} "
                          f"(there are only {n} eigenvalues)")
-    return int(k)
-
-
-def _check_which(which, who):
-    if which not in WHICH:
-        raise ValueError(f"{who}: which={which!r}; expected one of {', '.join(repr(w) for w in WHICH)}")
+    return k
 
 
 def _select(theta, k, which):
@@ -40,6 +35,8 @@ def _select(theta, k, which):
         return np.arange(m - 1, m - 1 - k, -1)
     if which == "smallest":
         return np.arange(k)
+    if which == "both":  # the two ends (for critical_point)
+        return np.unique([0, m - 1])
     return np.argsort(-np.abs(theta), kind="stable")[:k]
 
 
@@ -50,7 +47,7 @@ def _block_ends_converged(lz, which, limit):
     T = lz.tridiagonal()[idx.start:, idx.start:]
     theta, S = np.linalg.eigh(T)
     res = abs(lz.beta[lz.m - 1]) * np.abs(S[-1, :])
-    ends = {"largest": [-1], "smallest": [0], "magnitude": [0, -1]}[which]
+    ends = {"largest": [-1], "smallest": [0]}.get(which, [0, -1])
     return all(res[i] <= limit for i in ends)
 
 
@@ -58,7 +55,7 @@ def run_lanczos(op, k, which, tol, max_steps, seed, who):
     """Run Lanczos on the operator until the k wanted Ritz pairs have residual ≤ tol·‖H‖ (or the
     space is exhausted, or ``max_steps`` products, with a warning). Returns (Lanczos, indices)."""
     n = op.n
-    lz = Lanczos(op.matvec, n, op.dtype, np.random.default_rng(seed))
+    lz = Lanczos(op.matvec, n, op.dtype, rng(seed, who))
     while True:
         lz.step()
         m = lz.m
@@ -93,11 +90,11 @@ def hessian_eigenvalues(loss_fn, params, k=1, which="largest", return_vectors=Fa
     like ``params``. The parameters are only read.
     """
     who = "hessian_eigenvalues"
-    _check_which(which, who)
+    choice(which, "which", WHICH, who)
     op = HessianOperator(loss_fn, params, who)
     k = check_k(k, op.n, who)
-    tol = default_tol(op.dtype) if tol is None else _positive(tol, "tol", who)
-    max_steps = min(op.n, 100 + 10 * k) if max_steps is None else _steps(max_steps, k, who)
+    tol = default_tol(op.dtype) if tol is None else positive_float(tol, "tol", who)
+    max_steps = min(op.n, 100 + 10 * k) if max_steps is None else positive_int(max_steps, "max_steps", who, k)
     lz, idx = run_lanczos(op, k, which, tol, max_steps, seed, who)
     theta, S, _ = lz.ritz()
     values = theta[idx].astype(np.float64)
@@ -110,14 +107,3 @@ def hessian_eigenvalues(loss_fn, params, k=1, which="largest", return_vectors=Fa
         vectors.append([a.copy() for a in op.space.split(y.astype(op.dtype))])
     return values, vectors
 
-
-def _positive(x, name, who):
-    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not x > 0:
-        raise ValueError(f"{who}: {name}={x!r}; expected a positive number")
-    return float(x)
-
-
-def _steps(x, k, who):
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < k:
-        raise ValueError(f"{who}: max_steps={x!r}; expected an integer ≥ k={k}")
-    return int(x)

@@ -35,10 +35,11 @@ class Lanczos:
     ``step()`` makes one product and extends T by one row; ``ritz()`` gives the Ritz values
     (ascending), the eigenvectors S of T and the residuals |β_m s_{m,i}|; ``vectors(S)`` the
     Ritz vectors Q_m S (shape (n, columns)). ``blocks`` lists where the recurrence restarted.
-    Vectors are kept in ``dtype``; α, β and T in float64.
+    Vectors are kept in ``dtype``; α, β and T in float64. With ``restart=False`` the recurrence
+    stops at the first breakdown instead (``done`` turns true): T then holds q₁'s whole Krylov space.
     """
 
-    def __init__(self, matvec, n, dtype, rng, start=None):
+    def __init__(self, matvec, n, dtype, rng, start=None, restart=True):
         self.matvec = matvec
         self.n = n
         self.dtype = np.dtype(dtype)
@@ -47,6 +48,8 @@ class Lanczos:
         self.alpha, self.beta = [], []  # beta[j] couples q_j and q_{j+1}; 0 where a block ends
         self.blocks = [0]  # index of the first vector of each block
         self.m = 0
+        self.restart = restart
+        self.invariant = False  # a breakdown happened and restart=False
         self.scale = 0.0  # max |α|, |β| so far: an estimate of ‖H‖ (‖T‖ ≤ ‖H‖)
         self.breakdown = np.finfo(self.dtype).eps ** (2 / 3)
         q = self.rng.standard_normal(n) if start is None else np.asarray(start, dtype=np.float64)
@@ -70,9 +73,14 @@ class Lanczos:
         """True when the basis spans the whole space (m = n): T then has exactly H's eigenvalues."""
         return self.m >= self.n
 
+    @property
+    def done(self):
+        """True when no further step is possible (``exhausted``, or a breakdown with restart=False)."""
+        return self.exhausted or self.invariant
+
     def step(self):
-        """One product H q_m and the next α, β (and q_{m+1}); a no-op once ``exhausted``."""
-        if self.exhausted:
+        """One product H q_m and the next α, β (and q_{m+1}); a no-op once ``done``."""
+        if self.done:
             return
         j = self.m
         if j == self.Q.shape[0]:
@@ -96,6 +104,9 @@ class Lanczos:
         elif b <= self.breakdown * self.scale:
             # invariant subspace: restart from a random direction orthogonal to all q_j so far
             self.beta.append(0.0)
+            if not self.restart:
+                self.invariant, self._next = True, None
+                return
             self.blocks.append(self.m)
             r = self._orthogonalize(self.rng.standard_normal(self.n).astype(self.dtype))
             self._next = self._unit(r)
