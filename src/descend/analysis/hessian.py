@@ -25,16 +25,16 @@ from .params import ParamSpace
 __all__ = ["HessianOperator", "loss_value"]
 
 
-def loss_value(loss, who):
+def loss_value(loss, who, finite=True):
     """float(loss) for the scalar Tensor ``loss``; raises TypeError/ValueError naming ``who`` for
-    anything else and for a NaN or infinite loss."""
+    anything else and (if ``finite``) for a NaN or infinite loss."""
     if not isinstance(loss, Tensor):
         raise TypeError(f"{who}: loss_fn must return the loss as a scalar Tensor, got {type(loss).__name__}")
     if loss.data.size != 1:
         raise ValueError(f"{who}: loss_fn must return a scalar (one-element) Tensor, got shape {tuple(loss.shape)}; "
                          "reduce it, e.g. with .mean()")
     value = float(loss.data.reshape(()))
-    if not math.isfinite(value):
+    if finite and not math.isfinite(value):
         raise ValueError(f"{who}: the loss is {value} at these parameters; the Hessian of a non-finite loss "
                          "is meaningless (check the data, the model and its weights)")
     return value
