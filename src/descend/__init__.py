@@ -9,5 +9,7 @@ from . import allocator  # noqa: F401  (keeps freed array memory for reuse; see 
 from .autodiff import *  # noqa: F401,F403
 from .autodiff import Function, GradcheckError, Tensor, autograd_grad, detect_anomaly, float32, float64  # noqa: F401
 from . import autodiff, data, nn, optim, train  # noqa: F401
+from . import analysis  # noqa: F401
+from .analysis import draw_graph  # noqa: F401
 
 __version__ = "0.1.0"
