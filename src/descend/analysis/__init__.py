@@ -12,6 +12,7 @@ and optimizers are reached by duck typing.
 from .critical import critical_point
 from .density import spectral_density
 from .eigen import hessian_eigenvalues
+from .ensembles import BestOfInits, best_of_inits, bias_variance
 from .graph import draw_graph
 from .finite_difference import finite_difference, finite_difference_errors
 from .landscape import TrajectoryProjection, loss_interpolation, loss_surface, random_directions, trajectory_projection
@@ -20,4 +21,5 @@ from .trace import hessian_trace
 
 __all__ = ["hessian_eigenvalues", "hessian_trace", "spectral_density", "critical_point", "sharpness",
            "random_directions", "loss_interpolation", "loss_surface", "trajectory_projection", "TrajectoryProjection",
-           "finite_difference", "finite_difference_errors", "draw_graph"]
+           "finite_difference", "finite_difference_errors", "draw_graph", "bias_variance", "best_of_inits",
+           "BestOfInits"]
