@@ -29,6 +29,8 @@ def _parser():
     sub.add_parser("config", help="print the default configuration (TOML)")
     from .lab.cli import add_parser as add_lab_parser
     add_lab_parser(sub)
+    from .analyze import add_parser as add_analyze_parser
+    add_analyze_parser(sub)
     return p
 
 
@@ -51,6 +53,9 @@ def main(argv=None):
             R.evaluate_run(args.run_dir)
         elif args.command == "info":
             R.info_run(args.run_dir)
+        elif args.command == "analyze":
+            from .analyze import main as analyze_main
+            return analyze_main(args)
         elif args.command == "lab":
             from .lab.cli import main as lab_main
             return lab_main(args)

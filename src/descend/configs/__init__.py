@@ -59,4 +59,5 @@ dir = "runs"              # runs go to <dir>/<name>
 name = ""                 # "" = a timestamp
 plots = true              # PNG plots (needs matplotlib)
 progress = true           # progress bar (needs tqdm)
+trajectory_max_parameters = 250000  # per-epoch weights in trajectory/ (for descend analyze) up to this size; 0 = off
 """

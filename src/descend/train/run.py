@@ -13,6 +13,7 @@ from .. import data as D
 from ..autodiff import manual_seed
 from .callbacks import Callback, EarlyStopping, LayerMonitor, LRScheduler, ModelCheckpoint, ReduceLROnPlateau, \
     TerminateOnNaN
+from .callbacks.trajectory import WeightTrajectory
 from .checkpoint import atomic_write, checkpoint_exists, load_checkpoint, save_checkpoint
 from .config import dumps, load_config, resolve_classes
 from .state import copy_state, load_model_state
@@ -209,6 +210,7 @@ def build_trainer(config, run_dir, train, n_in, n_classes, out):
         sched = sched_cls(optimizer, **skw)
         plateau = sched_cls.__name__ == "ReduceLROnPlateau"
         callbacks.append(LRScheduler(sched, "epoch" if plateau else s["interval"], s["monitor"] if plateau else None))
+    callbacks.append(WeightTrajectory(os.path.join(run_dir, "trajectory"), config["output"]["trajectory_max_parameters"]))
     callbacks += [TerminateOnNaN(), RunLogger(run_dir, out, monitor),
                   ModelCheckpoint(os.path.join(run_dir, "checkpoints"), every=t["checkpoint_every"])]
     loader = D.DataLoader(train, batch_size=config["data"]["batch_size"], shuffle=True,
