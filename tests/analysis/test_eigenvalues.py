@@ -20,11 +20,12 @@ def _reference(ev, k, which):
 @pytest.mark.parametrize("which", ["largest", "smallest", "magnitude"])
 @pytest.mark.parametrize("k", [1, 4])
 @pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
-def test_equals_eigvalsh_of_full_hessian(which, k, loss):
+@pytest.mark.parametrize("hvp", ["forward-over-reverse", "double-backward"])
+def test_equals_eigvalsh_of_full_hessian(which, k, loss, hvp):
     net = SmallNet(widths=(5, 10, 8, 3), batch=24, loss=loss, seed=1)
     assert net.n <= 300
     ev = np.linalg.eigvalsh(net.hessian())
-    got = analysis.hessian_eigenvalues(net.loss_fn, net.params, k=k, which=which)
+    got = analysis.hessian_eigenvalues(net.loss_fn, net.params, k=k, which=which, hvp=hvp)
     assert got.shape == (k,) and got.dtype == np.float64
     ref = _reference(ev, k, which)
     # relative to the spectrum's scale ‖H‖ (near-zero eigenvalues have no relative accuracy of their own)
@@ -74,3 +75,16 @@ def test_float32_model_parameters():
     x64, y64 = dc.tensor(x.numpy(), dtype=dc.float64), dc.tensor(y.numpy(), dtype=dc.float64)
     ref = analysis.hessian_eigenvalues(lambda: F.mse_loss(model(x64), y64), model.parameters(), k=2)
     np.testing.assert_allclose(vals, ref, rtol=1e-4)
+
+
+def test_both_product_methods_give_the_same_estimates():
+    net = SmallNet(seed=4)
+    for routine in (lambda h: analysis.hessian_trace(net.loss_fn, net.params, samples=5, hvp=h),
+                    lambda h: analysis.spectral_density(net.loss_fn, net.params, steps=5, runs=2, hvp=h)[1],
+                    lambda h: analysis.critical_point(net.loss_fn, net.params, hvp=h)["min_eigenvalue"],
+                    lambda h: analysis.sharpness(net.loss_fn, net.params, hvp=h)["top_eigenvalue"]):
+        np.testing.assert_allclose(routine("double-backward"), routine("forward-over-reverse"), rtol=1e-10)
+    before = net.snapshot()
+    for p, s in zip(net.params, before):
+        np.testing.assert_array_equal(p.numpy(), s)
+        assert p.grad is None

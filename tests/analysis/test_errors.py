@@ -58,6 +58,8 @@ def test_bad_which_and_bad_numbers():
     net = SmallNet()
     with pytest.raises(ValueError, match=r"which='biggest'; expected one of 'largest', 'smallest', 'magnitude'"):
         analysis.hessian_eigenvalues(net.loss_fn, net.params, which="biggest")
+    with pytest.raises(ValueError, match="hvp='reverse-over-reverse'"):
+        analysis.hessian_eigenvalues(net.loss_fn, net.params, hvp="reverse-over-reverse")
     with pytest.raises(ValueError, match="tol=-1"):
         analysis.hessian_eigenvalues(net.loss_fn, net.params, tol=-1)
     with pytest.raises(ValueError, match="samples=1"):

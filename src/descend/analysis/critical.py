@@ -33,7 +33,8 @@ def classify(grad_norm, min_eigenvalue, max_eigenvalue, grad_tol, eig_tol):
     return "degenerate"
 
 
-def critical_point(loss_fn, params, grad_tol=None, eig_tol=None, exact_max=500, seed=0, steps=40, runs=4):
+def critical_point(loss_fn, params, grad_tol=None, eig_tol=None, exact_max=500, seed=0, steps=40, runs=4,
+                   hvp="forward-over-reverse"):
     """A dict describing θ = ``params`` as a point of L = ``loss_fn()``:
 
     - ``loss``, ``grad_norm`` = ‖∇L(θ)‖, ``n`` (the number of parameters);
@@ -47,13 +48,14 @@ def critical_point(loss_fn, params, grad_tol=None, eig_tol=None, exact_max=500, 
       and eig_tol = ε^(1/2)·max|λ|, ε the machine epsilon of the parameters' dtype (6e-6 and 1.5e-8
       relative in float64), i.e. what a computation in that precision can tell from zero.
 
-    Deterministic for a given ``seed``; the parameters are only read.
+    Deterministic for a given ``seed``; ``hvp`` as in :func:`~descend.analysis.hessian_eigenvalues`;
+    the parameters are only read.
     """
     who = "critical_point"
     exact_max = positive_int(exact_max, "exact_max", who, 0)
     steps, runs = positive_int(steps, "steps", who), positive_int(runs, "runs", who)
     gen = rng(seed, who)
-    op = HessianOperator(loss_fn, params, who)
+    op = HessianOperator(loss_fn, params, who, hvp)
     eps = float(np.finfo(op.dtype).eps)
     if op.n <= exact_max:
         eigenvalues = np.linalg.eigvalsh(op.dense().astype(np.float64))

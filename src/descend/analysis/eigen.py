@@ -74,7 +74,7 @@ def run_lanczos(op, k, which, tol, max_steps, seed, who):
 
 
 def hessian_eigenvalues(loss_fn, params, k=1, which="largest", return_vectors=False, seed=0, tol=None,
-                        max_steps=None):
+                        max_steps=None, hvp="forward-over-reverse"):
     """The k extreme eigenvalues of H = ∇²L(θ), L = ``loss_fn()``, θ = ``params``.
 
     Lanczos with full reorthogonalization on Hessian-vector products (forward-over-reverse),
@@ -87,11 +87,14 @@ def hessian_eigenvalues(loss_fn, params, k=1, which="largest", return_vectors=Fa
     ``which``: ``"largest"`` (returned in decreasing order), ``"smallest"`` (increasing) or
     ``"magnitude"`` (decreasing |λ|). Returns a float64 array of shape (k,); with
     ``return_vectors=True``, also the unit eigenvectors as a list of k lists of arrays shaped
-    like ``params``. The parameters are only read.
+    like ``params``. ``hvp`` chooses how products are made: "forward-over-reverse" (each product
+    recomputes the loss and its gradient carrying the tangent; no graph kept) or
+    "double-backward" (∇L's graph kept once, each product one reverse pass through it: faster
+    per product, more memory); see :mod:`descend.analysis.hessian`. The parameters are only read.
     """
     who = "hessian_eigenvalues"
     choice(which, "which", WHICH, who)
-    op = HessianOperator(loss_fn, params, who)
+    op = HessianOperator(loss_fn, params, who, hvp)
     k = check_k(k, op.n, who)
     tol = default_tol(op.dtype) if tol is None else positive_float(tol, "tol", who)
     max_steps = min(op.n, 100 + 10 * k) if max_steps is None else positive_int(max_steps, "max_steps", who, k)

@@ -24,18 +24,19 @@ from .lanczos import default_tol
 __all__ = ["sharpness"]
 
 
-def sharpness(loss_fn, params, epsilon=1e-3, steps=20, seed=0, tol=None):
+def sharpness(loss_fn, params, epsilon=1e-3, steps=20, seed=0, tol=None, hvp="forward-over-reverse"):
     """{"top_eigenvalue", "epsilon_sharpness", "epsilon", "loss", "max_loss", "steps"}:
     λ_max of ∇²L(θ) (Lanczos, see :func:`hessian_eigenvalues`) and Keskar et al.'s φ_ε in percent,
     with the maximum over C_ε found by ``steps`` steps of projected sign-gradient ascent (step
     size 2/steps of each half-width, one gradient each). The parameters are moved during the
-    search and restored bit for bit afterwards (also on an exception).
+    search and restored bit for bit afterwards (also on an exception). ``hvp`` as in
+    :func:`~descend.analysis.hessian_eigenvalues`.
     """
     who = "sharpness"
     epsilon = positive_float(epsilon, "epsilon", who)
     steps = positive_int(steps, "steps", who)
     gen = rng(seed, who)
-    op = HessianOperator(loss_fn, params, who)
+    op = HessianOperator(loss_fn, params, who, hvp)
     tol = default_tol(op.dtype) if tol is None else positive_float(tol, "tol", who)
     lz, idx = run_lanczos(op, 1, "largest", tol, min(op.n, 110), seed, who)
     top = float(lz.ritz()[0][idx[0]])

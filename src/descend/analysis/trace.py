@@ -16,15 +16,16 @@ from .hessian import HessianOperator
 __all__ = ["hessian_trace"]
 
 
-def hessian_trace(loss_fn, params, samples=100, seed=0):
+def hessian_trace(loss_fn, params, samples=100, seed=0, hvp="forward-over-reverse"):
     """(estimate, standard error) of tr(∇²L(θ)) from ``samples`` ≥ 2 Rademacher probes z,
     each costing one Hessian-vector product: the mean of zᵀ H z and s/√samples.
 
-    Deterministic for a given ``seed``; the parameters are only read.
+    Deterministic for a given ``seed``; ``hvp`` as in :func:`hessian_eigenvalues`; the
+    parameters are only read.
     """
     who = "hessian_trace"
     samples = positive_int(samples, "samples", who, 2)
-    op = HessianOperator(loss_fn, params, who)
+    op = HessianOperator(loss_fn, params, who, hvp)
     gen = rng(seed, who)
     quad = np.empty(samples)
     for s in range(samples):
