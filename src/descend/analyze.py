@@ -41,27 +41,6 @@ def main(args, out=print):
     return 0
 
 
-class _Stage:
-    """A progress bar (shown once the stage has run for a second) counting calls of the loss."""
-
-    def __init__(self, desc, total):
-        from tqdm.auto import tqdm
-        self.bar = tqdm(total=total, desc=desc, delay=1.0, mininterval=0.5, leave=False, file=sys.stderr,
-                        unit="loss")
-
-    def counting(self, loss_fn):
-        def counted():
-            self.bar.update(1)
-            return loss_fn()
-        return counted
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.bar.close()
-
-
 def _load(run_dir, batch):
     """(config, model at its final weights in float64 and eval mode, x, t, n_train)."""
     from . import autodiff as ad
@@ -127,12 +106,11 @@ def analyze_run(run_dir, batch=1000, k=5, out=print, trace_samples=100, density_
     out(f"analyzing {run_dir}: {n} parameters, loss {result['loss']:.4f} on a fixed batch of {len(t)} training "
         f"examples, gradient norm {result['grad_norm']:.3g}")
 
-    with _Stage("top eigenvalues", None) as s:
-        top = A.hessian_eigenvalues(s.counting(loss_fn), params, k=k)
-    with _Stage("trace", trace_samples) as s:
-        trace, se = A.hessian_trace(s.counting(loss_fn), params, samples=trace_samples)
-    with _Stage("density", density_steps * density_runs) as s:
-        grid, density = A.spectral_density(s.counting(loss_fn), params, steps=density_steps, runs=density_runs)
+    # hundreds of products at one θ: keep ∇L's graph and make each product one reverse pass through it
+    top = A.hessian_eigenvalues(loss_fn, params, k=k, hvp="double-backward", progress=True)
+    trace, se = A.hessian_trace(loss_fn, params, samples=trace_samples, hvp="double-backward", progress=True)
+    grid, density = A.spectral_density(loss_fn, params, steps=density_steps, runs=density_runs,
+                                       hvp="double-backward", progress=True)
     result["hessian"] = {"top_eigenvalues": top, "trace": trace, "trace_standard_error": se,
                          "trace_samples": trace_samples}
     result["density"] = {"grid": grid, "density": density, "steps": density_steps, "runs": density_runs}
@@ -146,8 +124,7 @@ def analyze_run(run_dir, batch=1000, k=5, out=print, trace_samples=100, density_
     start, origin = _initial_weights(config, model, snapshots, n_in, n_classes)
     final = [p.numpy().copy() for p in params]
     alphas = np.linspace(-0.25, 1.25, 31)
-    with _Stage("interpolation", len(alphas)) as s:
-        line = A.loss_interpolation(s.counting(loss_fn), params, start, final, alphas)
+    line = A.loss_interpolation(loss_fn, params, start, final, alphas, progress=True)
     result["interpolation"] = {"alphas": alphas, "loss": line, "initial_weights": origin}
     out(f"interpolation θ(α) = (1 − α) θ_initial + α θ_final: loss {line[5]:.4f} at α = 0, {line[25]:.4f} at α = 1, "
         f"max {line[5:26].max():.4f} in between")
@@ -155,8 +132,7 @@ def analyze_run(run_dir, batch=1000, k=5, out=print, trace_samples=100, density_
     d1 = A.random_directions(params, seed=0)
     d2 = A.random_directions(params, seed=1)
     ab = np.linspace(-1, 1, GRID)
-    with _Stage("surface", GRID * GRID) as s:
-        Z = A.loss_surface(s.counting(loss_fn), params, d1, d2, ab, ab)
+    Z = A.loss_surface(loss_fn, params, d1, d2, ab, ab, progress=True)
     result["surface"] = {"alphas": ab, "betas": ab, "loss": Z,
                          "directions": "filter-normalized random (Li et al. 2018), seeds 0 and 1"}
     out(f"surface (filter-normalized random directions, ±1): loss {Z.min():.4f} to {Z.max():.4f}")
@@ -186,8 +162,7 @@ def _trajectory(A, loss_fn, params, names, snapshots, final, out):
     span = max(np.ptp(c[:, 0]), np.ptp(c[:, 1]), 1e-3)
     alphas = np.linspace(c[:, 0].min() - 0.2 * span, c[:, 0].max() + 0.2 * span, GRID)
     betas = np.linspace(c[:, 1].min() - 0.2 * span, c[:, 1].max() + 0.2 * span, GRID)
-    with _Stage("trajectory surface", GRID * GRID) as s:
-        Z = A.loss_surface(s.counting(loss_fn), params, proj.directions[0], proj.directions[1], alphas, betas)
+    Z = A.loss_surface(loss_fn, params, proj.directions[0], proj.directions[1], alphas, betas, progress=True)
     ratio = proj.explained_variance_ratio
     out(f"trajectory: {len(epochs)} snapshots (epochs {epochs[0]}–{epochs[-1]}), the first two principal directions "
         f"explain {100 * ratio[0]:.1f}% and {100 * ratio[1]:.1f}% of its variance")

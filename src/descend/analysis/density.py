@@ -22,6 +22,7 @@ import numpy as np
 from .checks import positive_float, positive_int, rng
 from .hessian import HessianOperator
 from .lanczos import Lanczos
+from .progress import progress_bar
 
 __all__ = ["spectral_density", "quadrature_nodes", "gaussian_density"]
 
@@ -56,7 +57,7 @@ def gaussian_density(grid, nodes, weights, sigma):
 
 
 def spectral_density(loss_fn, params, steps=80, runs=4, points=1001, sigma=None, seed=0, return_quadrature=False,
-                     hvp="forward-over-reverse"):
+                     hvp="forward-over-reverse", progress=False):
     """(grid, density): the Gaussian-smoothed eigenvalue density of H = ∇²L(θ), shapes (points,).
 
     ``runs`` probes of ``steps`` Lanczos steps each (``runs × steps`` Hessian-vector products);
@@ -64,8 +65,8 @@ def spectral_density(loss_fn, params, steps=80, runs=4, points=1001, sigma=None,
     − 6σ to the largest + 6σ, so the density integrates to 1 over it (to ~1e-9). With
     ``return_quadrature=True`` also returns the nodes θ_j and weights w_j (float64 arrays, weights
     summing to 1), from which the moments follow exactly: Σ w_j θ_j^p ≈ tr(Hᵖ)/n for p < 2·steps.
-    Deterministic for a given ``seed``; ``hvp`` as in :func:`~descend.analysis.hessian_eigenvalues`;
-    the parameters are only read.
+    Deterministic for a given ``seed``; ``hvp`` and ``progress`` as in
+    :func:`~descend.analysis.hessian_eigenvalues`; the parameters are only read.
     """
     who = "spectral_density"
     steps = positive_int(steps, "steps", who)
@@ -75,7 +76,8 @@ def spectral_density(loss_fn, params, steps=80, runs=4, points=1001, sigma=None,
     if sigma is not None:
         sigma = positive_float(sigma, "sigma", who)
     op = HessianOperator(loss_fn, params, who, hvp)
-    nodes, weights = quadrature_nodes(op, steps, runs, gen)
+    with progress_bar(progress, runs * min(steps, op.n), "spectral density") as op.bar:
+        nodes, weights = quadrature_nodes(op, steps, runs, gen)
     lo, hi = float(nodes.min()), float(nodes.max())
     if sigma is None:
         sigma = 0.01 * max(hi - lo, abs(lo), abs(hi)) or 0.01

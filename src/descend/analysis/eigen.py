@@ -13,6 +13,7 @@ import numpy as np
 from .checks import choice, positive_float, positive_int, rng
 from .hessian import HessianOperator
 from .lanczos import Lanczos, default_tol
+from .progress import progress_bar
 
 __all__ = ["hessian_eigenvalues", "WHICH", "check_k", "run_lanczos"]
 
@@ -74,7 +75,7 @@ def run_lanczos(op, k, which, tol, max_steps, seed, who):
 
 
 def hessian_eigenvalues(loss_fn, params, k=1, which="largest", return_vectors=False, seed=0, tol=None,
-                        max_steps=None, hvp="forward-over-reverse"):
+                        max_steps=None, hvp="forward-over-reverse", progress=False):
     """The k extreme eigenvalues of H = ∇²L(θ), L = ``loss_fn()``, θ = ``params``.
 
     Lanczos with full reorthogonalization on Hessian-vector products (forward-over-reverse),
@@ -90,7 +91,8 @@ def hessian_eigenvalues(loss_fn, params, k=1, which="largest", return_vectors=Fa
     like ``params``. ``hvp`` chooses how products are made: "forward-over-reverse" (each product
     recomputes the loss and its gradient carrying the tangent; no graph kept) or
     "double-backward" (∇L's graph kept once, each product one reverse pass through it: faster
-    per product, more memory); see :mod:`descend.analysis.hessian`. The parameters are only read.
+    per product, more memory); see :mod:`descend.analysis.hessian`. ``progress=True`` shows a
+    progress bar of the products (after a second). The parameters are only read.
     """
     who = "hessian_eigenvalues"
     choice(which, "which", WHICH, who)
@@ -98,7 +100,8 @@ def hessian_eigenvalues(loss_fn, params, k=1, which="largest", return_vectors=Fa
     k = check_k(k, op.n, who)
     tol = default_tol(op.dtype) if tol is None else positive_float(tol, "tol", who)
     max_steps = min(op.n, 100 + 10 * k) if max_steps is None else positive_int(max_steps, "max_steps", who, k)
-    lz, idx = run_lanczos(op, k, which, tol, max_steps, seed, who)
+    with progress_bar(progress, None, "Hessian eigenvalues") as op.bar:
+        lz, idx = run_lanczos(op, k, which, tol, max_steps, seed, who)
     theta, S, _ = lz.ritz()
     values = theta[idx].astype(np.float64)
     if not return_vectors:

@@ -74,6 +74,7 @@ class HessianOperator:
         self.value = None
         self.gradient = None
         self._graph = None  # (gradients that require grad, their parameters' indices) for double-backward
+        self.bar = None  # a progress bar told of each product (see descend.analysis.progress)
 
     @property
     def n(self):
@@ -111,7 +112,7 @@ class HessianOperator:
         finally:
             for p in space.params:
                 clear_tangent(p)
-        self.products += 1
+        self._count()
         self.gradient = space.join(grads)
         return space.join(hv)
 
@@ -131,8 +132,13 @@ class HessianOperator:
                 found = ad.autograd_grad(roots, space.params, grad_outputs=[ad.from_numpy(parts[i]) for i in live],
                                          retain_graph=True, allow_unused=True)
             hv = [None if h is None else h.detach() for h in found]
-        self.products += 1
+        self._count()
         return space.join(hv)
+
+    def _count(self):
+        self.products += 1
+        if self.bar is not None:
+            self.bar.update(1)
 
     def dense(self):
         """The full n×n Hessian, one product per column (for small n), symmetrized ½(H + Hᵀ)."""

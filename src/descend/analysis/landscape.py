@@ -22,6 +22,7 @@ from .. import autodiff as ad
 from .checks import grid, rng
 from .hessian import loss_value
 from .params import ParamSpace
+from .progress import progress_bar
 
 __all__ = ["random_directions", "loss_interpolation", "loss_surface", "trajectory_projection",
            "TrajectoryProjection"]
@@ -29,13 +30,6 @@ __all__ = ["random_directions", "loss_interpolation", "loss_surface", "trajector
 TrajectoryProjection = namedtuple("TrajectoryProjection", "coordinates directions explained_variance_ratio")
 TrajectoryProjection.__doc__ = """PCA of a parameter trajectory: ``coordinates`` (T, 2) of each θ_t − θ_T on
 ``directions`` (2, n) (orthonormal rows), and the fraction of the trajectory's variance each explains (2,)."""
-
-
-def _progress(iterable, total, desc, enabled):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-    return tqdm(iterable, total=total, desc=desc, leave=False)
 
 
 def _evaluate(loss_fn, who):
@@ -76,8 +70,8 @@ def loss_interpolation(loss_fn, params, start, end, alphas, progress=False):
     """L((1 − α) θ_start + α θ_end) for each α of ``alphas``: a float64 array of shape (len(alphas),).
 
     ``start`` and ``end`` are lists of arrays (or Tensors) shaped like ``params``, or flat
-    vectors; at α = 0 and α = 1 the parameters hold exactly θ_start and θ_end. ``progress``
-    shows a progress bar.
+    vectors; at α = 0 and α = 1 the parameters hold exactly θ_start and θ_end. ``progress=True``
+    shows a progress bar (after a second).
     """
     who = "loss_interpolation"
     space = ParamSpace(params, who)
@@ -85,10 +79,11 @@ def loss_interpolation(loss_fn, params, start, end, alphas, progress=False):
     b = space.as_vector(end, "end").astype(np.float64)
     alphas = grid(alphas, "alphas", who)
     out = np.empty(len(alphas))
-    with space.kept():
-        for i, alpha in enumerate(_progress(alphas, len(alphas), "interpolation", progress)):
+    with space.kept(), progress_bar(progress, len(alphas), "interpolation") as bar:
+        for i, alpha in enumerate(alphas):
             space.set((1 - alpha) * a + alpha * b)
             out[i] = _evaluate(loss_fn, who)
+            bar.update(1)
     return out
 
 
@@ -98,7 +93,7 @@ def loss_surface(loss_fn, params, d1, d2, alphas, betas, progress=False):
     ``d1`` and ``d2`` are lists of arrays shaped like ``params`` (e.g. from
     :func:`random_directions`) or flat vectors (e.g. the rows of
     :func:`trajectory_projection`'s ``directions``). To draw it with matplotlib:
-    ``contour(alphas, betas, Z.T)``. ``progress`` shows a progress bar.
+    ``contour(alphas, betas, Z.T)``. ``progress=True`` shows a progress bar (after a second).
     """
     who = "loss_surface"
     space = ParamSpace(params, who)
@@ -106,12 +101,13 @@ def loss_surface(loss_fn, params, d1, d2, alphas, betas, progress=False):
     v = space.as_vector(d2, "d2").astype(np.float64)
     alphas, betas = grid(alphas, "alphas", who), grid(betas, "betas", who)
     Z = np.empty((len(alphas), len(betas)))
-    cells = [(i, j) for i in range(len(alphas)) for j in range(len(betas))]
-    with space.kept():
+    with space.kept(), progress_bar(progress, Z.size, "loss surface") as bar:
         theta0 = space.get().astype(np.float64)
-        for i, j in _progress(cells, len(cells), "loss surface", progress):
-            space.set(theta0 + alphas[i] * u + betas[j] * v)
-            Z[i, j] = _evaluate(loss_fn, who)
+        for i in range(len(alphas)):
+            for j in range(len(betas)):
+                space.set(theta0 + alphas[i] * u + betas[j] * v)
+                Z[i, j] = _evaluate(loss_fn, who)
+                bar.update(1)
     return Z
 
 

@@ -12,23 +12,25 @@ import numpy as np
 
 from .checks import positive_int, rng
 from .hessian import HessianOperator
+from .progress import progress_bar
 
 __all__ = ["hessian_trace"]
 
 
-def hessian_trace(loss_fn, params, samples=100, seed=0, hvp="forward-over-reverse"):
+def hessian_trace(loss_fn, params, samples=100, seed=0, hvp="forward-over-reverse", progress=False):
     """(estimate, standard error) of tr(∇²L(θ)) from ``samples`` ≥ 2 Rademacher probes z,
     each costing one Hessian-vector product: the mean of zᵀ H z and s/√samples.
 
-    Deterministic for a given ``seed``; ``hvp`` as in :func:`hessian_eigenvalues`; the
-    parameters are only read.
+    Deterministic for a given ``seed``; ``hvp`` and ``progress`` as in :func:`hessian_eigenvalues`;
+    the parameters are only read.
     """
     who = "hessian_trace"
     samples = positive_int(samples, "samples", who, 2)
     op = HessianOperator(loss_fn, params, who, hvp)
     gen = rng(seed, who)
     quad = np.empty(samples)
-    for s in range(samples):
-        z = gen.integers(0, 2, size=op.n).astype(op.dtype) * 2 - 1
-        quad[s] = float(np.dot(z.astype(np.float64), op.matvec(z).astype(np.float64)))
+    with progress_bar(progress, samples, "Hessian trace") as op.bar:
+        for s in range(samples):
+            z = gen.integers(0, 2, size=op.n).astype(op.dtype) * 2 - 1
+            quad[s] = float(np.dot(z.astype(np.float64), op.matvec(z).astype(np.float64)))
     return float(quad.mean()), float(quad.std(ddof=1) / math.sqrt(samples))
