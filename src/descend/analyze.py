@@ -100,7 +100,7 @@ def analyze_run(run_dir, batch=1000, k=5, out=print, trace_samples=100, density_
     from . import autodiff as ad
     loss = loss_fn()
     grads = ad.autograd_grad(loss, params)
-    result = {"run_dir": os.path.abspath(run_dir), "batch": int(len(t)), "training_examples": n_train,
+    result = {"run_dir": os.path.abspath(run_dir), "batch": len(t), "training_examples": n_train,
               "parameters": int(n), "dtype": "float64", "loss": float(loss.item()),
               "grad_norm": float(np.sqrt(sum(float((g.numpy() ** 2).sum()) for g in grads)))}
     out(f"analyzing {run_dir}: {n} parameters, loss {result['loss']:.4f} on a fixed batch of {len(t)} training "
@@ -126,8 +126,12 @@ def analyze_run(run_dir, batch=1000, k=5, out=print, trace_samples=100, density_
     alphas = np.linspace(-0.25, 1.25, 31)
     line = A.loss_interpolation(loss_fn, params, start, final, alphas, progress=True)
     result["interpolation"] = {"alphas": alphas, "loss": line, "initial_weights": origin}
-    out(f"interpolation θ(α) = (1 − α) θ_initial + α θ_final: loss {line[5]:.4f} at α = 0, {line[25]:.4f} at α = 1, "
-        f"max {line[5:26].max():.4f} in between")
+    inner = line[5:26]  # α = 0, 0.05, ..., 1
+    shape = ("decreases monotonically" if np.all(np.diff(inner) <= 0) else
+             f"is not monotone (largest rise {np.diff(inner).max():.3g}, peak {inner.max():.4f} at α = "
+             f"{alphas[5 + int(np.argmax(inner))]:.2f})")
+    out(f"interpolation θ(α) = (1 − α) θ_initial + α θ_final: loss {line[5]:.4f} at α = 0, {line[25]:.4f} at α = 1; "
+        f"it {shape} in between")
 
     d1 = A.random_directions(params, seed=0)
     d2 = A.random_directions(params, seed=1)
@@ -170,6 +174,16 @@ def _trajectory(A, loss_fn, params, names, snapshots, final, out):
             "explained_variance_ratio": ratio, "alphas": alphas, "betas": betas, "loss": Z}
 
 
+def _levels(Z):
+    """contourf's levels: log-spaced when the loss spans more than two decades (the valley shows)."""
+    finite = Z[np.isfinite(Z)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if lo > 0 and hi > 100 * lo:
+        from matplotlib.colors import LogNorm
+        return {"levels": np.geomspace(lo, hi, 30), "norm": LogNorm(lo, hi)}
+    return {"levels": 30}
+
+
 def _figures(A, run_dir, r, loss_fn, model):
     import matplotlib
     matplotlib.use("Agg")
@@ -197,17 +211,17 @@ def _figures(A, run_dir, r, loss_fn, model):
     save(fig, "density.png")
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.plot(r["interpolation"]["alphas"], r["interpolation"]["loss"], marker=".")
+    ax.semilogy(r["interpolation"]["alphas"], r["interpolation"]["loss"], marker=".")
     ax.axvline(0, color="gray", lw=0.6)
     ax.axvline(1, color="gray", lw=0.6)
     ax.set_xlabel("α   (θ = (1 − α) θ_initial + α θ_final)")
-    ax.set_ylabel("training loss")
+    ax.set_ylabel("training loss (log scale)")
     ax.set_title("loss from the initial to the final weights", fontsize=10)
     save(fig, "interpolation.png")
 
     s = r["surface"]
     fig, ax = plt.subplots(figsize=(5, 4.2))
-    cs = ax.contourf(s["alphas"], s["betas"], s["loss"].T, levels=30, cmap="viridis")
+    cs = ax.contourf(s["alphas"], s["betas"], s["loss"].T, cmap="viridis", **_levels(s["loss"]))
     fig.colorbar(cs, ax=ax, label="training loss")
     ax.plot([0], [0], "r*", ms=10, label="final weights")
     ax.set_xlabel("α along d₁ (filter-normalized)")
@@ -218,7 +232,7 @@ def _figures(A, run_dir, r, loss_fn, model):
     tr = r["trajectory"]
     if tr is not None:
         fig, ax = plt.subplots(figsize=(5, 4.2))
-        cs = ax.contourf(tr["alphas"], tr["betas"], tr["loss"].T, levels=30, cmap="viridis")
+        cs = ax.contourf(tr["alphas"], tr["betas"], tr["loss"].T, cmap="viridis", **_levels(tr["loss"]))
         fig.colorbar(cs, ax=ax, label="training loss")
         c = tr["coordinates"]
         ax.plot(c[:, 0], c[:, 1], "w.-", lw=1, ms=4)

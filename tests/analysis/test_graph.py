@@ -72,7 +72,7 @@ def test_a_deeper_graph_lays_out_and_constants_show_their_value(tmp_path):
 
 
 def test_a_freed_graph_says_so_and_bad_input():
-    x1, x2, f = _notes_example()
+    x1, _, f = _notes_example()
     f.backward()
     assert "Sub (freed)" in dc.draw_graph(f)
     assert dc.draw_graph(x1).count("shape=ellipse") == 1  # a leaf alone

@@ -49,7 +49,7 @@ def test_density_integrates_to_one_and_is_deterministic():
     assert grid.shape == density.shape == (1001,)
     assert np.all(density >= 0)
     assert abs(np.trapezoid(density, grid) - 1) < 1e-6
-    grid2, density2 = analysis.spectral_density(net.loss_fn, net.params, steps=20, runs=3, progress=True)
+    _, density2 = analysis.spectral_density(net.loss_fn, net.params, steps=20, runs=3, progress=True)
     np.testing.assert_array_equal(density, density2)
 
 

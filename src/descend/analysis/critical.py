@@ -45,8 +45,10 @@ def critical_point(loss_fn, params, grad_tol=None, eig_tol=None, exact_max=500, 
       Lanczos quadrature below −eig_tol (``runs`` probes × ``steps`` products);
     - ``kind``: "minimum", "maximum", "saddle", "degenerate" or "not critical" (see :func:`classify`);
     - ``grad_tol`` and ``eig_tol``, the tolerances used. By default grad_tol = ε^(1/3)·max(1, |L|)
-      and eig_tol = ε^(1/2)·max|λ|, ε the machine epsilon of the parameters' dtype (6e-6 and 1.5e-8
-      relative in float64), i.e. what a computation in that precision can tell from zero.
+      and eig_tol = ε^(1/3)·max|λ|, ε the machine epsilon of the parameters' dtype (6e-6 relative
+      in float64, 5e-3 in float32): near, not at, a critical point (‖g‖ small but not zero) the
+      eigenvalues differ from those at the point itself by about that much, so eigenvalues within
+      ±eig_tol are counted as zero.
 
     Deterministic for a given ``seed``; ``hvp`` as in :func:`~descend.analysis.hessian_eigenvalues`;
     the parameters are only read.
@@ -66,13 +68,13 @@ def critical_point(loss_fn, params, grad_tol=None, eig_tol=None, exact_max=500, 
         lo, hi = float(theta[idx[0]]), float(theta[idx[-1]])
     g = float(np.linalg.norm(op.gradient.astype(np.float64)))
     grad_tol = eps ** (1 / 3) * max(1.0, abs(op.value)) if grad_tol is None else positive_float(grad_tol, "grad_tol", who, True)
-    eig_tol = eps ** 0.5 * max(abs(lo), abs(hi)) if eig_tol is None else positive_float(eig_tol, "eig_tol", who, True)
+    eig_tol = eps ** (1 / 3) * max(abs(lo), abs(hi)) if eig_tol is None else positive_float(eig_tol, "eig_tol", who, True)
     if op.n <= exact_max:
         negative = int(np.count_nonzero(eigenvalues < -eig_tol))
     else:
         nodes, weights = quadrature_nodes(op, steps, runs, gen)
-        negative = int(round(op.n * float(weights[nodes < -eig_tol].sum())))
-        # the extreme eigenvalues are known: at least one negative if λ_min < 0, one not if λ_max > 0
+        negative = round(op.n * float(weights[nodes < -eig_tol].sum()))
+        # the extreme eigenvalues are known: at least one is negative if λ_min is, at most n − 1 if λ_max is not
         negative = min(max(negative, int(lo < -eig_tol)), op.n - int(hi >= -eig_tol))
     return {"kind": classify(g, lo, hi, grad_tol, eig_tol), "loss": op.value, "grad_norm": g,
             "min_eigenvalue": lo, "max_eigenvalue": hi, "negative_count": negative,

@@ -46,23 +46,24 @@ def _block_ends_converged(lz, which, limit):
     until they have, a larger (or smaller) eigenvalue than those found may still appear there."""
     idx = lz.current_block()
     T = lz.tridiagonal()[idx.start:, idx.start:]
-    theta, S = np.linalg.eigh(T)
+    S = np.linalg.eigh(T)[1]
     res = abs(lz.beta[lz.m - 1]) * np.abs(S[-1, :])
     ends = {"largest": [-1], "smallest": [0]}.get(which, [0, -1])
     return all(res[i] <= limit for i in ends)
 
 
-def run_lanczos(op, k, which, tol, max_steps, seed, who):
-    """Run Lanczos on the operator until the k wanted Ritz pairs have residual ≤ tol·‖H‖ (or the
-    space is exhausted, or ``max_steps`` products, with a warning). Returns (Lanczos, indices)."""
+def run_lanczos(op, k, which, tol, max_steps, seed, who, start=None):
+    """Run Lanczos on the operator (from ``start``, default a random vector drawn with ``seed``) until
+    the k wanted Ritz pairs have residual ≤ tol·‖H‖ (or the space is exhausted, or ``max_steps``
+    products, with a warning). Returns (Lanczos, indices of the wanted Ritz values)."""
     n = op.n
-    lz = Lanczos(op.matvec, n, op.dtype, rng(seed, who))
+    lz = Lanczos(op.matvec, n, op.dtype, rng(seed, who), start=start)
     while True:
         lz.step()
         m = lz.m
         check = m >= k and (m <= 64 or m % 8 == 0 or lz.exhausted or m >= max_steps)
         if check:
-            theta, S, res = lz.ritz()
+            theta, _, res = lz.ritz()
             idx = _select(theta, k, which)
             limit = tol * max(lz.scale, np.finfo(np.float64).tiny)
             if lz.exhausted or (np.all(res[idx] <= limit) and _block_ends_converged(lz, which, limit)):
