@@ -142,7 +142,7 @@ def analyze_run(run_dir, batch=1000, k=5, out=print, trace_samples=100, density_
     out(f"surface (filter-normalized random directions, ±1): loss {Z.min():.4f} to {Z.max():.4f}")
 
     result["trajectory"] = _trajectory(A, loss_fn, params, names, snapshots, final, out)
-    result["figures"] = _figures(A, run_dir, result, loss_fn, model)
+    result["figures"] = _figures(A, run_dir, result, loss_fn, model, x)
     result["seconds"] = time.perf_counter() - t0
     from .analysis.output import atomic_write, strict_json
     path = os.path.join(run_dir, "analysis", "analysis.json")
@@ -168,8 +168,9 @@ def _trajectory(A, loss_fn, params, names, snapshots, final, out):
     betas = np.linspace(c[:, 1].min() - 0.2 * span, c[:, 1].max() + 0.2 * span, GRID)
     Z = A.loss_surface(loss_fn, params, proj.directions[0], proj.directions[1], alphas, betas, progress=True)
     ratio = proj.explained_variance_ratio
-    out(f"trajectory: {len(epochs)} snapshots (epochs {epochs[0]}–{epochs[-1]}), the first two principal directions "
-        f"explain {100 * ratio[0]:.1f}% and {100 * ratio[1]:.1f}% of its variance")
+    ends = ", then the restored best weights" if restored else ""
+    out(f"trajectory: {len(epochs)} snapshots (epochs {epochs[0]}–{epochs[-1]}{ends}); its first two principal "
+        f"directions explain {100 * ratio[0]:.1f}% and {100 * ratio[1]:.1f}% of its variance")
     return {"epochs": epochs, "ends_at_restored_weights": bool(restored), "coordinates": c,
             "explained_variance_ratio": ratio, "alphas": alphas, "betas": betas, "loss": Z}
 
@@ -184,7 +185,18 @@ def _levels(Z):
     return {"levels": 30}
 
 
-def _figures(A, run_dir, r, loss_fn, model):
+def _colorbar(fig, ax, cs, Z):
+    """A colour bar for a loss surface, with a few readable ticks on a log scale."""
+    from matplotlib.colors import LogNorm
+    finite = Z[np.isfinite(Z)]
+    if isinstance(cs.norm, LogNorm):
+        ticks = np.geomspace(finite.min(), finite.max(), 6)
+        fig.colorbar(cs, ax=ax, label="training loss (log scale)", ticks=ticks, format="%.3g")
+    else:
+        fig.colorbar(cs, ax=ax, label="training loss", format="%.3g")
+
+
+def _figures(A, run_dir, r, loss_fn, model, x):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -222,7 +234,7 @@ def _figures(A, run_dir, r, loss_fn, model):
     s = r["surface"]
     fig, ax = plt.subplots(figsize=(5, 4.2))
     cs = ax.contourf(s["alphas"], s["betas"], s["loss"].T, cmap="viridis", **_levels(s["loss"]))
-    fig.colorbar(cs, ax=ax, label="training loss")
+    _colorbar(fig, ax, cs, s["loss"])
     ax.plot([0], [0], "r*", ms=10, label="final weights")
     ax.set_xlabel("α along d₁ (filter-normalized)")
     ax.set_ylabel("β along d₂ (filter-normalized)")
@@ -233,7 +245,7 @@ def _figures(A, run_dir, r, loss_fn, model):
     if tr is not None:
         fig, ax = plt.subplots(figsize=(5, 4.2))
         cs = ax.contourf(tr["alphas"], tr["betas"], tr["loss"].T, cmap="viridis", **_levels(tr["loss"]))
-        fig.colorbar(cs, ax=ax, label="training loss")
+        _colorbar(fig, ax, cs, tr["loss"])
         c = tr["coordinates"]
         ax.plot(c[:, 0], c[:, 1], "w.-", lw=1, ms=4)
         ax.plot(c[0, 0], c[0, 1], "wo", ms=6, label="initial")
@@ -244,6 +256,6 @@ def _figures(A, run_dir, r, loss_fn, model):
         ax.legend(loc="upper right", fontsize=8)
         save(fig, "trajectory.png")
 
-    A.draw_graph(loss_fn(), os.path.join(d, "graph.png"), model=model)
+    A.draw_graph(loss_fn(), os.path.join(d, "graph.png"), model=model, names={"x": x})
     written.append("graph.png")
     return written
