@@ -87,3 +87,15 @@ def test_bad_params_and_loss_fn_types():
         analysis.hessian_eigenvalues(lambda: (frozen * frozen).sum(), [frozen])
     with pytest.raises(ValueError, match="appears twice"):
         analysis.hessian_eigenvalues(net.loss_fn, [net.params[0], net.params[0]])
+
+
+def test_a_random_loss_is_caught():
+    from descend import nn
+    import descend.nn.functional as F
+    dc.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 2))
+    x, y = dc.randn(32, 4), dc.randn(32, 2)
+    with pytest.raises(ValueError, match=r"then .* at the same parameters; .*model.eval\(\)"):
+        analysis.hessian_eigenvalues(lambda: F.mse_loss(model(x), y), model.parameters())
+    model.eval()
+    assert analysis.hessian_eigenvalues(lambda: F.mse_loss(model(x), y), model.parameters())[0] > 0

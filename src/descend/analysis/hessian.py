@@ -86,7 +86,12 @@ class HessianOperator:
 
     def _loss(self):
         loss = self.loss_fn()
-        self.value = loss_value(loss, self.who)
+        value = loss_value(loss, self.who)
+        if self.value is not None and abs(value - self.value) > np.finfo(self.dtype).eps ** 0.5 * max(1.0, abs(value)):
+            raise ValueError(f"{self.who}: loss_fn returned {self.value!r}, then {value!r} at the same parameters; the "
+                             "Hessian needs a deterministic loss (call model.eval() to turn dropout off, and use a "
+                             "fixed batch)")
+        self.value = value
         if not loss.requires_grad:
             raise ValueError(f"{self.who}: the loss does not depend on the parameters (it records no graph back to "
                              "them); does loss_fn use them, outside dc.no_grad()?")
