@@ -88,3 +88,25 @@ def test_both_product_methods_give_the_same_estimates():
     for p, s in zip(net.params, before):
         np.testing.assert_array_equal(p.numpy(), s)
         assert p.grad is None
+
+
+def test_against_torch_full_hessian():
+    torch = pytest.importorskip("torch")
+    net = SmallNet(widths=(4, 7, 3), batch=20, loss="cross_entropy", seed=7)
+    theta = torch.tensor(net.theta(), dtype=torch.float64)
+    x = torch.tensor(net.x.numpy())
+    y = torch.tensor(net.y.numpy())
+
+    def f(th):
+        parts, off = [], 0
+        for s in net.shapes:
+            k = int(np.prod(s))
+            parts.append(th[off:off + k].reshape(s))
+            off += k
+        h = torch.tanh(x @ parts[0].T + parts[1])
+        return torch.nn.functional.cross_entropy(h @ parts[2].T + parts[3], y)
+
+    ev = torch.linalg.eigvalsh(torch.autograd.functional.hessian(f, theta)).numpy()
+    for which, ref in (("largest", ev[::-1][:3]), ("smallest", ev[:3])):
+        got = analysis.hessian_eigenvalues(net.loss_fn, net.params, k=3, which=which)
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9 * np.abs(ev).max())

@@ -41,8 +41,10 @@ def critical_point(loss_fn, params, grad_tol=None, eig_tol=None, exact_max=500, 
     - ``min_eigenvalue``, ``max_eigenvalue`` of H = ∇²L(θ);
     - ``negative_count``: the number of eigenvalues < −eig_tol, exact when n ≤ ``exact_max``
       (H is then formed from n Hessian-vector products and all its eigenvalues computed:
-      ``negative_count_exact`` is True), otherwise estimated as n × the mass of the stochastic
-      Lanczos quadrature below −eig_tol (``runs`` probes × ``steps`` products);
+      ``negative_count_exact`` is True); otherwise λ_min and λ_max come from one Lanczos run (at
+      most 120 products, a RuntimeWarning if they have not converged) and the count is estimated
+      as n × the mass of the stochastic Lanczos quadrature below −eig_tol (``runs`` probes ×
+      ``steps`` products);
     - ``kind``: "minimum", "maximum", "saddle", "degenerate" or "not critical" (see :func:`classify`);
     - ``grad_tol`` and ``eig_tol``, the tolerances used. By default grad_tol = ε^(1/3)·max(1, |L|)
       and eig_tol = ε^(1/3)·max|λ|, ε the machine epsilon of the parameters' dtype (6e-6 relative
@@ -63,7 +65,7 @@ def critical_point(loss_fn, params, grad_tol=None, eig_tol=None, exact_max=500, 
         eigenvalues = np.linalg.eigvalsh(op.dense().astype(np.float64))
         lo, hi = float(eigenvalues[0]), float(eigenvalues[-1])
     else:
-        lz, idx = run_lanczos(op, 1, "both", default_tol(op.dtype), min(op.n, 300), int(gen.integers(2**31)), who)
+        lz, idx = run_lanczos(op, 1, "both", default_tol(op.dtype), min(op.n, 120), int(gen.integers(2**31)), who)
         theta = lz.ritz()[0]
         lo, hi = float(theta[idx[0]]), float(theta[idx[-1]])
     g = float(np.linalg.norm(op.gradient.astype(np.float64)))

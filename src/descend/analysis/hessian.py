@@ -52,8 +52,10 @@ class HessianOperator:
     """v ↦ ∇²L(θ) v for ``loss_fn`` at the current values of ``params``, on flat vectors of ℝⁿ.
 
     ``matvec(v)`` takes and returns shape (n,) in the parameters' dtype; ``products`` counts the
-    products made; ``value`` and ``gradient`` hold L(θ) and ∇L(θ) (shape (n,)) from the last one.
-    The first product checks that ``loss_fn`` returns a finite scalar that depends on ``params``.
+    products made; ``value`` and ``gradient`` hold L(θ) and ∇L(θ) (shape (n,)). Each evaluation of
+    ``loss_fn`` is checked: a finite scalar that depends on ``params``, and the same value as the
+    previous evaluation (the parameters do not move, so a different value means a random loss).
+    ``dense()`` forms the whole n×n matrix (for small n).
     """
 
     def __init__(self, loss_fn, params, who="analysis", method="forward-over-reverse"):
