@@ -2,8 +2,8 @@
 
 Problem: the MLP 784-512-256-10 (ReLU, cross-entropy, float32, 535,818 parameters) on a batch of
 1,000 MNIST-shaped random inputs, weights and data from one seeded NumPy generator. Both
-frameworks run the same Lanczos (full reorthogonalization twice per step, the same start
-vector, stop when the top Ritz pair's residual |β_m s_m| ≤ 1e-4·‖T‖); PyTorch makes its
+frameworks run the same Lanczos (three-term recurrence, then full reorthogonalization, twice
+when the first pass removed more than half of the vector; the same start vector; stop when the top Ritz pair's residual |β_m s_m| ≤ 1e-4·‖T‖); PyTorch makes its
 Hessian-vector products as PyHessian does (the gradient computed once with create_graph=True,
 then H v = autograd.grad(g, θ, v, retain_graph=True) per product); descend with
 hessian_eigenvalues' two methods, forward-over-reverse (the default) and double-backward.
@@ -147,7 +147,8 @@ def torch_worker():
         return torch.cat([h.reshape(-1) for h in hv])
 
     def lanczos(tol):
-        """The same Lanczos as descend's: full reorthogonalization twice, top Ritz residual ≤ tol·‖T‖."""
+        """The same Lanczos as descend's: the three-term recurrence, then full reorthogonalization (twice
+        if the first pass removed more than half of w), stopping at top Ritz residual ≤ tol·‖T‖."""
         gradsH = gradient_graph()
         n = q1.numel()
         Q = torch.empty((200, n))
@@ -157,7 +158,10 @@ def torch_worker():
             Q[j] = q
             w = hvp(gradsH, q)
             a = float(torch.dot(q.double(), w.double()))
-            for _ in range(2):
+            w = w - a * q - (beta[-1] * Q[j - 1] if j else 0)
+            before = float(torch.linalg.norm(w))
+            w = w - Q[:j + 1].T @ (Q[:j + 1] @ w)
+            if float(torch.linalg.norm(w)) < before / np.sqrt(2):
                 w = w - Q[:j + 1].T @ (Q[:j + 1] @ w)
             b = float(torch.linalg.norm(w.double()))
             alpha.append(a)

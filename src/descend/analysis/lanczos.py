@@ -12,10 +12,12 @@ tens of products; with T_m = S Θ Sᵀ, the Ritz vector y_i = Q_m s_i has the re
 
 so there is an eigenvalue of H within that distance of θ_i (and, given a gap δ to the rest of
 the spectrum, within |β_m s_{m,i}|²/δ). In floating point the q_j lose orthogonality as Ritz
-values converge, so every new vector is orthogonalized against all earlier ones, twice ("twice
-is enough"). When β_j vanishes the Krylov space is invariant: the recurrence restarts from a
-random vector orthogonal to Q_j with β_j = 0 (T becomes block diagonal), which is how repeated
-eigenvalues (and, after n steps, the whole spectrum) are found.
+values converge, so after the three-term recurrence every new vector is orthogonalized against
+all earlier ones, and once more when that removed more than half of it (‖w‖ < ‖w₀‖/√2: the
+criterion of Daniel, Gragg, Kaufman & Stewart 1976, "twice is enough"). When β_j vanishes the
+Krylov space is invariant: the recurrence restarts from a random vector orthogonal to Q_j with
+β_j = 0 (T becomes block diagonal), which is how repeated eigenvalues (and, after n steps, the
+whole spectrum) are found.
 """
 
 import numpy as np
@@ -62,9 +64,12 @@ class Lanczos:
         return (q / norm).astype(self.dtype)
 
     def _orthogonalize(self, w):
-        """w minus its components along q_1..q_m, twice (classical Gram-Schmidt, reorthogonalized)."""
+        """w minus its components along q_1..q_m (classical Gram-Schmidt, repeated once if it removed
+        more than half of w)."""
         Q = self.Q[:self.m]
-        for _ in range(2):
+        before = np.linalg.norm(w)
+        w -= Q.T @ (Q @ w)
+        if np.linalg.norm(w) < before / np.sqrt(2):
             w -= Q.T @ (Q @ w)
         return w
 
@@ -93,6 +98,9 @@ class Lanczos:
         if not np.isfinite(w).all():
             raise FloatingPointError(f"Lanczos: the product H v has non-finite entries at step {j + 1}")
         a = float(np.dot(q.astype(np.float64), w.astype(np.float64)))
+        w -= a * q  # the three-term recurrence w = H q_j − α_j q_j − β_{j−1} q_{j−1}, then the rounding
+        if j > self.blocks[-1]:
+            w -= self.beta[j - 1] * self.Q[j - 1]
         self.m = j + 1
         w = self._orthogonalize(w)
         b = float(np.linalg.norm(w.astype(np.float64)))
