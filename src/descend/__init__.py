@@ -10,5 +10,7 @@ from .autodiff import *  # noqa: F401,F403
 from .autodiff import Function, GradcheckError, Tensor, autograd_grad, detect_anomaly, float32, float64  # noqa: F401
 from . import autodiff, data, nn, optim, train  # noqa: F401
 from .nn.summary import summary  # noqa: F401
+from . import analysis  # noqa: F401
+from .analysis import draw_graph  # noqa: F401
 
 __version__ = "0.1.0"

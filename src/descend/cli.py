@@ -56,6 +56,8 @@ def _parser():
     add_search_parser(sub)
     from .lab.cli import add_parser as add_lab_parser
     add_lab_parser(sub)
+    from .analyze import add_parser as add_analyze_parser
+    add_analyze_parser(sub)
     return p
 
 
@@ -112,6 +114,9 @@ def _dispatch(args):
     elif args.command == "config":
         from .train.config import DEFAULT_TOML
         _Output()(DEFAULT_TOML.rstrip("\n"))
+    elif args.command == "analyze":
+        from .analyze import main as analyze_main
+        return analyze_main(args)
     elif args.command == "search":
         from .search.cli import main as search_main
         return search_main(args)

@@ -28,6 +28,7 @@ from ..autodiff.extend import wrap
 from ..nn.summary import summary as model_summary
 from .callbacks import (Callback, CSVLogger, EarlyStopping, LayerMonitor, ModelCheckpoint, TensorBoardLogger,
                         TerminateOnNaN)
+from .callbacks.trajectory import WeightTrajectory
 from .checkpoint import CheckpointError, checkpoint_exists, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import ConfigError, copy_config, dumps, load_config
 from .files import atomic_write, kill_point, strict_json
@@ -300,6 +301,7 @@ def build_trainer(spec, run_dir, data, out):
         callbacks.append(t.early_stopping.build())
     if spec.schedule is not None:
         callbacks.append(spec.schedule.callback(optimizer))
+    callbacks.append(WeightTrajectory(os.path.join(run_dir, "trajectory"), spec.output.trajectory_max_parameters))
     callbacks += [TerminateOnNaN(), RunLogger(run_dir, out, monitor, d.classification, t.epochs)]
     if spec.output.csv:
         callbacks.append(CSVLogger(os.path.join(run_dir, "metrics.csv")))
@@ -547,14 +549,21 @@ def _load_model(spec, state, n_in, n_out, source):
     return model
 
 
+def load_run(run_dir):
+    """(spec, data, model) of the run in ``run_dir``: its resolved configuration, its rebuilt :class:`Data`, and
+    its model at the final weights (else at its last checkpoint)."""
+    spec = resolve(load_run_config(run_dir))
+    data = build_data(spec, _recorded_data(run_dir).get("sha256"))
+    state, source = _final_state(run_dir, allow_checkpoint=True)
+    return spec, data, _load_model(spec, state, data.n_in, data.n_out, source)
+
+
 def evaluate_run(run_dir, out=print, evaluate_test=True):
     """Rebuild the run's data and model, load its final weights (else its last checkpoint), and return
     ``{split_metric: value}`` for train, validation and (unless ``evaluate_test=False``) test."""
     spec = resolve(load_run_config(run_dir))
     with blas_threads(spec.training.threads):
-        data = build_data(spec, _recorded_data(run_dir).get("sha256"))
-        state, source = _final_state(run_dir, allow_checkpoint=True)
-        model = _load_model(spec, state, data.n_in, data.n_out, source)
+        spec, data, model = load_run(run_dir)
         trainer = Trainer(model, spec.data.loss(), optimizer=None, metrics=spec.data.metrics())
         splits = _splits(data, evaluate_test)
         result = _evaluate(trainer, splits)

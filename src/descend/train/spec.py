@@ -203,6 +203,7 @@ class OutputSpec:
     progress: bool
     tensorboard: bool
     csv: bool
+    trajectory_max_parameters: int   # per-epoch weights kept for `descend analyze` up to this size (0 = off)
 
 
 @dataclass(frozen=True)
@@ -385,4 +386,5 @@ def resolve(config):
     training = TrainingSpec(t["epochs"], t["seed"], t["checkpoint_every"], t["monitor_every"], t["sanity_check"],
                             t["threads"], stopping)
     return RunSpec(config, model, optimizer, schedule, data, training,
-                   OutputSpec(out["dir"], out["name"], out["plots"], out["progress"], out["tensorboard"], out["csv"]))
+                   OutputSpec(out["dir"], out["name"], out["plots"], out["progress"], out["tensorboard"], out["csv"],
+                              out["trajectory_max_parameters"]))
