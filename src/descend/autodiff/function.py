@@ -33,6 +33,7 @@ import traceback
 
 import numpy as np
 
+from .hold import hold, let_go
 from .mode import state as _state
 from .tensor import Tensor
 
@@ -47,6 +48,7 @@ class Function:
     saves_output = False
 
     versions = None
+    _held = None
     _out_fw = None
     _hooks = None
     _retained = None
@@ -81,6 +83,11 @@ class Function:
         if record and state.grad_enabled:
             self.versions = [t._vc[0] for t in inputs]
             result = Tensor._make(out, True, self)
+            saved = cls.saved_inputs
+            if saved is None:
+                self._held = hold(arrays, out if cls.saves_output else None, self)
+            elif saved or cls.saves_output:
+                self._held = hold([arrays[i] for i in saved], out if cls.saves_output else None, self)
         else:
             result = Tensor._make(out)
         if cls.saves_output:
@@ -115,10 +122,15 @@ class Function:
                 _raise_modified(self, t, f"input {i}")
 
     def release(self):
-        """Free what the box keeps for backward (after a backward without ``retain_graph``)."""
+        """Free what the box keeps for backward (after a backward without ``retain_graph``); the
+        arrays it held become writable again unless another live box holds them."""
         self._freed = True
         self.inputs = ()
         self._out_data = None
+        self._out_fw = None  # (its tangent's graph leads back to this box: a cycle)
+        if self._held is not None:
+            let_go(self._held)
+            self._held = None
 
     def __repr__(self):
         return f"<{type(self).__name__}>"

@@ -14,7 +14,7 @@ from ..dtype import as_dtype
 from ..function import Function
 from ..mode import fast
 from ..tensor import Tensor
-from .convert import floating, pair
+from .convert import constant, floating, pair
 
 
 def _zeros(x):
@@ -93,6 +93,68 @@ class Sub(Function):
         if tb is None:
             return ta
         return -tb if ta is None else ta - tb
+
+
+class AddScalar(Function):
+    """y = x + c for a Python number c (also x − c as x + (−c), which IEEE 754 defines it to be);  dy/dx = 1."""
+
+    saved_inputs = ()
+
+    def forward(self, x, c):
+        return x + constant(c, x.dtype)
+
+    def backward(self, gy):
+        return (gy,)
+
+    def jvp(self, tx):
+        return tx
+
+
+class ScalarSub(Function):
+    """y = c − x for a Python number c;  dy/dx = −1."""
+
+    saved_inputs = ()
+
+    def forward(self, x, c):
+        return constant(c, x.dtype) - x
+
+    def backward(self, gy):
+        return (-gy,)
+
+    def jvp(self, tx):
+        return -tx
+
+
+class MulScalar(Function):
+    """y = c·x for a Python number c;  dy/dx = c."""
+
+    saved_inputs = ()
+
+    def forward(self, x, c):
+        self.c = c
+        return x * constant(c, x.dtype)
+
+    def backward(self, gy):
+        return (MulScalar.apply(gy, c=self.c),)
+
+    def jvp(self, tx):
+        return MulScalar.apply(tx, c=self.c)
+
+
+class DivScalar(Function):
+    """y = x / c for a Python number c;  dy/dx = 1/c."""
+
+    saved_inputs = ()
+
+    def forward(self, x, c):
+        self.c = c
+        return x / constant(c, x.dtype)
+
+    def backward(self, gy):
+        return (DivScalar.apply(gy, c=self.c),)
+
+    def jvp(self, tx):
+        return DivScalar.apply(tx, c=self.c)
 
 
 class Mul(Function):
@@ -497,26 +559,49 @@ def _broadcastable(sa, sb):
     return all(x == y or x == 1 or y == 1 for x, y in zip(sa[::-1], sb[::-1]))
 
 
+#: Python numbers that meet a floating tensor through the one-input boxes AddScalar, MulScalar, ...
+_NUMBERS = (float, int)
+
+
+def _float_and_number(x, c):
+    """True when ``x`` is a floating Tensor and ``c`` a Python int or float (not bool)."""
+    return type(c) in _NUMBERS and isinstance(x, Tensor) and x.data.dtype.kind == "f"
+
+
 def add(a, b):
     """a + b with broadcasting."""
+    if _float_and_number(a, b):
+        return AddScalar.apply(a, c=b)
+    if _float_and_number(b, a):
+        return AddScalar.apply(b, c=a)
     a, b = pair(a, b, "add")
     return _binary(Add, a, b, "add")
 
 
 def sub(a, b):
     """a − b with broadcasting."""
+    if _float_and_number(a, b):
+        return AddScalar.apply(a, c=-b)
+    if _float_and_number(b, a):
+        return ScalarSub.apply(b, c=a)
     a, b = pair(a, b, "sub")
     return _binary(Sub, a, b, "sub")
 
 
 def mul(a, b):
     """a · b (elementwise) with broadcasting."""
+    if _float_and_number(a, b):
+        return MulScalar.apply(a, c=b)
+    if _float_and_number(b, a):
+        return MulScalar.apply(b, c=a)
     a, b = pair(a, b, "mul")
     return _binary(Mul, a, b, "mul")
 
 
 def div(a, b):
     """a / b (true division) with broadcasting."""
+    if _float_and_number(a, b):
+        return DivScalar.apply(a, c=b)
     a, b = pair(a, b, "div")
     a, b = floating(a), floating(b)
     return _binary(Div, a, b, "div")

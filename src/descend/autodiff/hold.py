@@ -1,0 +1,129 @@
+"""Arrays that a recorded graph saved for its backward pass are read-only while the graph holds them.
+
+A box's backward reads values from the forward pass: its saved inputs x (``saved_inputs``) and,
+for boxes such as exp, tanh or relu, its output y. A write into one of those arrays between
+forward and backward would make backward differentiate at a point that no longer exists, without
+a word (``y = (x * x).sum(); x.data[:] = 10; y.backward()`` would give 2·10 instead of 2x). So,
+as in MyGrad, while a box that saved an array is alive and not freed by a backward pass, the array
+and the array it is a view of are read-only: a raw NumPy write such as ``x.data[:] = 10`` or
+``w.numpy()[0] = 100`` raises NumPy's ``ValueError: assignment destination is read-only``. The
+arrays become writable again when the graph is freed (``backward()`` without ``retain_graph``)
+or garbage-collected (a forward pass that is never differentiated).
+
+descend's own writes (the Tensor in-place methods, ``descend.autodiff.extend.inplace``, and
+through it optimizers, initializers and ``load_state_dict``) :func:`lift` the protection for the
+write and move the tensor's version, so that a backward that still needs the old values raises a
+RuntimeError naming the box and the tensor's shape (PyTorch's rule for in-place changes).
+
+Several boxes may hold one array; it is writable again when the last lets go. An array that was
+read-only before any box held it (a broadcast view, a user's read-only array) is left alone.
+"""
+
+import numpy as np
+
+_ndarray = np.ndarray
+
+#: id(array) -> [number of boxes holding it, class of the first box that held it]; the arrays
+#: themselves are kept alive by the boxes' :class:`Holds` lists
+_held = {}
+
+
+class Holds(list):
+    """The arrays one box holds (bases before views); let go of when the list is collected, so
+    that a graph that is never differentiated frees its arrays when it is garbage-collected."""
+
+    __slots__ = ()
+
+    def __del__(self):
+        if self:
+            let_go(self)
+
+
+def hold(arrays, out, box):
+    """Make ``arrays`` and ``out`` (if not None), and the arrays they are views of, read-only on
+    behalf of ``box``. Returns the :class:`Holds` to pass to :func:`let_go`, or None if it holds nothing."""
+    held = None
+    for a in arrays:
+        held = _hold(a, box, held)
+    if out is not None:
+        held = _hold(out, box, held)
+    return held
+
+
+def _hold(a, box, held):
+    base = a.base
+    if base is not None and type(base) is _ndarray:
+        held = _hold(base, box, held)
+    if a.flags.writeable:  # nobody holds it yet: a held array is never writable
+        a.setflags(False)
+        _held[id(a)] = [1, type(box)]
+    else:
+        entry = _held.get(id(a))
+        if entry is None:  # read-only for another reason (a broadcast view, a constant)
+            return held
+        entry[0] += 1
+    if held is None:
+        held = Holds()
+    held.append(a)
+    return held
+
+
+def let_go(held):
+    """Release the holds in ``held`` (and empty it); an array no box holds any more is writable again."""
+    for a in held:
+        key = id(a)
+        entry = _held[key]
+        if entry[0] > 1:
+            entry[0] -= 1
+            continue
+        del _held[key]
+        try:
+            a.setflags(True)
+        except ValueError:  # a view whose base another box still holds: it stays read-only
+            pass
+    held.clear()
+
+
+def holder(array):
+    """The class of a box that holds ``array`` (or the array it views), or None if none does."""
+    for a in (array, array.base):
+        if type(a) is _ndarray:
+            entry = _held.get(id(a))
+            if entry is not None:
+                return entry[1]
+    return None
+
+
+def lift(array):
+    """Make a held ``array`` writable for one write by descend; returns what :func:`restore` needs.
+
+    Lifted are an array a box holds and a view made of a held array while it was held (such a view
+    is read-only too). An array that is read-only for another reason (a broadcast view, a user's
+    read-only array) stays so, and the write fails with NumPy's error.
+    """
+    if array.flags.writeable:
+        return ()
+    lifted = []
+    base = array.base
+    base_held = type(base) is _ndarray and id(base) in _held
+    if base_held and not base.flags.writeable:
+        base.setflags(True)
+        lifted.append(base)
+    if id(array) in _held or (base_held and not _overlapping(array)):
+        try:
+            array.setflags(True)
+            lifted.append(array)
+        except ValueError:  # e.g. a window view made read-only on purpose
+            pass
+    return lifted
+
+
+def _overlapping(array):
+    """True for a view in which several entries share one memory location (a broadcast)."""
+    return any(s == 0 and n > 1 for s, n in zip(array.strides, array.shape))
+
+
+def restore(lifted):
+    """Make the arrays returned by :func:`lift` read-only again (views before their bases)."""
+    for a in reversed(lifted):
+        a.setflags(False)
