@@ -52,7 +52,7 @@ class Tensor:
             self.data = data.data
             self._vc = data._vc
         else:
-            self.data = check_array(data, "Tensor")
+            self.data = check_array(data, type(self).__name__)
         self.grad = None
         self.requires_grad = False
         self._ctx = None
@@ -238,7 +238,10 @@ class Tensor:
 
     def fill_(self, value):
         """x ← value everywhere, in place."""
-        return self._write("fill_", self.data, lambda a: a.fill(value))
+        v = self._value(value)
+        if v.ndim:
+            raise ValueError(f"fill_: expected one number, got an array of shape {v.shape}")
+        return self._write("fill_", check_array(v, "fill_"), lambda a: a.fill(value))
 
     def zero_(self):
         """x ← 0, in place."""
@@ -320,18 +323,11 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
-#: the kinds of NumPy dtype a tensor may hold: bool, signed and unsigned integer, floating
-KINDS = "biuf"
-
-_KIND_NAMES = {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects", "M": "datetimes",
-               "m": "timedeltas", "V": "structured records"}
-
-
 def check_array(arr, where):
     """``arr`` itself if its dtype is bool, integer or floating; else a TypeError saying what it holds."""
     kind = arr.dtype.kind
-    if kind not in KINDS:
-        raise TypeError(f"{where}: cannot make a tensor of {_KIND_NAMES.get(kind, 'values')} (NumPy dtype {arr.dtype}); "
+    if kind not in _dt.KINDS:
+        raise TypeError(f"{where}: cannot make a tensor of {_dt.KIND_NAMES.get(kind, 'values')} (NumPy dtype {arr.dtype}); "
                         "a tensor holds bool, integer or floating numbers")
     return arr
 
@@ -344,7 +340,7 @@ def as_array(data, dtype=None):
     if isinstance(data, Tensor):
         data = data.data
     arr = np.array(data, copy=True)
-    if arr.dtype == object:
+    if arr.dtype == object and not isinstance(data, np.ndarray):
         raise TypeError(f"cannot make a tensor from {type(data).__name__} values; expected numbers or nested lists of numbers")
     check_array(arr, "tensor")
     if dtype is not None:
