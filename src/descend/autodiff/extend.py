@@ -16,6 +16,9 @@ these names (and the public ``descend.autodiff`` API), never through a name that
 - :func:`set_tangent` / :func:`clear_tangent` / :func:`tangent` attach, remove and read the tangent
   ẋ a tensor carries inside a ``dc.jvp`` pass (forward mode; e.g. a Hessian-vector product
   through a model that reads its own parameters).
+- :func:`only_tangent_wanted` tells a backward rule that the value of an input's gradient will
+  not be read, only its tangent (``dc.hvp`` returns ∇²f·v and drops ∇f): an expensive gradient
+  primitive may then skip its value (``LinearGradWeight`` does).
 - :func:`held_by` says which box holds a tensor's array read-only (why NumPy says "assignment
   destination is read-only": a live graph saved the array for its backward pass).
 - An optimizer whose ``step`` needs a closure says so with the class attribute
@@ -26,7 +29,8 @@ from .hold import holder, lift, restore
 from .mode import state
 from .tensor import Tensor, check_array
 
-__all__ = ["wrap", "inplace", "held_by", "set_tangent", "clear_tangent", "tangent", "needs_closure"]
+__all__ = ["wrap", "inplace", "held_by", "set_tangent", "clear_tangent", "tangent", "only_tangent_wanted",
+           "needs_closure"]
 
 
 def wrap(array, requires_grad=False):
@@ -100,6 +104,13 @@ def clear_tangent(tensor):
 def tangent(tensor):
     """The tangent Tensor ``tensor`` carries in the current ``dc.jvp`` pass, or None."""
     return tensor.tangent
+
+
+def only_tangent_wanted(x):
+    """True when ``x`` is a leaf whose gradient is wanted only for its tangent in the current pass
+    (the leaves of ``dc.hvp``): a box whose input it is may return any value of the right shape
+    for that input's gradient, as long as the gradient's tangent is right."""
+    return x._ctx is None and id(x) in state.tangent_only
 
 
 def needs_closure(optimizer):

@@ -37,6 +37,9 @@ from .hold import hold, let_go
 from .mode import state as _state
 from .tensor import Tensor
 
+_new = object.__new__
+_make = Tensor._make
+
 
 class Function:
     """Base class of every differentiable primitive (see the module docstring)."""
@@ -67,7 +70,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         """Run the box on Tensors ``inputs``; returns the output Tensor (recorded if needed)."""
-        self = object.__new__(cls)
+        self = _new(cls)
+        self.inputs = inputs
         arrays = []
         record = False
         for t in inputs:
@@ -77,19 +81,20 @@ class Function:
             arrays.append(t.data)
             if t.requires_grad:
                 record = True
-        self.inputs = inputs
-        state = _state
         out = self.forward(*arrays, **options)
+        state = _state
         if record and state.grad_enabled:
             self.versions = [t._vc[0] for t in inputs]
-            result = Tensor._make(out, True, self)
+            result = _make(out, True, self)
             saved = cls.saved_inputs
-            if saved is None:
-                self._held = hold(arrays, out if cls.saves_output else None, self)
-            elif saved or cls.saves_output:
-                self._held = hold([arrays[i] for i in saved], out if cls.saves_output else None, self)
+            if saved is not None:
+                arrays = [arrays[i] for i in saved]
+            if cls.saves_output:
+                arrays.append(out)
+            if arrays:
+                self._held = hold(arrays, self)
         else:
-            result = Tensor._make(out)
+            result = _make(out)
         if cls.saves_output:
             self._out_data = out
             self._out_vc = result._vc

@@ -39,24 +39,23 @@ class Holds(list):
             let_go(self)
 
 
-def hold(arrays, out, box):
-    """Make ``arrays`` and ``out`` (if not None), and the arrays they are views of, read-only on
-    behalf of ``box``. Returns the :class:`Holds` to pass to :func:`let_go`, or None if it holds nothing."""
+def hold(arrays, box):
+    """Make ``arrays`` and the arrays they are views of read-only on behalf of ``box``.
+
+    Returns the :class:`Holds` to pass to :func:`let_go`, or None if it holds nothing."""
     held = None
     for a in arrays:
+        base = a.base
+        if base is not None and type(base) is _ndarray:
+            held = _hold(base, box, held)
         held = _hold(a, box, held)
-    if out is not None:
-        held = _hold(out, box, held)
     return held
 
 
 def _hold(a, box, held):
-    base = a.base
-    if base is not None and type(base) is _ndarray:
-        held = _hold(base, box, held)
     if a.flags.writeable:  # nobody holds it yet: a held array is never writable
         a.setflags(False)
-        _held[id(a)] = [1, type(box)]
+        _held[id(a)] = [1, box.__class__]
     else:
         entry = _held.get(id(a))
         if entry is None:  # read-only for another reason (a broadcast view, a constant)
@@ -73,14 +72,14 @@ def let_go(held):
     for a in held:
         key = id(a)
         entry = _held[key]
-        if entry[0] > 1:
+        if entry[0] == 1:
+            del _held[key]
+            try:
+                a.setflags(True)
+            except ValueError:  # a view whose base another box still holds: it stays read-only
+                pass
+        else:
             entry[0] -= 1
-            continue
-        del _held[key]
-        try:
-            a.setflags(True)
-        except ValueError:  # a view whose base another box still holds: it stays read-only
-            pass
     held.clear()
 
 

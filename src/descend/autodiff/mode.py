@@ -71,19 +71,3 @@ class set_grad_enabled(_GradMode):
 def is_grad_enabled():
     """True when operations currently record the graph."""
     return state.grad_enabled
-
-
-def fast():
-    """True when a backward rule may use plain NumPy: no graph is recorded and no tangent is carried.
-
-    The engine runs backward rules under ``no_grad`` unless ``create_graph=True``; then the
-    result need not be differentiable again, so the rule can skip the Tensor machinery.
-    """
-    return not state.grad_enabled and state.forward_tag is None
-
-
-def tangent_pass():
-    """True when a backward rule runs inside a forward-mode pass with no graph recorded (the
-    reverse half of forward-over-reverse, e.g. ``dc.hvp``): the gradients it returns must carry
-    their tangents, but need not be differentiable again."""
-    return not state.grad_enabled and state.forward_tag is not None

@@ -12,7 +12,6 @@ import numpy as np
 
 from ..dtype import as_dtype
 from ..function import Function
-from ..mode import fast
 from ..tensor import Tensor
 from .convert import constant, floating, pair
 
@@ -454,7 +453,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(0, x);  dy/dx = 1 if x > 0 else 0 (so relu'(0) = 0)."""
+    """y = max(0, x);  dy/dx = 1 if x > 0 else 0 (so relu'(0) = 0), i.e. x̄ = ȳ ⊙ [y > 0] (:class:`ReluGrad`)."""
 
     saves_output = True
     saved_inputs = ()
@@ -463,18 +462,26 @@ class Relu(Function):
         zeros = zeros_in_layout(x)
         return np.maximum(x, 0 if zeros is None else zeros)
 
-    def _mask(self):
-        y = self.output().data
-        return _const((y > 0).astype(y.dtype))
-
     def backward(self, gy):
-        if fast():
-            y = self.output().data  # (raises if y was changed in place since)
-            return (_const(np.multiply(gy.data, y > 0, dtype=gy.data.dtype)),)
-        return (gy * self._mask(),)
+        return (ReluGrad.apply(gy, self.output()),)
 
     def jvp(self, tx):
-        return tx * self._mask()
+        return ReluGrad.apply(tx, self.output())
+
+
+class ReluGrad(Function):
+    """x̄ = ȳ ⊙ [y > 0] for relu's output y: linear in ȳ, and piecewise constant in y (derivative 0)."""
+
+    saved_inputs = (1,)
+
+    def forward(self, g, y):
+        return np.multiply(g, y > 0, dtype=g.dtype)
+
+    def backward(self, u):
+        return ReluGrad.apply(u, self.inputs[1]), None
+
+    def jvp(self, tg, ty):
+        return None if tg is None else ReluGrad.apply(tg, self.inputs[1])
 
 
 class Abs(Function):
