@@ -75,8 +75,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
                              f"{tuple(input.shape)}, or it with a last dimension of 1 or one dimension fewer")
     if (var.data < 0).any():
         raise ValueError("gaussian_nll_loss: var has negative entries; variances must be non-negative")
-    clamped = np.maximum(var.data, var.data.dtype.type(eps))
-    v = var + const(clamped - var.data) if var.requires_grad else const(clamped)
+    # max(σ², ε) as σ² plus a constant: the derivative passes through unchanged (also the tangent of σ²)
+    v = var + const(np.maximum(var.data, var.data.dtype.type(eps)) - var.data)
     d = input - target
     loss = (v.log() + d * d / v) * 0.5
     if full:
