@@ -81,29 +81,34 @@ class Function:
             arrays.append(t.data)
             if t.requires_grad:
                 record = True
-        out = self.forward(*arrays, **options)
+        out = self.forward(*arrays, **options) if options else self.forward(*arrays)
         state = _state
         if record and state.grad_enabled:
             self.versions = [t._vc[0] for t in inputs]
             result = _make(out, True, self)
-            saved = cls.saved_inputs
-            if saved is not None:
-                arrays = [arrays[i] for i in saved]
+            # hold what backward reads, except an input whose own box already holds it as its
+            # saved output (that box outlives this one, and once it is freed so is this graph)
+            keep = []
+            for i in range(len(inputs)) if cls.saved_inputs is None else cls.saved_inputs:
+                c = inputs[i]._ctx
+                if c is None or not c.saves_output or c._out_data is not arrays[i]:
+                    keep.append(arrays[i])
             if cls.saves_output:
-                arrays.append(out)
-            if arrays:
-                self._held = hold(arrays, self)
+                keep.append(out)
+            if keep:
+                self._held = hold(keep, self)
         else:
             result = _make(out)
         if cls.saves_output:
             self._out_data = out
             self._out_vc = result._vc
-        if state.forward_tag is not None:
-            _propagate_tangent(self, inputs, result)
-            if cls.saves_output:
-                self._out_fw = result._fw
-        if state.anomaly:
-            _check_anomaly(self, result, "forward")
+        if state.special:
+            if state.forward_tag is not None:
+                _propagate_tangent(self, inputs, result)
+                if cls.saves_output:
+                    self._out_fw = result._fw
+            if state.anomaly:
+                _check_anomaly(self, result, "forward")
         return result
 
     # ----------------------------------------------------------------- helpers for subclasses

@@ -23,8 +23,8 @@ import numpy as np
 
 _ndarray = np.ndarray
 
-#: id(array) -> [number of boxes holding it, class of the first box that held it]; the arrays
-#: themselves are kept alive by the boxes' :class:`Holds` lists
+#: id(array) -> the class of the box that holds it, or [number of boxes, that class] when several
+#: do; the arrays themselves are kept alive by the boxes' :class:`Holds` lists
 _held = {}
 
 
@@ -44,26 +44,25 @@ def hold(arrays, box):
 
     Returns the :class:`Holds` to pass to :func:`let_go`, or None if it holds nothing."""
     held = None
-    for a in arrays:
-        base = a.base
-        if base is not None and type(base) is _ndarray:
-            held = _hold(base, box, held)
-        held = _hold(a, box, held)
-    return held
-
-
-def _hold(a, box, held):
-    if a.flags.writeable:  # nobody holds it yet: a held array is never writable
-        a.setflags(False)
-        _held[id(a)] = [1, box.__class__]
-    else:
-        entry = _held.get(id(a))
-        if entry is None:  # read-only for another reason (a broadcast view, a constant)
-            return held
-        entry[0] += 1
-    if held is None:
-        held = Holds()
-    held.append(a)
+    cls = box.__class__
+    for array in arrays:
+        base = array.base
+        for a in (base, array) if base is not None and type(base) is _ndarray else (array,):
+            key = id(a)
+            if a.flags.writeable:  # nobody holds it yet: a held array is never writable
+                a.setflags(False)
+                _held[key] = cls
+            else:
+                holders = _held.get(key)
+                if holders is None:  # read-only for another reason (a broadcast view, a constant)
+                    continue
+                if type(holders) is list:
+                    holders[0] += 1
+                else:
+                    _held[key] = [2, holders]
+            if held is None:
+                held = Holds()
+            held.append(a)
     return held
 
 
@@ -71,15 +70,18 @@ def let_go(held):
     """Release the holds in ``held`` (and empty it); an array no box holds any more is writable again."""
     for a in held:
         key = id(a)
-        entry = _held[key]
-        if entry[0] == 1:
-            del _held[key]
-            try:
-                a.setflags(True)
-            except ValueError:  # a view whose base another box still holds: it stays read-only
-                pass
-        else:
-            entry[0] -= 1
+        holders = _held[key]
+        if type(holders) is list:
+            if holders[0] == 2:
+                _held[key] = holders[1]
+            else:
+                holders[0] -= 1
+            continue
+        del _held[key]
+        try:
+            a.setflags(True)
+        except ValueError:  # a view whose base another box still holds: it stays read-only
+            pass
     held.clear()
 
 
@@ -87,9 +89,9 @@ def holder(array):
     """The class of a box that holds ``array`` (or the array it views), or None if none does."""
     for a in (array, array.base):
         if type(a) is _ndarray:
-            entry = _held.get(id(a))
-            if entry is not None:
-                return entry[1]
+            holders = _held.get(id(a))
+            if holders is not None:
+                return holders[1] if type(holders) is list else holders
     return None
 
 

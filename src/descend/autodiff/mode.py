@@ -10,14 +10,36 @@ import threading
 
 
 class _State(threading.local):
-    """Per-thread switches (as PyTorch's grad mode): a no_grad block in one thread leaves others alone."""
+    """Per-thread switches (as PyTorch's grad mode): a no_grad block in one thread leaves others alone.
+
+    ``special`` is true while a forward-mode pass or anomaly detection is on, so that every
+    primitive asks one question for both rare kinds of extra work."""
 
     def __init__(self):
         self.grad_enabled = True
-        self.forward_tag = None  # the tag of the active forward-mode (dual-number) pass, if any
-        self.anomaly = False
+        self._forward_tag = None  # the tag of the active forward-mode (dual-number) pass, if any
+        self._anomaly = False
+        self.special = False
         # ids of leaves whose gradient is wanted only for its tangent (``hvp``'s own leaves)
         self.tangent_only = frozenset()
+
+    @property
+    def forward_tag(self):
+        return self._forward_tag
+
+    @forward_tag.setter
+    def forward_tag(self, tag):
+        self._forward_tag = tag
+        self.special = tag is not None or self._anomaly
+
+    @property
+    def anomaly(self):
+        return self._anomaly
+
+    @anomaly.setter
+    def anomaly(self, on):
+        self._anomaly = on
+        self.special = on or self._forward_tag is not None
 
 
 state = _State()
