@@ -123,3 +123,19 @@ def test_complex_and_string_operands_raise():
         x * "a"
     with pytest.raises(TypeError, match="complex"):
         x - COMPLEX
+
+
+def test_clamp_bounds_are_numbers_that_take_the_tensor_dtype():
+    """np.float64 bounds made a float32 tensor float64; array bounds promoted it too."""
+    x = dc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.clamp(min=np.float64(1.5), max=2.5)
+    assert y.dtype == dc.float32 and y.tolist() == [1.5, 2.0, 2.5]
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0]
+    for bound in (np.array([1.5, 1.5, 1.5]), dc.tensor([1.5, 1.5, 1.5])):
+        with pytest.raises(TypeError, match="dc.maximum"):
+            x.clamp(min=bound)
+    with pytest.raises(TypeError, match="not a real number"):
+        x.clamp(max="a")
+    assert dc.arange(4).clamp(1, 2).tolist() == [1, 1, 2, 2]
+    assert dc.arange(4).clamp(0.5, 2.5).dtype == dc.float32

@@ -707,10 +707,22 @@ def sign(x):
 
 
 def clamp(x, min=None, max=None):
-    """x clipped to [min, max] (either bound may be None)."""
+    """x clipped to [min, max] (either bound may be None); the bounds are numbers, which take x's
+    dtype (a float bound makes an integer x floating)."""
     if min is None and max is None:
         raise ValueError("clamp: give at least one of min and max")
-    return Clamp.apply(x, lo=min, hi=max)
+    for what, v in (("min", min), ("max", max)):
+        if v is None:
+            continue
+        if isinstance(v, Tensor) or np.ndim(v) != 0:
+            raise TypeError(f"clamp: {what} must be a number, got {type(v).__name__}; for elementwise bounds use "
+                            "dc.maximum(x, lo) and dc.minimum(x, hi)")
+        if np.asarray(v).dtype.kind not in "biuf":
+            raise TypeError(f"clamp: {what}={v!r} is not a real number")
+        if np.asarray(v).dtype.kind == "f":
+            x = floating(x)
+    dt = x.data.dtype.type
+    return Clamp.apply(x, lo=None if min is None else dt(min), hi=None if max is None else dt(max))
 
 
 def square(x):
