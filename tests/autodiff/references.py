@@ -71,7 +71,7 @@ def max_pool2d(x, k, stride=None, padding=0, dilation=1, ceil_mode=False, return
 def avg_pool2d(x, k, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
     """The mean of each window, with PyTorch's divisor: the window clipped to the padded input (or,
     without count_include_pad, to the input itself), or ``divisor_override``."""
-    (kh, kw), (ph, pw) = pair(k), pair(padding)
+    ph, pw = pair(padding)
     N, C, H, W = x.shape
     out = {}
     for i, j, rows, cols in _windows(x, k, stride, padding, 1, ceil_mode):

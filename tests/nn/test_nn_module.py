@@ -7,7 +7,6 @@ import pytest
 
 import descend as dc
 import descend.nn as nn
-import descend.nn.functional as F
 
 
 class Net(nn.Module):
