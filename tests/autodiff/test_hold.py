@@ -242,3 +242,38 @@ def test_index_arrays_are_copied():
     idx[0] = 1
     y.backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0, 6.0])
+
+
+def test_a_graph_built_inside_an_inplace_block_counts_its_hold():
+    w = leaf([1.0, 2.0])
+    outer = (w * w).sum()
+    with inplace(w):
+        inner = (w * 3 * w).sum()  # saves the lifted (writable) array: one more holder, not a new count
+    del outer
+    with pytest.raises(ValueError, match=READ_ONLY):
+        w.data[0] = 0.0  # inner still holds it
+    assert held_by(w) == "Mul"
+    del inner
+    w.data[0] = 0.0
+
+
+def test_graphs_built_in_threads_share_parameters_safely():
+    import threading
+
+    w = leaf(np.arange(50.0))
+    errors = []
+
+    def work():
+        try:
+            for _ in range(200):
+                (w * w).sum().backward()
+        except Exception as e:  # pragma: no cover - the failure being tested for
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and held_by(w) is None
+    w.data[0] = 1.0

@@ -17,11 +17,16 @@ RuntimeError naming the box and the tensor's shape (PyTorch's rule for in-place 
 
 Several boxes may hold one array; it is writable again when the last lets go. An array that was
 read-only before any box held it (a broadcast view, a user's read-only array) is left alone.
+Graphs built in several threads may share arrays (a model's parameters): the count is kept under
+a lock.
 """
+
+import threading
 
 import numpy as np
 
 _ndarray = np.ndarray
+_lock = threading.Lock()
 
 #: id(array) -> the class of the box that holds it, or [number of boxes, that class] when several
 #: do; the arrays themselves are kept alive by the boxes' :class:`Holds` lists
@@ -45,44 +50,46 @@ def hold(arrays, box):
     Returns the :class:`Holds` to pass to :func:`let_go`, or None if it holds nothing."""
     held = None
     cls = box.__class__
-    for array in arrays:
-        base = array.base
-        for a in (base, array) if base is not None and type(base) is _ndarray else (array,):
-            key = id(a)
-            if a.flags.writeable:  # nobody holds it yet: a held array is never writable
-                a.setflags(False)
-                _held[key] = cls
-            else:
+    with _lock:
+        for array in arrays:
+            base = array.base
+            for a in (base, array) if base is not None and type(base) is _ndarray else (array,):
+                key = id(a)
                 holders = _held.get(key)
-                if holders is None:  # read-only for another reason (a broadcast view, a constant)
+                if holders is not None:  # (writable only while descend writes it, see lift)
+                    if type(holders) is list:
+                        holders[0] += 1
+                    else:
+                        _held[key] = [2, holders]
+                elif a.flags.writeable:
+                    a.setflags(False)
+                    _held[key] = cls
+                else:  # read-only for another reason (a broadcast view, a constant)
                     continue
-                if type(holders) is list:
-                    holders[0] += 1
-                else:
-                    _held[key] = [2, holders]
-            if held is None:
-                held = Holds()
-            held.append(a)
+                if held is None:
+                    held = Holds()
+                held.append(a)
     return held
 
 
 def let_go(held):
     """Release the holds in ``held`` (and empty it); an array no box holds any more is writable again."""
-    for a in held:
-        key = id(a)
-        holders = _held[key]
-        if type(holders) is list:
-            if holders[0] == 2:
-                _held[key] = holders[1]
-            else:
-                holders[0] -= 1
-            continue
-        del _held[key]
-        try:
-            a.setflags(True)
-        except ValueError:  # a view whose base another box still holds: it stays read-only
-            pass
-    held.clear()
+    with _lock:
+        for a in held:
+            key = id(a)
+            holders = _held[key]
+            if type(holders) is list:
+                if holders[0] == 2:
+                    _held[key] = holders[1]
+                else:
+                    holders[0] -= 1
+                continue
+            del _held[key]
+            try:
+                a.setflags(True)
+            except ValueError:  # a view whose base another box still holds: it stays read-only
+                pass
+        held.clear()
 
 
 def holder(array):
@@ -105,17 +112,18 @@ def lift(array):
     if array.flags.writeable:
         return ()
     lifted = []
-    base = array.base
-    base_held = type(base) is _ndarray and id(base) in _held
-    if base_held and not base.flags.writeable:
-        base.setflags(True)
-        lifted.append(base)
-    if id(array) in _held or (base_held and not _overlapping(array)):
-        try:
-            array.setflags(True)
-            lifted.append(array)
-        except ValueError:  # e.g. a window view made read-only on purpose
-            pass
+    with _lock:
+        base = array.base
+        base_held = type(base) is _ndarray and id(base) in _held
+        if base_held and not base.flags.writeable:
+            base.setflags(True)
+            lifted.append(base)
+        if id(array) in _held or (base_held and not _overlapping(array)):
+            try:
+                array.setflags(True)
+                lifted.append(array)
+            except ValueError:  # e.g. a window view made read-only on purpose
+                pass
     return lifted
 
 
@@ -126,5 +134,6 @@ def _overlapping(array):
 
 def restore(lifted):
     """Make the arrays returned by :func:`lift` read-only again (views before their bases)."""
-    for a in reversed(lifted):
-        a.setflags(False)
+    with _lock:
+        for a in reversed(lifted):
+            a.setflags(False)
