@@ -277,3 +277,28 @@ def test_graphs_built_in_threads_share_parameters_safely():
         t.join()
     assert errors == [] and held_by(w) is None
     w.data[0] = 1.0
+
+
+def test_a_graph_collected_while_the_lock_is_taken_does_not_deadlock():
+    """The cycle collector may finalize a graph inside hold() itself, with the lock taken (this hung
+    the test suite in gradgradcheck): its arrays are released by the lock's holder, not waited for.
+    Run in a subprocess, so that a deadlock fails the test instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np
+from descend.autodiff import hold
+a = np.zeros(3)
+class Box:
+    pass
+held = hold.hold([a], Box())
+with hold._lock:  # as inside hold(), when the collector runs
+    del held
+assert not a.flags.writeable
+hold.let_go(hold.Holds())  # the next operation under the lock releases it
+assert a.flags.writeable and hold.holder(a) is None
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr

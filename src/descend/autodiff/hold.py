@@ -18,7 +18,8 @@ RuntimeError naming the box and the tensor's shape (PyTorch's rule for in-place 
 Several boxes may hold one array; it is writable again when the last lets go. An array that was
 read-only before any box held it (a broadcast view, a user's read-only array) is left alone.
 Graphs built in several threads may share arrays (a model's parameters): the count is kept under
-a lock.
+a lock. A graph collected while the lock is taken (the cyclic garbage collector may run inside
+:func:`hold` itself) is released by whoever holds the lock, before it lets go of it.
 """
 
 import threading
@@ -32,6 +33,9 @@ _lock = threading.Lock()
 #: do; the arrays themselves are kept alive by the boxes' :class:`Holds` lists
 _held = {}
 
+#: the arrays of Holds collected while the lock was taken, waiting for the lock's holder
+_pending = []
+
 
 class Holds(list):
     """The arrays one box holds (bases before views); let go of when the list is collected, so
@@ -40,8 +44,17 @@ class Holds(list):
     __slots__ = ()
 
     def __del__(self):
-        if self:
-            let_go(self)
+        if not self:
+            return
+        if _lock.acquire(blocking=False):
+            try:
+                _release(self)
+                _drain()
+            finally:
+                _lock.release()
+        else:  # (taking the lock here could wait for this very thread: a deadlock)
+            _pending.append(list(self))
+            self.clear()
 
 
 def hold(arrays, box):
@@ -69,27 +82,40 @@ def hold(arrays, box):
                 if held is None:
                     held = Holds()
                 held.append(a)
+        _drain()
     return held
 
 
 def let_go(held):
     """Release the holds in ``held`` (and empty it); an array no box holds any more is writable again."""
     with _lock:
-        for a in held:
-            key = id(a)
-            holders = _held[key]
-            if type(holders) is list:
-                if holders[0] == 2:
-                    _held[key] = holders[1]
-                else:
-                    holders[0] -= 1
-                continue
-            del _held[key]
-            try:
-                a.setflags(True)
-            except ValueError:  # a view whose base another box still holds: it stays read-only
-                pass
-        held.clear()
+        _release(held)
+        _drain()
+
+
+def _release(held):
+    """:func:`let_go` with the lock taken."""
+    for a in held:
+        key = id(a)
+        holders = _held[key]
+        if type(holders) is list:
+            if holders[0] == 2:
+                _held[key] = holders[1]
+            else:
+                holders[0] -= 1
+            continue
+        del _held[key]
+        try:
+            a.setflags(True)
+        except ValueError:  # a view whose base another box still holds: it stays read-only
+            pass
+    held.clear()
+
+
+def _drain():
+    """Release the holds of graphs collected while the lock was taken (with the lock taken)."""
+    while _pending:
+        _release(_pending.pop())
 
 
 def holder(array):
@@ -124,6 +150,7 @@ def lift(array):
                 lifted.append(array)
             except ValueError:  # e.g. a window view made read-only on purpose
                 pass
+        _drain()
     return lifted
 
 
@@ -137,3 +164,4 @@ def restore(lifted):
     with _lock:
         for a in reversed(lifted):
             a.setflags(False)
+        _drain()
