@@ -61,9 +61,10 @@ def test_pictures_are_drawn_without_graphviz(tmp_path):
 
 def test_a_deeper_graph_lays_out_and_constants_show_their_value(tmp_path):
     x = dc.tensor(np.linspace(-1, 1, 6), requires_grad=True)
+    two = dc.tensor(2.0)  # a one-element constant tensor (a Python 2 would be an option of a scalar box)
     h = x
     for i in range(6):
-        h = (h * 2 + x).tanh() if i % 2 else h.exp() - x
+        h = (h * two + x).tanh() if i % 2 else h.exp() - x
     y = h.sum()
     dot = dc.draw_graph(y, tmp_path / "deep.png", names={"x": x})
     assert len(_boxes(dot)) == 1 + 3 * 3 + 2 * 3

@@ -11,13 +11,16 @@ a reflected operator) and gives
 - ``domain``: where inputs are drawn, one name per input (or one for all): ``"any"`` N(0, 1),
   ``"pos"`` U[0.5, 2] (log, sqrt, pow bases), ``"away0"`` |x| ∈ [0.3, 1.5] with random sign
   (relu, abs, where: away from the kink), ``"unit"`` U[-0.8, 0.8] (away from clamp bounds ±1),
-  ``"distinct"`` well-separated values in random order (max/min: no ties within ε);
+  ``"distinct"`` well-separated values in random order (max/min: no ties within ε), ``"prob"``
+  U[0.1, 0.9] (probabilities);
 - ``differentiable``: False for argmax, comparisons and other outputs without gradient;
 - ``second_order``: whether the second derivative is worth checking against PyTorch's double
   backward (False for linear maps and piecewise constant derivatives, where torch may say the
   gradient does not depend on the input); ``gradgradcheck`` runs for every differentiable case.
 
-Adding a primitive to the tests = adding one entry to ``CASES``.
+Adding a primitive to the tests = adding one entry to ``CASES``. The primitives of
+``descend.nn.functional`` (the fused linear, convolution, pooling and loss boxes and the activations)
+are here too, with plain NumPy references from ``references.py``.
 """
 
 from dataclasses import dataclass, field
@@ -25,6 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import descend as dc
+import descend.nn.functional as F
+
+from . import references as R
 
 
 @dataclass
@@ -62,6 +68,8 @@ def draw(rng, shape, domain):
         return rng.uniform(0.3, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
     if domain == "unit":
         return rng.uniform(-0.8, 0.8, shape)
+    if domain == "prob":
+        return rng.uniform(0.1, 0.9, shape)
     if domain == "distinct":
         n = int(np.prod(shape, dtype=np.int64))
         return (rng.permutation(n) * 0.25 - 0.1 * n + rng.uniform(0, 0.05, n)).reshape(shape)
@@ -348,6 +356,125 @@ CASES = [
          lambda x: -np.log(_np_softmax(x, -1))[[0, 1, 2], [1, 0, 3]].mean(),
          lambda x: -(x.log_softmax(dim=-1)[[0, 1, 2], [1, 0, 3]]).mean(), MAT),
 ]
+
+
+def _tF():
+    return _t().nn.functional
+
+
+LABELS = np.array([2, 0, 3])
+IGNORED = np.array([2, -100, 3])
+CLASS_WEIGHT = np.array([0.5, 1.0, 2.0, 1.5])
+PLUS_MINUS = np.array([[1.0, -1.0, 1.0, 1.0], [-1.0, -1.0, 1.0, -1.0], [1.0, 1.0, -1.0, 1.0]])
+CONV = [((2, 2, 5, 5), (3, 2, 3, 3), (3,))]
+IMAGES = [((2, 2, 5, 6),)]
+
+
+def _weight_like(x, w):
+    return dc.tensor(w, dtype=x.dtype)
+
+
+NN_CASES = [
+    # ---------------------------------------------------------------- fused affine map and convolution
+    Case("linear", lambda x, w, b: F.linear(x, w, b), lambda x, w, b: x @ w.T + b,
+         lambda x, w, b: _tF().linear(x, w, b), [((4, 3), (2, 3), (2,)), ((2, 3, 3), (2, 3), (2,)), ((3,), (2, 3), (2,))]),
+    Case("linear_no_bias", lambda x, w: F.linear(x, w), lambda x, w: x @ w.T, lambda x, w: _tF().linear(x, w),
+         [((5, 3), (2, 3))]),
+    Case("linear_tanh", lambda x, w, b: F.linear(x, w, b).tanh(), lambda x, w, b: np.tanh(x @ w.T + b),
+         lambda x, w, b: _tF().linear(x, w, b).tanh(), [((4, 3), (2, 3), (2,))]),
+    Case("conv2d", lambda x, w, b: F.conv2d(x, w, b), lambda x, w, b: R.conv2d(x, w, b),
+         lambda x, w, b: _tF().conv2d(x, w, b), CONV),
+    Case("conv2d_stride_padding_dilation", lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2)),
+         lambda x, w, b: R.conv2d(x, w, b, (2, 1), 1, (1, 2)),
+         lambda x, w, b: _tF().conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2)), CONV),
+    Case("conv2d_same_no_bias", lambda x, w: F.conv2d(x, w, padding="same"), lambda x, w: R.conv2d(x, w, padding=1),
+         lambda x, w: _tF().conv2d(x, w, padding="same"), [((1, 2, 4, 5), (2, 2, 3, 3))]),
+    Case("conv2d_squared", lambda x, w: F.conv2d(x, w, stride=2) ** 2, lambda x, w: R.conv2d(x, w, stride=2) ** 2,
+         lambda x, w: _tF().conv2d(x, w, stride=2) ** 2, [((1, 2, 5, 5), (2, 2, 2, 2))]),
+    # ---------------------------------------------------------------- pooling
+    Case("max_pool2d", lambda x: F.max_pool2d(x, 2), lambda x: R.max_pool2d(x, 2), lambda x: _tF().max_pool2d(x, 2),
+         IMAGES, domain="distinct", second_order=False),
+    Case("max_pool2d_overlapping", lambda x: F.max_pool2d(x, 3, 2, 1), lambda x: R.max_pool2d(x, 3, 2, 1),
+         lambda x: _tF().max_pool2d(x, 3, 2, 1), IMAGES, domain="distinct", second_order=False),
+    Case("max_pool2d_dilation_ceil", lambda x: F.max_pool2d(x, 2, 2, 1, dilation=2, ceil_mode=True),
+         lambda x: R.max_pool2d(x, 2, 2, 1, 2, ceil_mode=True),
+         lambda x: _tF().max_pool2d(x, 2, 2, 1, dilation=2, ceil_mode=True), IMAGES, domain="distinct",
+         second_order=False),
+    Case("max_pool2d_squared", lambda x: F.max_pool2d(x, 2) ** 2, lambda x: R.max_pool2d(x, 2) ** 2,
+         lambda x: _tF().max_pool2d(x, 2) ** 2, IMAGES, domain="distinct"),
+    Case("max_pool2d_indices", lambda x: F.max_pool2d(x, 3, 2, 1, return_indices=True)[1],
+         lambda x: R.max_pool2d(x, 3, 2, 1, return_indices=True)[1],
+         lambda x: _tF().max_pool2d(x, 3, 2, 1, return_indices=True)[1], IMAGES, domain="distinct", differentiable=False),
+    Case("avg_pool2d", lambda x: F.avg_pool2d(x, 2), lambda x: R.avg_pool2d(x, 2), lambda x: _tF().avg_pool2d(x, 2),
+         IMAGES, second_order=False),
+    Case("avg_pool2d_padding_no_pad_count", lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+         lambda x: R.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+         lambda x: _tF().avg_pool2d(x, 3, 2, 1, count_include_pad=False), IMAGES, second_order=False),
+    Case("avg_pool2d_ceil", lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
+         lambda x: R.avg_pool2d(x, 3, 2, 1, ceil_mode=True), lambda x: _tF().avg_pool2d(x, 3, 2, 1, ceil_mode=True),
+         IMAGES, second_order=False),
+    Case("avg_pool2d_divisor", lambda x: F.avg_pool2d(x, 3, 2, 1, divisor_override=5) ** 2,
+         lambda x: R.avg_pool2d(x, 3, 2, 1, divisor_override=5) ** 2,
+         lambda x: _tF().avg_pool2d(x, 3, 2, 1, divisor_override=5) ** 2, IMAGES),
+    # ---------------------------------------------------------------- activations
+    Case("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda x: R.leaky_relu(x, 0.2),
+         lambda x: _tF().leaky_relu(x, 0.2), MAT, domain="away0", second_order=False),
+    Case("elu", lambda x: F.elu(x, 0.7), lambda x: R.elu(x, 0.7), lambda x: _tF().elu(x, 0.7), MAT, domain="away0"),
+    Case("gelu", lambda x: F.gelu(x), R.gelu, lambda x: _tF().gelu(x), MAT),
+    Case("gelu_tanh", lambda x: F.gelu(x, "tanh"), R.gelu_tanh, lambda x: _tF().gelu(x, approximate="tanh"), MAT),
+    Case("silu", lambda x: F.silu(x), R.silu, lambda x: _tF().silu(x), MAT),
+    Case("softplus", lambda x: F.softplus(x * 10, 2.0, 15.0), lambda x: R.softplus(x * 10, 2.0, 15.0),
+         lambda x: _tF().softplus(x * 10, 2.0, 15.0), MAT, domain="unit"),
+    Case("erf", lambda x: F.erf(x), R.erf, lambda x: _t().erf(x), [((3, 4),), ((),)]),
+    Case("step", lambda x: F.step(x) * x, lambda x: (x > 0) * x, lambda x: (x > 0) * x, MAT, domain="away0",
+         second_order=False),
+    Case("maxout", lambda x: F.maxout(x, 2), lambda x: x.reshape(3, 2, 2).max(-1),
+         lambda x: x.reshape(3, 2, 2).max(-1)[0], MAT, domain="distinct", second_order=False),
+    Case("batch_norm_train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), R.batch_norm_train,
+         lambda x, w, b: _tF().batch_norm(x, None, None, w, b, training=True), [((4, 3), (3,), (3,)), ((3, 2, 4), (2,), (2,))]),
+    # ---------------------------------------------------------------- losses
+    Case("cross_entropy", lambda a: F.cross_entropy(a, LABELS), lambda a: R.cross_entropy(a, LABELS),
+         lambda a: _tF().cross_entropy(a, _t().from_numpy(LABELS)), MAT),
+    Case("cross_entropy_sum_none", lambda a: F.cross_entropy(a, LABELS, reduction="none") * dc.tensor([1.0, 2.0, 3.0], dtype=a.dtype),
+         lambda a: R.cross_entropy(a, LABELS, reduction="none") * [1.0, 2.0, 3.0],
+         lambda a: _tF().cross_entropy(a, _t().from_numpy(LABELS), reduction="none") * _t().tensor([1.0, 2.0, 3.0], dtype=a.dtype), MAT),
+    Case("cross_entropy_weighted_smoothed_ignored",
+         lambda a: F.cross_entropy(a, IGNORED, weight=_weight_like(a, CLASS_WEIGHT), label_smoothing=0.2),
+         lambda a: R.cross_entropy(a, IGNORED, weight=CLASS_WEIGHT, label_smoothing=0.2),
+         lambda a: _tF().cross_entropy(a, _t().from_numpy(IGNORED), weight=_t().tensor(CLASS_WEIGHT, dtype=a.dtype),
+                                       label_smoothing=0.2), MAT),
+    Case("nll_loss", lambda a: F.nll_loss(a.log_softmax(dim=1), LABELS), lambda a: R.nll_loss(R.log_softmax(a, 1), LABELS),
+         lambda a: _tF().nll_loss(a.log_softmax(dim=1), _t().from_numpy(LABELS)), MAT),
+    Case("mse_loss", lambda a, t: F.mse_loss(a, t), lambda a, t: np.mean((a - t) ** 2), lambda a, t: _tF().mse_loss(a, t),
+         [((3, 4), (3, 4))]),
+    Case("l1_loss", lambda a, t: F.l1_loss(a, t, reduction="sum"), lambda a, t: np.abs(a - t).sum(),
+         lambda a, t: _tF().l1_loss(a, t, reduction="sum"), [((3, 4), (3, 4))], domain=("away0", "unit"),
+         gradcheck=False, second_order=False),
+    Case("huber_loss", lambda a, t: F.huber_loss(a, t, delta=0.7), lambda a, t: R.huber(a - t, 0.7),
+         lambda a, t: _tF().huber_loss(a, t, delta=0.7), [((3, 4), (3, 4))]),
+    Case("smooth_l1_loss", lambda a, t: F.smooth_l1_loss(a, t, beta=0.7), lambda a, t: R.smooth_l1(a - t, 0.7),
+         lambda a, t: _tF().smooth_l1_loss(a, t, beta=0.7), [((3, 4), (3, 4))]),
+    Case("binary_cross_entropy", lambda p, t: F.binary_cross_entropy(p, t), R.binary_cross_entropy,
+         lambda p, t: _tF().binary_cross_entropy(p, t), [((3, 4), (3, 4))], domain="prob"),
+    Case("binary_cross_entropy_with_logits", lambda a, t: F.binary_cross_entropy_with_logits(a, t, pos_weight=2.0),
+         lambda a, t: R.binary_cross_entropy_with_logits(a, t, 2.0),
+         lambda a, t: _tF().binary_cross_entropy_with_logits(a, t, pos_weight=_t().tensor(2.0, dtype=a.dtype)),
+         [((3, 4), (3, 4))], domain=("any", "prob")),
+    Case("gaussian_nll_loss", lambda m, t, v: F.gaussian_nll_loss(m, t, v), R.gaussian_nll,
+         lambda m, t, v: _tF().gaussian_nll_loss(m, t, v), [((3, 4), (3, 4), (3, 4))], domain=("any", "any", "pos")),
+    Case("kl_div_batchmean", lambda a, p: F.kl_div(a.log_softmax(dim=1), p, reduction="batchmean"),
+         lambda a, p: R.kl_div_batchmean(R.log_softmax(a, 1), p),
+         lambda a, p: _tF().kl_div(a.log_softmax(dim=1), p, reduction="batchmean"), [((3, 4), (3, 4))],
+         domain=("any", "prob")),
+    Case("hinge_loss", lambda a: F.hinge_loss(a, PLUS_MINUS), lambda a: np.mean(np.maximum(0, 1 - PLUS_MINUS * a)),
+         lambda a: (1 - _t().from_numpy(PLUS_MINUS).to(a.dtype) * a).clamp(min=0).mean(), MAT, domain="distinct",
+         second_order=False),
+    Case("multi_margin_loss", lambda a: F.multi_margin_loss(a, LABELS, p=2), lambda a: R.multi_margin(a, LABELS, p=2),
+         lambda a: _tF().multi_margin_loss(a, _t().from_numpy(LABELS), p=2), MAT, domain="distinct",
+         second_order=False),  # (torch has no double backward for it; gradgradcheck still runs)
+]
+
+CASES = CASES + NN_CASES
 
 
 def ids(case, shapes):

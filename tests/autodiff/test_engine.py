@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import descend as dc
+from descend.autodiff.extend import inplace
 
 
 def leaf(values, dtype="float64"):
@@ -221,12 +222,15 @@ def test_inplace_change_of_saved_leaf_under_no_grad_then_backward_raises():
 
 
 def test_inplace_change_of_saved_output_raises():
+    """A raw write into a held output is refused; a write through extend.inplace is seen at backward."""
     x = leaf([0.1, 0.2])
     y = x.exp()  # backward reads y
     z = y.sum()
-    y.data[0] = 5.0
-    y.bump_version()
-    with pytest.raises(RuntimeError, match="in-place"):
+    with pytest.raises(ValueError, match="read-only"):
+        y.data[0] = 5.0
+    with inplace(y) as (arr,):
+        arr[0] = 5.0
+    with pytest.raises(RuntimeError, match=r"gradient of Exp \(its output, shape \(2,\)\).*in-place"):
         z.backward()
 
 
@@ -418,7 +422,7 @@ def _sum_to(g, shape):
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)  # the same examples on every machine
 @given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4),
        op=st.sampled_from(sorted(BINARY)), seed=st.integers(0, 2 ** 16))
 def test_broadcast_gradients_sum_back_to_each_input(shapes, op, seed):
@@ -439,7 +443,7 @@ def test_broadcast_gradients_sum_back_to_each_input(shapes, op, seed):
     np.testing.assert_allclose(b.grad.numpy(), _sum_to(w * db, sb), rtol=1e-10, atol=1e-12)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)  # the same examples on every machine
 @given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=3, max_side=3))
 def test_broadcast_gradients_match_torch(shapes):
     torch = pytest.importorskip("torch")

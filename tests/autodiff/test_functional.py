@@ -159,6 +159,12 @@ def test_hvp_with_several_arguments():
     w, b = f64([0.4, -0.2]), f64([1.5, 0.7])
     vw, vb = f64([1.0, 0.0]), f64([0.0, 2.0])
     _, (hw, hb) = dc.hvp(f, (w, b), (vw, vb))
+    # closed form: g(u) = tanh²u at u = w·b, g' = 2 tanh u sech²u, g'' = 2 sech⁴u − 4 tanh²u sech²u
+    W, B, VW, VB = w.numpy(), b.numpy(), vw.numpy(), vb.numpy()
+    t, s2 = np.tanh(W * B), 1 / np.cosh(W * B) ** 2
+    g1, g2 = 2 * t * s2, 2 * s2 ** 2 - 4 * t ** 2 * s2
+    np.testing.assert_allclose(hw.numpy(), (g2 * B * B + 6 * W) * VW + (g2 * W * B + g1) * VB, rtol=1e-12)
+    np.testing.assert_allclose(hb.numpy(), (g2 * W * B + g1) * VW + g2 * W * W * VB, rtol=1e-12)
     torch = pytest.importorskip("torch")
     tf = lambda w, b: ((w * b).tanh() ** 2).sum() + (w ** 3).sum()  # noqa: E731
     _, (tw, tb) = torch.autograd.functional.hvp(tf, (torch.tensor(w.numpy()), torch.tensor(b.numpy())),
@@ -503,12 +509,17 @@ def test_item_and_bool_errors():
 
 # --------------------------------------------------------------------------- more transform compositions
 def test_autograd_grad_several_outputs_and_intermediate_inputs_match_torch():
-    torch = pytest.importorskip("torch")
     x = f64([1.0, 2.0], requires_grad=True)
     h = x.sin()
     y1 = (h * h).sum()
     y2 = h.exp().sum() * y1
     g = dc.autograd_grad([y1, y2], [x, h], [f64(2.0), f64(-1.0)])
+    # closed form: ∂(2 y1 − y2)/∂h = 4h − (eʰ y1 + 2h Σ eʰ), and ∂/∂x = that · cos x
+    hn = np.sin([1.0, 2.0])
+    gh = 4 * hn - (np.exp(hn) * (hn * hn).sum() + 2 * hn * np.exp(hn).sum())
+    np.testing.assert_allclose(g[1].numpy(), gh, rtol=1e-12)
+    np.testing.assert_allclose(g[0].numpy(), gh * np.cos([1.0, 2.0]), rtol=1e-12)
+    torch = pytest.importorskip("torch")
     t = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
     th = t.sin()
     ty1 = (th * th).sum()

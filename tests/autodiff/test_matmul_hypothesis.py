@@ -46,7 +46,7 @@ def _reference_grads(a, b, w):
     return _sum_to(ga, a.shape), _sum_to(gb, b.shape)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, derandomize=True)  # the same examples on every machine
 @given(shapes=matmul_shapes(), seed=st.integers(0, 1000))
 def test_matmul_values_and_gradients(shapes, seed):
     sa, sb = shapes
@@ -69,7 +69,7 @@ def test_matmul_values_and_gradients(shapes, seed):
     np.testing.assert_allclose(t.numpy(), np.matmul(va, bn) + np.matmul(an, vb), rtol=1e-10, atol=1e-12)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)  # the same examples on every machine
 @given(shapes=matmul_shapes())
 def test_matmul_matches_torch(shapes):
     torch = pytest.importorskip("torch")

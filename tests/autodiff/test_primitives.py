@@ -194,6 +194,19 @@ def test_registry_covers_every_listed_primitive():
     assert missing == []
 
 
+def test_registry_covers_nn_functional():
+    """Every function of descend.nn.functional has a registry entry (or is named here with the reason)."""
+    import descend.nn.functional as F
+
+    names = {c.name for c in CASES}
+    autodiff_primitives = {"sigmoid", "tanh", "relu", "softmax", "log_softmax", "sign"}  # registered above
+    elsewhere = {"dropout": "a random mask: tests/nn/test_nn_layers.py", "one_hot": "integer encoding, no gradient",
+                 "swish": "the same function as silu", "identity": "returns its input", "flatten": "reshape"}
+    missing = [n for n in F.__all__
+               if n not in autodiff_primitives and n not in elsewhere and not any(c.startswith(n) for c in names)]
+    assert missing == []
+
+
 @pytest.mark.parametrize("case,shapes", GRAD, ids=GRAD_IDS)
 def test_reverse_over_forward_matches_reverse_over_reverse(case, shapes):
     """∂/∂x [wᵀ J(x) v] by differentiating the jvp rules equals ∂/∂x [(J(x)ᵀ w)ᵀ v] by double backward."""

@@ -49,7 +49,7 @@ REDUCTIONS = {
 }
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)  # the same examples on every machine
 @given(sdk=shape_and_dims(), name=st.sampled_from(sorted(REDUCTIONS)), seed=st.integers(0, 1000))
 def test_reduction_value_and_gradient(sdk, name, seed):
     shape, dims, keepdim = sdk
@@ -71,7 +71,7 @@ def test_reduction_value_and_gradient(sdk, name, seed):
     assert float((t.numpy() * w).sum()) == pytest.approx(float((x.grad.numpy() * v).sum()), rel=1e-9, abs=1e-9)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)  # the same examples on every machine
 @given(shape=hnp.array_shapes(min_dims=1, max_dims=4, max_side=4), seed=st.integers(0, 1000),
        correction=st.sampled_from([0, 1]))
 def test_var_std_along_random_dim(shape, seed, correction):
@@ -90,7 +90,7 @@ def test_var_std_along_random_dim(shape, seed, correction):
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-10, atol=1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)  # the same examples on every machine
 @given(shape=hnp.array_shapes(min_dims=1, max_dims=4, max_side=4), data=st.data())
 def test_permute_reshape_roundtrip_gradient(shape, data):
     """y = permute(x).reshape(-1) · w: the gradient is w moved back by the inverse permutation."""

@@ -13,7 +13,7 @@ def test_attributes():
     assert x.dtype == dc.float32 == np.float32
     assert x.is_leaf and x.grad is None and x.grad_fn is None
     y = x * 2
-    assert not y.is_leaf and y.requires_grad and type(y.grad_fn).__name__ == "Mul"
+    assert not y.is_leaf and y.requires_grad and type(y.grad_fn).__name__ == "MulScalar"
     assert x.T.shape == (2, 2) and dc.tensor([1.0, 2.0]).T.shape == (2,)
     assert dc.ones(3, 4, 5).mT.shape == (3, 5, 4)
 
@@ -69,7 +69,7 @@ def test_repr():
     assert repr(dc.tensor([1.0], dtype="float64")) == "tensor([1.], dtype=float64)"
     assert repr(dc.tensor([1, 2])) == "tensor([1, 2])"
     assert repr(dc.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
-    assert repr(dc.tensor([1.0], requires_grad=True) * 2) == "tensor([2.], grad_fn=<Mul>)"
+    assert repr(dc.tensor([1.0], requires_grad=True) * 2) == "tensor([2.], grad_fn=<MulScalar>)"
 
 
 def test_requires_grad_toggles():

@@ -89,3 +89,12 @@ def test_standardize_uses_training_statistics_only():
     assert isinstance(zt, dc.Tensor) and zt.dtype == np.float32
     ds2 = s(D.TensorDataset(test, np.arange(50)))
     np.testing.assert_allclose(ds2.arrays[0], s(test))
+
+
+def test_non_numeric_fields_are_refused_at_construction():
+    """A string label column used to pass until the first batch; now the data set says what is wrong."""
+    x = np.zeros((3, 2), dtype=np.float32)
+    with pytest.raises(TypeError, match=r"argument 1 has dtype <U1.*integers"):
+        D.TensorDataset(x, np.array(["a", "b", "a"]))
+    with pytest.raises(TypeError, match="complex"):
+        D.TensorDataset(x.astype(np.complex64), np.arange(3))

@@ -1,4 +1,6 @@
-"""Layers against PyTorch (float64) and against finite differences (gradcheck, gradgradcheck)."""
+"""Layers against finite differences (gradcheck, gradgradcheck) and closed forms, and against PyTorch
+(float64) where installed. (The convolution's and the pools' values against plain NumPy loops are
+in the primitive registry, tests/autodiff/registry.py.)"""
 
 import numpy as np
 import pytest
@@ -7,10 +9,10 @@ import descend as dc
 import descend.nn as nn
 import descend.nn.functional as F
 
-torch = pytest.importorskip("torch")
 
 
 def t64(a, requires_grad=False):
+    torch = pytest.importorskip("torch")
     return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad)
 
 
@@ -24,6 +26,7 @@ def rand(*shape, seed=0):
 
 # --------------------------------------------------------------------------- Linear
 def test_linear_forward_backward_matches_torch():
+    torch = pytest.importorskip("torch")
     x, w, b = rand(5, 4), rand(3, 4, seed=1), rand(3, seed=2)
     g = rand(5, 3, seed=3)
     xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
@@ -48,6 +51,7 @@ def test_linear_gradcheck_and_second_order():
 @pytest.mark.parametrize("batch_shape,bias", [((6,), True), ((2, 3), True), ((5,), False)])
 def test_linear_hessian_vector_product_matches_torch_double_backward(batch_shape, bias):
     # dc.hvp is forward-over-reverse: LinearFn's NumPy backward returns the gradients' tangents
+    torch = pytest.importorskip("torch")
     x, y = rand(*batch_shape, 4, seed=4), rand(*batch_shape, 2, seed=5)
     shapes = [(3, 4), (3,), (2, 3), (2,)] if bias else [(3, 4), (2, 3)]
     ps = [rand(*s, seed=10 + i) for i, s in enumerate(shapes)]
@@ -74,6 +78,7 @@ def test_linear_hessian_vector_product_matches_torch_double_backward(batch_shape
 def test_linear_hessian_vector_product_with_a_weight_used_twice_and_through_an_op():
     # hvp skips the value of W̄ for its own leaves; a tied weight (two uses) and a weight reached
     # through another op (2·W) must still give torch's double-backward result
+    torch = pytest.importorskip("torch")
     x, w, v = rand(5, 3, seed=6), rand(3, 3, seed=7), rand(3, 3, seed=8)
 
     def f(lib, x, w):
@@ -111,11 +116,43 @@ def test_linear_seeded_init_repeats():
 
 
 # --------------------------------------------------------------------------- BatchNorm
-@pytest.mark.parametrize("shape,cls,tcls", [((6, 3), nn.BatchNorm1d, torch.nn.BatchNorm1d),
-                                            ((4, 3, 5), nn.BatchNorm1d, torch.nn.BatchNorm1d),
-                                            ((4, 3, 5, 2), nn.BatchNorm2d, torch.nn.BatchNorm2d)])
+BATCHNORMS = [((6, 3), nn.BatchNorm1d), ((4, 3, 5), nn.BatchNorm1d), ((4, 3, 5, 2), nn.BatchNorm2d)]
+
+
+@pytest.mark.parametrize("shape,cls", BATCHNORMS)
 @pytest.mark.parametrize("momentum", [0.1, None])
-def test_batchnorm_train_eval_running_stats_match_torch(shape, cls, tcls, momentum):
+def test_batchnorm_running_stats_follow_the_formula(shape, cls, momentum):
+    """r ← (1 − m) r + m·stat with the unbiased batch variance; momentum=None averages all batches."""
+    bn = cls(3, momentum=momentum).double()
+    axes = (0,) + tuple(range(2, len(shape)))
+    mean, var = np.zeros(3), np.ones(3)
+    batches = []
+    for step in range(4):
+        x = rand(*shape, seed=10 + step) * 2 + 1
+        y = bn(d64(x)).numpy()
+        batches.append(x)
+        m = 1 / (step + 1) if momentum is None else momentum
+        n = x.size // 3
+        mean = (1 - m) * mean + m * x.mean(axis=axes)
+        var = (1 - m) * var + m * x.var(axis=axes) * n / (n - 1)
+        bshape = (1, 3) + (1,) * (len(shape) - 2)
+        xhat = (x - x.mean(axis=axes).reshape(bshape)) / np.sqrt(x.var(axis=axes).reshape(bshape) + 1e-5)
+        np.testing.assert_allclose(y, xhat, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(bn.running_mean.numpy(), mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var.numpy(), var, rtol=1e-12)
+    assert bn.num_batches_tracked.shape == () and bn.num_batches_tracked.item() == 4
+    bn.eval()
+    x = rand(*shape, seed=99)
+    bshape = (1, 3) + (1,) * (len(shape) - 2)
+    np.testing.assert_allclose(bn(d64(x)).numpy(), (x - mean.reshape(bshape)) / np.sqrt(var.reshape(bshape) + 1e-5),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape,cls", BATCHNORMS)
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_train_eval_running_stats_match_torch(shape, cls, momentum):
+    torch = pytest.importorskip("torch")
+    tcls = getattr(torch.nn, cls.__name__)
     bn = cls(3, momentum=momentum).double()
     tbn = tcls(3, momentum=momentum).double()
     with torch.no_grad():
@@ -169,6 +206,7 @@ def test_batchnorm_gradcheck():
 # --------------------------------------------------------------------------- Conv2d
 def _conv2d_against_torch(x, w, b, **kw):
     """Output and the gradients of x, W, b of F.conv2d equal torch's (float64)."""
+    torch = pytest.importorskip("torch")
     xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
     xt, wt, bt = t64(x, True), t64(w, True), t64(b, True)
     yd = F.conv2d(xd, wd, bd, **kw)
@@ -197,6 +235,7 @@ def test_conv2d_in_several_column_blocks_matches_torch(monkeypatch):
 
 
 def test_conv2d_same_padding_and_module():
+    torch = pytest.importorskip("torch")
     dc.manual_seed(0)
     conv = nn.Conv2d(2, 3, 3, padding="same").double()
     x = d64(rand(1, 2, 5, 5))
@@ -220,6 +259,7 @@ def test_conv2d_gradcheck_and_gradgradcheck():
 # --------------------------------------------------------------------------- pools
 @pytest.mark.parametrize("k,s,p,d", [(2, None, 0, 1), (3, 2, 1, 1), ((2, 3), (1, 2), (1, 1), 1), (2, 1, 0, 2)])
 def test_max_pool2d_matches_torch(k, s, p, d):
+    torch = pytest.importorskip("torch")
     x = rand(2, 3, 7, 8)
     xd, xt = d64(x, True), t64(x, True)
     yd = F.max_pool2d(xd, k, s, p, d)
@@ -236,6 +276,7 @@ def test_max_pool2d_matches_torch(k, s, p, d):
 
 @pytest.mark.parametrize("k,s,p,cip", [(2, None, 0, True), (3, 2, 1, True), (3, 2, 1, False), ((2, 3), (1, 2), (1, 1), False)])
 def test_avg_pool2d_matches_torch(k, s, p, cip):
+    torch = pytest.importorskip("torch")
     x = rand(2, 3, 7, 8)
     xd, xt = d64(x, True), t64(x, True)
     yd = F.avg_pool2d(xd, k, s, p, count_include_pad=cip)
@@ -252,6 +293,7 @@ def test_avg_pool2d_matches_torch(k, s, p, cip):
                                        (5, 5, 3, 3, 1)])  # (the last: a window starting in the padding is dropped)
 @pytest.mark.parametrize("count_include_pad", [True, False])
 def test_pools_ceil_mode_match_torch(H, W, k, s, p, count_include_pad):
+    torch = pytest.importorskip("torch")
     x = rand(2, 3, H, W)
     g = None
     for name, kw in (("max_pool2d", {}), ("avg_pool2d", dict(count_include_pad=count_include_pad))):
@@ -272,6 +314,7 @@ def test_pools_ceil_mode_match_torch(H, W, k, s, p, count_include_pad):
 
 
 def test_max_pool_ceil_mode_with_dilation_and_modules_match_torch():
+    torch = pytest.importorskip("torch")
     x = rand(1, 2, 9, 10)
     yd = nn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True)(d64(x))
     yt = torch.nn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True)(t64(x))
@@ -358,6 +401,7 @@ def test_conv2d_stride_one_gradgradcheck():
 
 
 def test_avg_pool2d_divisor_override_matches_torch():
+    torch = pytest.importorskip("torch")
     x = rand(1, 2, 6, 6)
     yd = F.avg_pool2d(d64(x), 3, 2, 1, divisor_override=5)
     yt = torch.nn.functional.avg_pool2d(t64(x), 3, 2, 1, divisor_override=5)
@@ -365,6 +409,7 @@ def test_avg_pool2d_divisor_override_matches_torch():
 
 
 def test_cnn_float32_end_to_end_matches_torch():
+    torch = pytest.importorskip("torch")
     dc.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
     tm = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
@@ -384,6 +429,7 @@ def test_cnn_float32_end_to_end_matches_torch():
 
 
 def test_max_pool2d_ties_go_to_one_entry_like_torch():
+    torch = pytest.importorskip("torch")
     x = np.maximum(rand(2, 3, 6, 6), 0)  # many windows of tied zeros, as after a ReLU
     x[0, 0, :2, :2] = 1.5
     xd, xt = d64(x, True), t64(x, True)

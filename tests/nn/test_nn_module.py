@@ -7,7 +7,6 @@ import pytest
 
 import descend as dc
 import descend.nn as nn
-import descend.nn.functional as F
 
 
 class Net(nn.Module):
@@ -241,3 +240,34 @@ def test_parameters_order_equals_named_parameters_order():
     net = nn.Sequential(Net(), nn.ModuleList([nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 3))]), nn.Linear(3, 1))
     assert [id(p) for p in net.parameters()] == [id(p) for _, p in net.named_parameters()]
     assert len(list(net.parameters(recurse=False))) == 0
+
+
+def test_nn_and_data_use_only_the_public_autodiff_surface():
+    """No name that starts with _ inside autodiff is touched from nn or data (issue 11)."""
+    import pathlib
+    import re
+
+    import descend
+
+    root = pathlib.Path(descend.__file__).parent
+    for package in ("nn", "data"):
+        for path in (root / package).rglob("*.py"):
+            text = path.read_text()
+            assert not re.search(r"\._make\(|\._fw\b|\._vc\b|\._ctx\b|\._data\b", text), path
+            for target in re.findall(r"from\s+(?:descend|\.\.)\.?autodiff\.(\w+)", text):
+                assert target in ("extend", "dtype", "random"), (path, target)
+
+
+@pytest.mark.parametrize("layer", [nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SiLU, nn.Dropout])
+def test_activation_layers_take_no_inplace_argument(layer):
+    """descend has no in-place activations; an accepted-and-ignored inplace=True would mislead."""
+    with pytest.raises(TypeError, match="inplace"):
+        layer(inplace=True)
+
+
+@pytest.mark.parametrize("bad", [2.5, (2, 2.0), True, "3"])
+def test_window_sizes_must_be_ints(bad):
+    with pytest.raises(TypeError, match="expected an int or a pair of ints"):
+        nn.Conv2d(1, 1, bad)
+    with pytest.raises(TypeError, match="expected an int or a pair of ints"):
+        nn.MaxPool2d(bad)(dc.ones(1, 1, 4, 4))

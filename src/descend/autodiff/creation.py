@@ -3,13 +3,15 @@
 
 Floating values take the default dtype (float32) unless ``dtype=`` says otherwise; integer
 values stay integer (int64), booleans stay boolean. Every factory takes ``requires_grad=``.
+A tensor holds bool, integer or floating numbers only: complex numbers, strings, objects or
+datetimes (as data, dtype or fill value) raise TypeError saying what was given.
 """
 
 import numpy as np
 
 from . import dtype as _dt
 from .random import generator
-from .tensor import Tensor, as_array  # noqa: F401  (as_array is part of this module's API)
+from .tensor import Tensor, as_array, check_array  # noqa: F401  (as_array is part of this module's API)
 
 
 def _finish(arr, requires_grad):
@@ -28,7 +30,18 @@ def from_numpy(array, requires_grad=False):
     """A tensor that shares memory with ``array`` and keeps its dtype (as ``torch.from_numpy``)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
-    return _finish(array, requires_grad)
+    return _finish(check_array(array, "from_numpy"), requires_grad)
+
+
+def _real(value, where, what):
+    """``value`` if it is a real number (bool, integer or floating, Python or NumPy, or a one-element
+    tensor's value), else a TypeError naming what was given."""
+    if isinstance(value, Tensor):
+        value = value.item()
+    kind = np.asarray(value).dtype.kind
+    if kind not in "biuf" or np.ndim(value) != 0:
+        raise TypeError(f"{where}: {what}={value!r} is not a real number")
+    return value
 
 
 def _shape(size):
@@ -57,13 +70,14 @@ def empty(*size, dtype=None, requires_grad=False):
 
 def full(size, fill_value, dtype=None, requires_grad=False):
     """A tensor of the given shape filled with ``fill_value``."""
-    if dtype is None and isinstance(fill_value, (bool, int, np.integer)):
-        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
+    fill_value = _real(fill_value, "full", "fill_value")
+    if dtype is None and isinstance(fill_value, (bool, int, np.integer, np.bool_)):
+        dtype = np.bool_ if isinstance(fill_value, (bool, np.bool_)) else np.int64
     return _finish(np.full(_shape((size,)), fill_value, _dt.as_dtype(dtype)), requires_grad)
 
 
 def _like(x, dtype):
-    return (x.data.dtype if isinstance(x, Tensor) else np.asarray(x).dtype) if dtype is None else _dt.as_dtype(dtype)
+    return _dt.as_dtype((x.data.dtype if isinstance(x, Tensor) else np.asarray(x).dtype) if dtype is None else dtype)
 
 
 def zeros_like(x, dtype=None, requires_grad=False):
@@ -75,6 +89,7 @@ def ones_like(x, dtype=None, requires_grad=False):
 
 
 def full_like(x, fill_value, dtype=None, requires_grad=False):
+    fill_value = _real(fill_value, "full_like", "fill_value")
     return _finish(np.full(np.shape(x.data if isinstance(x, Tensor) else x), fill_value, _like(x, dtype)), requires_grad)
 
 
@@ -85,6 +100,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     """
     if end is None:
         start, end = 0, start
+    for what, v in (("start", start), ("end", end), ("step", step)):
+        _real(v, "arange", what)
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if is_int else _dt.get_default_dtype()
@@ -93,6 +110,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
 
 def linspace(start, end, steps, dtype=None, requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    _real(start, "linspace", "start")
+    _real(end, "linspace", "end")
     return _finish(np.linspace(start, end, steps, dtype=_dt.as_dtype(dtype)), requires_grad)
 
 

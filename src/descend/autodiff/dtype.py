@@ -17,17 +17,30 @@ bool_ = np.dtype("bool")
 
 _default = [float32]
 
+#: the kinds of NumPy dtype a tensor may hold: bool, signed and unsigned integer, floating
+KINDS = "biuf"
+
+#: what the other kinds hold, for error messages
+KIND_NAMES = {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects", "M": "datetimes",
+              "m": "timedeltas", "V": "structured records"}
+
 
 def as_dtype(dtype):
-    """Return the NumPy dtype that ``dtype`` names (a dtype, a scalar type or a string)."""
+    """Return the NumPy dtype that ``dtype`` names (a dtype, a scalar type or a string).
+
+    A tensor holds bool, integer or floating numbers: other dtypes (complex, strings, objects,
+    datetimes) raise TypeError."""
     if dtype is None:
         return _default[0]
-    if isinstance(dtype, np.dtype):
-        return dtype
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype={dtype!r} is not a dtype; expected e.g. dc.float32, np.float64 or 'float64'") from None
+    if not isinstance(dtype, np.dtype):
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype={dtype!r} is not a dtype; expected e.g. dc.float32, np.float64 or 'float64'") from None
+    if dtype.kind not in KINDS:
+        raise TypeError(f"dtype={dtype} ({KIND_NAMES.get(dtype.kind, 'other values')}) is not a tensor dtype; a tensor "
+                        "holds bool, integer or floating numbers (e.g. dc.float32, dc.float64, dc.int64, dc.bool_)")
+    return dtype
 
 
 def set_default_dtype(dtype):

@@ -9,48 +9,78 @@ these names (and the public ``descend.autodiff`` API), never through a name that
 - A new primitive is a :class:`~descend.autodiff.function.Function` subclass: its ``backward`` reads
   the input Tensors as ``self.inputs`` and the output y as ``self.output()`` (see that class).
 - :func:`inplace` is how to write into tensors' arrays directly (optimizers, initializers, running
-  statistics): inside the block the arrays may be written; on leaving it each tensor's version
-  moves by one, so a graph that saved the old values raises on backward instead of silently
-  using the new ones. ``with dc.no_grad(): p.sub_(lr * p.grad)`` does the same for one tensor.
+  statistics): inside the block the arrays may be written, even those a live graph holds
+  read-only for its backward pass; on leaving it each tensor's version moves by one, so a graph
+  that saved the old values raises on backward instead of silently using the new ones.
+  ``with dc.no_grad(): p.sub_(lr * p.grad)`` (or ``p -= lr * p.grad``) does the same for one tensor.
 - :func:`set_tangent` / :func:`clear_tangent` / :func:`tangent` attach, remove and read the tangent
   ẋ a tensor carries inside a ``dc.jvp`` pass (forward mode; e.g. a Hessian-vector product
   through a model that reads its own parameters).
+- :func:`only_tangent_wanted` tells a backward rule that the value of an input's gradient will
+  not be read, only its tangent (``dc.hvp`` returns ∇²f·v and drops ∇f): an expensive gradient
+  primitive may then skip its value (``LinearGradWeight`` does).
+- :func:`held_by` says which box holds a tensor's array read-only (why NumPy says "assignment
+  destination is read-only": a live graph saved the array for its backward pass).
 - An optimizer whose ``step`` needs a closure says so with the class attribute
   ``needs_closure = True``; :func:`needs_closure` reads it (the training loop asks it, never a name).
 """
 
-import contextlib
-
+from .hold import holder, lift, restore
 from .mode import state
-from .tensor import Tensor
+from .tensor import Tensor, check_array
 
-__all__ = ["wrap", "inplace", "set_tangent", "clear_tangent", "tangent", "needs_closure"]
+__all__ = ["wrap", "inplace", "held_by", "set_tangent", "clear_tangent", "tangent", "only_tangent_wanted",
+           "needs_closure"]
 
 
 def wrap(array, requires_grad=False):
-    """A leaf Tensor whose ``data`` is ``array`` itself (no copy, no dtype conversion, no check).
+    """A leaf Tensor whose ``data`` is ``array`` itself (no copy, no dtype conversion).
 
-    ``array`` must be a NumPy array of bool, integer or floating dtype; ``requires_grad=True``
-    needs a floating one. Use it where ``dc.from_numpy``'s checks would cost on a hot path.
+    ``array`` must be a NumPy array of bool, integer or floating dtype (TypeError otherwise);
+    ``requires_grad=True`` needs a floating one. Use it where ``dc.from_numpy``'s checks would
+    cost on a hot path.
     """
-    t = Tensor._make(array)
+    t = Tensor._make(check_array(array, "wrap"))
     if requires_grad:
         t.requires_grad_(True)
     return t
 
 
-@contextlib.contextmanager
-def inplace(*tensors):
+class inplace:
     """``with inplace(p, q) as (P, Q):`` write into the arrays P = p.data, Q = q.data directly.
 
-    On leaving the block (also by an exception) each tensor's version moves by one, so a
-    recorded graph that saved their old values raises when it is differentiated.
+    Inside the block the arrays are writable even if a live graph holds them read-only for its
+    backward pass. On leaving the block (also by an exception) each tensor's version moves by one,
+    so a recorded graph that saved the old values raises when it is differentiated (PyTorch's rule).
     """
-    try:
-        yield tuple(t.data for t in tensors)
-    finally:
-        for t in tensors:
+
+    __slots__ = ("tensors", "lifted")
+
+    def __init__(self, *tensors):
+        for i, t in enumerate(tensors):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"inplace: argument {i} is a {type(t).__name__}, expected a Tensor")
+        self.tensors = tensors
+        self.lifted = ()
+
+    def __enter__(self):
+        self.lifted = [lift(t.data) for t in self.tensors]
+        return tuple(t.data for t in self.tensors)
+
+    def __exit__(self, *exc):
+        for lifted in reversed(self.lifted):
+            restore(lifted)
+        self.lifted = ()
+        for t in self.tensors:
             t._vc[0] += 1
+        return False
+
+
+def held_by(x):
+    """The name of a recorded box (e.g. ``"Mul"``) that holds the array of Tensor or array ``x``
+    read-only for its backward pass, or None when no live graph holds it."""
+    box = holder(x.data if isinstance(x, Tensor) else x)
+    return None if box is None else box.__name__
 
 
 def set_tangent(tensor, tangent_tensor):
@@ -74,6 +104,13 @@ def clear_tangent(tensor):
 def tangent(tensor):
     """The tangent Tensor ``tensor`` carries in the current ``dc.jvp`` pass, or None."""
     return tensor.tangent
+
+
+def only_tangent_wanted(x):
+    """True when ``x`` is a leaf whose gradient is wanted only for its tangent in the current pass
+    (the leaves of ``dc.hvp``): a box whose input it is may return any value of the right shape
+    for that input's gradient, as long as the gradient's tangent is right."""
+    return x._ctx is None and id(x) in state.tangent_only
 
 
 def needs_closure(optimizer):

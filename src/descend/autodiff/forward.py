@@ -43,31 +43,6 @@ def with_tangent(x, tangent):
     return y
 
 
-def tangent_of(x):
-    """The tangent array ẋ that Tensor ``x`` carries in the current forward pass, or None."""
-    fw = x._fw
-    if fw is None or state.forward_tag is None or fw[0] is not state.forward_tag:
-        return None
-    return fw[1].data
-
-
-def primal_gradient_unused(x):
-    """True when ``x`` is a leaf whose gradient is wanted only for its tangent (inside ``dc.hvp``,
-    which returns ∇²f·v and drops ∇f): a box whose input it is may skip that gradient's value."""
-    return x._ctx is None and id(x) in state.tangent_only
-
-
-def dual(value, tangent):
-    """A Tensor of array ``value`` carrying array ``tangent`` (or none, if None) in the current pass.
-
-    For boxes whose backward computes its own tangent in NumPy (see ``LinearFn``) instead of
-    through Tensor operations."""
-    y = Tensor._make(value)
-    if tangent is not None:
-        y._fw = (state.forward_tag, Tensor._make(tangent))
-    return y
-
-
 def jvp(f, primals, tangents):
     """Evaluate f at ``primals`` and its directional derivative J·``tangents`` in one forward pass.
 

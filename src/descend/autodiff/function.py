@@ -33,8 +33,12 @@ import traceback
 
 import numpy as np
 
+from .hold import hold, let_go
 from .mode import state as _state
 from .tensor import Tensor
+
+_new = object.__new__
+_make = Tensor._make
 
 
 class Function:
@@ -47,6 +51,7 @@ class Function:
     saves_output = False
 
     versions = None
+    _held = None
     _out_fw = None
     _hooks = None
     _retained = None
@@ -65,7 +70,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         """Run the box on Tensors ``inputs``; returns the output Tensor (recorded if needed)."""
-        self = object.__new__(cls)
+        self = _new(cls)
+        self.inputs = inputs
         arrays = []
         record = False
         for t in inputs:
@@ -75,23 +81,34 @@ class Function:
             arrays.append(t.data)
             if t.requires_grad:
                 record = True
-        self.inputs = inputs
+        out = self.forward(*arrays, **options) if options else self.forward(*arrays)
         state = _state
-        out = self.forward(*arrays, **options)
         if record and state.grad_enabled:
             self.versions = [t._vc[0] for t in inputs]
-            result = Tensor._make(out, True, self)
+            result = _make(out, True, self)
+            # hold what backward reads, except an input whose own box already holds it as its
+            # saved output (that box outlives this one, and once it is freed so is this graph)
+            keep = []
+            for i in range(len(inputs)) if cls.saved_inputs is None else cls.saved_inputs:
+                c = inputs[i]._ctx
+                if c is None or not c.saves_output or c._out_data is not arrays[i]:
+                    keep.append(arrays[i])
+            if cls.saves_output:
+                keep.append(out)
+            if keep:
+                self._held = hold(keep, self)
         else:
-            result = Tensor._make(out)
+            result = _make(out)
         if cls.saves_output:
             self._out_data = out
             self._out_vc = result._vc
-        if state.forward_tag is not None:
-            _propagate_tangent(self, inputs, result)
-            if cls.saves_output:
-                self._out_fw = result._fw
-        if state.anomaly:
-            _check_anomaly(self, result, "forward")
+        if state.special:
+            if state.forward_tag is not None:
+                _propagate_tangent(self, inputs, result)
+                if cls.saves_output:
+                    self._out_fw = result._fw
+            if state.anomaly:
+                _check_anomaly(self, result, "forward")
         return result
 
     # ----------------------------------------------------------------- helpers for subclasses
@@ -115,10 +132,15 @@ class Function:
                 _raise_modified(self, t, f"input {i}")
 
     def release(self):
-        """Free what the box keeps for backward (after a backward without ``retain_graph``)."""
+        """Free what the box keeps for backward (after a backward without ``retain_graph``); the
+        arrays it held become writable again unless another live box holds them."""
         self._freed = True
         self.inputs = ()
         self._out_data = None
+        self._out_fw = None  # (its tangent's graph leads back to this box: a cycle)
+        if self._held is not None:
+            let_go(self._held)
+            self._held = None
 
     def __repr__(self):
         return f"<{type(self).__name__}>"

@@ -71,7 +71,7 @@ def value_and_grad(f, argnums=0):
 
 def _value_and_grad(f, argnums, tangent_only):
     """``value_and_grad``; with ``tangent_only`` (inside a forward-mode pass) the gradient is
-    wanted only for its tangent, and boxes may skip its value (see ``primal_gradient_unused``)."""
+    wanted only for its tangent, and boxes may skip its value (see ``extend.only_tangent_wanted``)."""
 
     def value_and_grad_f(*args):
         nums = _argnums(argnums, len(args))

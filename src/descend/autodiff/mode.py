@@ -10,14 +10,36 @@ import threading
 
 
 class _State(threading.local):
-    """Per-thread switches (as PyTorch's grad mode): a no_grad block in one thread leaves others alone."""
+    """Per-thread switches (as PyTorch's grad mode): a no_grad block in one thread leaves others alone.
+
+    ``special`` is true while a forward-mode pass or anomaly detection is on, so that every
+    primitive asks one question for both rare kinds of extra work."""
 
     def __init__(self):
         self.grad_enabled = True
-        self.forward_tag = None  # the tag of the active forward-mode (dual-number) pass, if any
-        self.anomaly = False
+        self._forward_tag = None  # the tag of the active forward-mode (dual-number) pass, if any
+        self._anomaly = False
+        self.special = False
         # ids of leaves whose gradient is wanted only for its tangent (``hvp``'s own leaves)
         self.tangent_only = frozenset()
+
+    @property
+    def forward_tag(self):
+        return self._forward_tag
+
+    @forward_tag.setter
+    def forward_tag(self, tag):
+        self._forward_tag = tag
+        self.special = tag is not None or self._anomaly
+
+    @property
+    def anomaly(self):
+        return self._anomaly
+
+    @anomaly.setter
+    def anomaly(self, on):
+        self._anomaly = on
+        self.special = on or self._forward_tag is not None
 
 
 state = _State()
@@ -71,19 +93,3 @@ class set_grad_enabled(_GradMode):
 def is_grad_enabled():
     """True when operations currently record the graph."""
     return state.grad_enabled
-
-
-def fast():
-    """True when a backward rule may use plain NumPy: no graph is recorded and no tangent is carried.
-
-    The engine runs backward rules under ``no_grad`` unless ``create_graph=True``; then the
-    result need not be differentiable again, so the rule can skip the Tensor machinery.
-    """
-    return not state.grad_enabled and state.forward_tag is None
-
-
-def tangent_pass():
-    """True when a backward rule runs inside a forward-mode pass with no graph recorded (the
-    reverse half of forward-over-reverse, e.g. ``dc.hvp``): the gradients it returns must carry
-    their tangents, but need not be differentiable again."""
-    return not state.grad_enabled and state.forward_tag is not None

@@ -10,12 +10,15 @@ A Tensor holds
 
 The arithmetic operators and methods (``+``, ``@``, ``exp``, ``sum``, ``reshape``, ...) are bound to
 the class by :mod:`descend.autodiff.ops`, and ``backward`` by :mod:`descend.autodiff.engine`, when
-the package is imported, so that this file depends on nothing but NumPy.
+the package is imported, so that this file depends on nothing but NumPy and the engine's small
+state modules (dtypes, grad mode, held arrays).
 
-In-place methods (``add_``, ``mul_``, ``zero_``, ``copy_``, ``x[i] = v``, ...) change ``data`` and
-bump the tensor's version counter; a backward pass that needs a value that was changed since
-it was saved raises instead of returning a wrong gradient. Code that writes into ``.data``
-directly must call :meth:`Tensor.bump_version` itself (optimizers do).
+In-place methods (``add_``, ``mul_``, ``zero_``, ``copy_``, ``x[i] = v``, ``x -= v``, ...) change
+``data`` and bump the tensor's version counter; a backward pass that needs a value that was
+changed since it was saved raises instead of returning a wrong gradient. While a recorded graph
+holds an array for its backward pass the array is read-only (see :mod:`descend.autodiff.hold`):
+a raw NumPy write such as ``x.data[:] = 0`` raises, the in-place methods lift the protection for
+their write. Code that writes into arrays directly uses ``descend.autodiff.extend.inplace``.
 """
 
 import weakref
@@ -23,25 +26,38 @@ import weakref
 import numpy as np
 
 from . import dtype as _dt
+from .hold import lift, restore
 from .mode import state as _state
 
 
 class Tensor:
     """An n-dimensional array that records the operations made on it for differentiation."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_fw", "_hooks", "_retain", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_fw", "_hooks", "__weakref__")
     __array_priority__ = 1000  # NumPy defers to our reflected operators
     __array_ufunc__ = None
 
-    def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = as_array(data, dtype)
+    def __init__(self, data, requires_grad=False, dtype=None, copy=True):
+        """A leaf tensor of ``data`` (numbers, nested lists, arrays or tensors).
+
+        With ``copy=True`` the values are copied and floating values take ``dtype`` or the
+        default dtype. With ``copy=False`` a NumPy array is used as it is, in its own dtype (as
+        ``dc.from_numpy``), and a Tensor's array is shared together with its version counter,
+        so that an in-place change of either is seen by both (as ``nn.Parameter(t)``).
+        """
+        self._vc = [0]
+        if copy or not isinstance(data, (np.ndarray, Tensor)):
+            self.data = as_array(data, dtype)
+        elif isinstance(data, Tensor):
+            self.data = data.data
+            self._vc = data._vc
+        else:
+            self.data = check_array(data, type(self).__name__)
         self.grad = None
         self.requires_grad = False
         self._ctx = None
-        self._vc = [0]
         self._fw = None
         self._hooks = None
-        self._retain = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -56,7 +72,6 @@ class Tensor:
         t._vc = [0]
         t._fw = None
         t._hooks = None
-        t._retain = False
         return t
 
     # ----------------------------------------------------------------- basic attributes
@@ -100,7 +115,9 @@ class Tensor:
         self._vc[0] += 1
 
     def numpy(self):
-        """The values as a NumPy array (shares memory with the tensor, like ``.detach().numpy()``)."""
+        """The values as a NumPy array (shares memory with the tensor, like ``.detach().numpy()``).
+
+        The array is read-only while a recorded graph holds it for its backward pass."""
         return self.data
 
     def item(self):
@@ -167,70 +184,99 @@ class Tensor:
             kind = "a leaf tensor that requires grad" if self._ctx is None else "a tensor that is part of a recorded graph"
             raise RuntimeError(f"{what}: in-place change of {kind}; wrap it in `with dc.no_grad():` or use the out-of-place operation")
 
-    def _inplace(self, what, value):
+    def _write(self, what, value, write):
+        """Run ``write(array)`` on this tensor's array (lifting a graph's read-only hold for the
+        write), then move the version. ``value`` is the array written from (for the dtype check)."""
         self._check_inplace(what)
-        if value.dtype != self.data.dtype and not np.can_cast(value.dtype, self.data.dtype, "same_kind"):
-            raise TypeError(f"{what}: cannot write values of dtype {value.dtype} into a tensor of dtype {self.data.dtype}")
+        data = self.data
+        if value.dtype != data.dtype and not np.can_cast(value.dtype, data.dtype, "same_kind"):
+            raise TypeError(f"{what}: cannot write values of dtype {value.dtype} into a tensor of dtype {data.dtype}")
+        lifted = lift(data)
+        try:
+            write(data)
+        finally:
+            restore(lifted)
         self._vc[0] += 1
+        return self
 
     @staticmethod
     def _value(other):
         return other.data if isinstance(other, Tensor) else np.asarray(other)
 
     def add_(self, other, alpha=1):
+        """x ← x + alpha·other, in place."""
         v = self._value(other)
-        self._inplace("add_", v)
-        if alpha == 1:
-            np.add(self.data, v, out=self.data, casting="same_kind")
-        else:
-            np.add(self.data, alpha * v, out=self.data, casting="same_kind")
-        return self
+        return self._write("add_", v, lambda a: np.add(a, v if alpha == 1 else alpha * v, out=a, casting="same_kind"))
 
     def sub_(self, other, alpha=1):
+        """x ← x − alpha·other, in place."""
         return self.add_(other, alpha=-alpha)
 
     def mul_(self, other):
+        """x ← x·other, in place."""
         v = self._value(other)
-        self._inplace("mul_", v)
-        np.multiply(self.data, v, out=self.data, casting="same_kind")
-        return self
+        return self._write("mul_", v, lambda a: np.multiply(a, v, out=a, casting="same_kind"))
 
     def div_(self, other):
+        """x ← x / other, in place."""
         v = self._value(other)
-        self._inplace("div_", v)
-        np.divide(self.data, v, out=self.data, casting="same_kind")
-        return self
+        return self._write("div_", v, lambda a: np.divide(a, v, out=a, casting="same_kind"))
 
     def clamp_(self, min=None, max=None):
-        self._inplace("clamp_", self.data)
-        np.clip(self.data, min, max, out=self.data)
-        return self
+        """x ← min(max(x, min), max), in place."""
+        return self._write("clamp_", self.data, lambda a: np.clip(a, min, max, out=a))
 
     def copy_(self, src):
+        """x ← src (broadcast to x's shape), in place."""
         v = self._value(src)
-        self._inplace("copy_", v)
         try:
-            np.copyto(self.data, v, casting="same_kind")
+            return self._write("copy_", v, lambda a: np.copyto(a, v, casting="same_kind"))
         except ValueError:
+            if np.broadcast_shapes(v.shape, self.shape) == self.shape:
+                raise
             raise ValueError(f"copy_: cannot copy a source of shape {v.shape} into a tensor of shape {self.shape}") from None
-        return self
 
     def fill_(self, value):
-        self._inplace("fill_", self.data)
-        self.data.fill(value)
-        return self
+        """x ← value everywhere, in place."""
+        v = self._value(value)
+        if v.ndim:
+            raise ValueError(f"fill_: expected one number, got an array of shape {v.shape}")
+        return self._write("fill_", check_array(v, "fill_"), lambda a: a.fill(value))
 
     def zero_(self):
+        """x ← 0, in place."""
         return self.fill_(0)
 
     def __setitem__(self, index, value):
         v = self._value(value)
-        self._inplace("x[...] = v", v)
         if isinstance(index, Tensor):
             index = index.data
         elif isinstance(index, tuple):
             index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        self.data[index] = v
+        self._write("x[...] = v", v, lambda a: a.__setitem__(index, v))
+
+    def _augmented(self, other, inplace, operator, symbol):
+        """``x op= v``: in place (the method ``inplace``) unless it must be recorded for
+        differentiation. Then, for a leaf that requires grad, it raises (as PyTorch), and for a
+        tensor inside a recorded graph it is ``x = x op v`` (a new node; other names for x keep
+        the old value, since descend does not rewrite a graph in place)."""
+        if _state.grad_enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            if self.requires_grad and self._ctx is None:
+                self._check_inplace(f"x {symbol} v")
+            return getattr(self, operator)(other)
+        return getattr(self, inplace)(other)
+
+    def __iadd__(self, other):
+        return self._augmented(other, "add_", "__add__", "+=")
+
+    def __isub__(self, other):
+        return self._augmented(other, "sub_", "__sub__", "-=")
+
+    def __imul__(self, other):
+        return self._augmented(other, "mul_", "__mul__", "*=")
+
+    def __itruediv__(self, other):
+        return self._augmented(other, "div_", "__truediv__", "/=")
 
     # ----------------------------------------------------------------- Python protocol
     __hash__ = object.__hash__
@@ -277,18 +323,33 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
+def check_array(arr, where):
+    """``arr`` itself if its dtype is bool, integer or floating; else a TypeError saying what it holds."""
+    kind = arr.dtype.kind
+    if kind not in _dt.KINDS:
+        raise TypeError(f"{where}: cannot make a tensor of {_dt.KIND_NAMES.get(kind, 'values')} (NumPy dtype {arr.dtype}); "
+                        "a tensor holds bool, integer or floating numbers")
+    return arr
+
+
 def as_array(data, dtype=None):
-    """A NumPy array of ``data`` in ``dtype``, or, if None, in the default dtype for floats."""
+    """A NumPy array copy of ``data`` in ``dtype``, or, if None, in the default dtype for floats.
+
+    Only bool, integer and floating data are accepted (TypeError otherwise); unsigned integers
+    become int64 (ValueError if a value does not fit)."""
     if isinstance(data, Tensor):
         data = data.data
     arr = np.array(data, copy=True)
-    if arr.dtype == object:
+    if arr.dtype == object and not isinstance(data, np.ndarray):
         raise TypeError(f"cannot make a tensor from {type(data).__name__} values; expected numbers or nested lists of numbers")
+    check_array(arr, "tensor")
     if dtype is not None:
         return arr.astype(_dt.as_dtype(dtype), copy=False)
     if arr.dtype.kind == "f":
         return arr.astype(_dt.get_default_dtype(), copy=False)
     if arr.dtype.kind in "iu" and arr.dtype != np.int64:
+        if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"tensor: value {arr.max()} does not fit in int64 (the dtype of integer tensors)")
         return arr.astype(np.int64)
     return arr
 

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from ..autodiff import Tensor
+from ..autodiff.extend import wrap
 
 
 class Dataset:
@@ -63,6 +64,9 @@ class TensorDataset(Dataset):
         for i, a in enumerate(arrays):
             if a.ndim == 0:
                 raise ValueError(f"TensorDataset: argument {i} is a scalar; expected an array with a first axis of examples")
+            if a.dtype.kind not in "biuf":
+                raise TypeError(f"TensorDataset: argument {i} has dtype {a.dtype}; tensors hold bool, integer or floating "
+                                "numbers (encode labels as integers, e.g. with np.unique(labels, return_inverse=True))")
         lengths = [len(a) for a in arrays]
         if len(set(lengths)) != 1:
             raise ValueError(f"TensorDataset: all tensors must have the same length (number of examples), "
@@ -76,10 +80,10 @@ class TensorDataset(Dataset):
     @property
     def tensors(self):
         """The stored arrays as Tensors (sharing memory)."""
-        return tuple(Tensor._make(a) for a in self.arrays)
+        return tuple(wrap(a) for a in self.arrays)
 
     def __getitem__(self, index):
-        return tuple(Tensor._make(np.asarray(a[index])) for a in self.arrays)
+        return tuple(wrap(np.asarray(a[index])) for a in self.arrays)
 
     def __len__(self):
         return len(self.arrays[0])

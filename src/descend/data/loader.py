@@ -16,6 +16,7 @@ epoch -- is in ``state_dict()``, so a resumed run draws the same batches.
 import numpy as np
 
 from ..autodiff import Tensor
+from ..autodiff.extend import wrap
 from ..autodiff.random import generator
 from .dataset import array_view
 
@@ -94,7 +95,7 @@ class DataLoader:
                       for k in range(len(samples[0]))]
         if self.transform is not None:
             fields[0] = np.asarray(self.transform(fields[0], rng=self.rng), dtype=fields[0].dtype)
-        return tuple(Tensor._make(f) for f in fields)
+        return tuple(wrap(f) for f in fields)
 
     def __iter__(self):
         if self._order is None:

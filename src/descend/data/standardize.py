@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..autodiff import Tensor
+from ..autodiff.extend import wrap
 from .dataset import TensorDataset, as_arrays
 
 
@@ -36,7 +37,7 @@ class Standardize:
         if isinstance(data, (np.ndarray, Tensor)):
             x = data.data if isinstance(data, Tensor) else data
             z = ((x - self.mean) / self.std).astype(x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32)
-            return Tensor._make(z) if isinstance(data, Tensor) else z
+            return wrap(z) if isinstance(data, Tensor) else z
         arrays = as_arrays(data)
         return TensorDataset(self(arrays[0]), *arrays[1:])
 

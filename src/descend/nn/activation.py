@@ -1,4 +1,8 @@
-"""Activation layers g(a): module forms of ``descend.nn.functional``'s activations (PyTorch names and defaults)."""
+"""Activation layers g(a): module forms of ``descend.nn.functional``'s activations (PyTorch names and defaults).
+
+PyTorch's ``inplace=`` argument is not offered: descend computes every activation into a new
+array (an in-place activation would have to rewrite the recorded graph of its input).
+"""
 
 from . import functional as F
 from .module import Module
@@ -21,9 +25,6 @@ class Tanh(Module):
 class ReLU(Module):
     """g(a) = max(0, a), relu'(0) = 0. Any shape."""
 
-    def __init__(self, inplace=False):
-        super().__init__()
-
     def forward(self, x):
         return F.relu(x)
 
@@ -31,7 +32,7 @@ class ReLU(Module):
 class LeakyReLU(Module):
     """g(a) = a if a > 0 else s·a, s = negative_slope (default 0.01); g'(0) = s."""
 
-    def __init__(self, negative_slope=0.01, inplace=False):
+    def __init__(self, negative_slope=0.01):
         super().__init__()
         self.negative_slope = negative_slope
 
@@ -45,7 +46,7 @@ class LeakyReLU(Module):
 class ELU(Module):
     """g(a) = a if a > 0 else α(eᵃ − 1) (default α = 1)."""
 
-    def __init__(self, alpha=1.0, inplace=False):
+    def __init__(self, alpha=1.0):
         super().__init__()
         self.alpha = alpha
 
@@ -75,7 +76,7 @@ class GELU(Module):
 class SiLU(Module):
     """g(a) = a σ(βa) (β = 1: SiLU; other β: Swish)."""
 
-    def __init__(self, beta=1.0, inplace=False):
+    def __init__(self, beta=1.0):
         super().__init__()
         self.beta = beta
 

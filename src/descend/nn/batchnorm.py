@@ -3,7 +3,7 @@
 import numpy as np
 
 from descend.autodiff.dtype import as_dtype, get_default_dtype
-from descend.autodiff.tensor import Tensor
+from descend.autodiff.extend import inplace, wrap
 
 from . import functional as F
 from .module import Module
@@ -40,9 +40,9 @@ class _BatchNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor._make(np.zeros(num_features, dtype=dt)))
-            self.register_buffer("running_var", Tensor._make(np.ones(num_features, dtype=dt)))
-            self.register_buffer("num_batches_tracked", Tensor._make(np.zeros((), dtype=np.int64)))
+            self.register_buffer("running_mean", wrap(np.zeros(num_features, dtype=dt)))
+            self.register_buffer("running_var", wrap(np.ones(num_features, dtype=dt)))
+            self.register_buffer("num_batches_tracked", wrap(np.zeros((), dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -51,9 +51,10 @@ class _BatchNorm(Module):
     def reset_running_stats(self):
         """running_mean ← 0, running_var ← 1, num_batches_tracked ← 0."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            with inplace(self.running_mean, self.running_var, self.num_batches_tracked) as (mean, var, count):
+                mean[...] = 0
+                var[...] = 1
+                count[...] = 0
 
     def _check_input(self, x):
         if x.ndim not in self._dims:
@@ -69,8 +70,8 @@ class _BatchNorm(Module):
             F.batch_norm(x, None, None, training=True)  # raises the batch-of-one error
         m = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
-            self.num_batches_tracked.bump_version()
+            with inplace(self.num_batches_tracked) as (count,):
+                count[...] += 1
             if self.momentum is None:
                 m = 1.0 / float(self.num_batches_tracked.data)
         use_batch = self.training or not self.track_running_stats

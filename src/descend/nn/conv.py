@@ -8,7 +8,7 @@ from descend.autodiff.dtype import as_dtype, get_default_dtype
 
 from . import functional as F
 from . import init
-from .functional._util import pair
+from .functional._util import pair_of_ints
 from .module import Module
 from .parameter import Parameter
 
@@ -32,10 +32,10 @@ class Conv2d(Module):
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"Conv2d: {what}={v!r}; expected a positive integer")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = pair(kernel_size, "Conv2d", "kernel_size")
-        self.stride = pair(stride, "Conv2d", "stride")
-        self.padding = padding if isinstance(padding, str) else pair(padding, "Conv2d", "padding")
-        self.dilation = pair(dilation, "Conv2d", "dilation")
+        self.kernel_size = pair_of_ints(kernel_size, "Conv2d", "kernel_size")
+        self.stride = pair_of_ints(stride, "Conv2d", "stride")
+        self.padding = padding if isinstance(padding, str) else pair_of_ints(padding, "Conv2d", "padding")
+        self.dilation = pair_of_ints(dilation, "Conv2d", "dilation")
         self.groups = groups
         dt = get_default_dtype() if dtype is None else as_dtype(dtype)
         self.weight = Parameter(np.empty((out_channels, in_channels) + self.kernel_size, dtype=dt))

@@ -23,15 +23,16 @@ import math
 
 import numpy as np
 
+from descend.autodiff import Tensor
+from descend.autodiff.extend import inplace
 from descend.autodiff.random import generator
-from descend.autodiff.tensor import Tensor
 
 
 def _write(tensor, values, name):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(tensor).__name__}")
-    tensor.data[...] = values
-    tensor.bump_version()
+    with inplace(tensor) as (array,):
+        array[...] = values
     return tensor
 
 

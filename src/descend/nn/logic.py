@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 
 from descend.autodiff.dtype import get_default_dtype
+from descend.autodiff.extend import wrap
 
 from . import functional as F
 from .containers import Sequential
@@ -85,10 +86,8 @@ def XOR():
 
 def truth_table(network, n_inputs):
     """All 2ⁿ input rows (x₁ most significant, as in :func:`from_truth_table`) and the network's 0/1 outputs."""
-    from descend.autodiff.tensor import Tensor
-
     rows = np.array(list(itertools.product((0.0, 1.0), repeat=n_inputs)), dtype=get_default_dtype())
-    out = network(Tensor._make(rows)).data
+    out = network(wrap(rows)).data
     return rows, out.reshape(len(rows), -1)
 
 

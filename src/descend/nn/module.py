@@ -12,9 +12,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from descend.autodiff.function import Function
-from descend.autodiff.mode import no_grad, state as _state
-from descend.autodiff.tensor import Tensor
+from descend.autodiff import Function, Tensor, is_grad_enabled
+from descend.autodiff.dtype import as_dtype
+from descend.autodiff.extend import inplace, wrap
 
 from .parameter import Parameter
 
@@ -178,11 +178,11 @@ class Module:
         out, seen, stack = [], set(), [self]
         while stack:
             m = stack.pop()
-            if id(m) in seen:
+            if m is None or id(m) in seen:
                 continue
             seen.add(id(m))
             out.append(m)
-            stack.extend(c for c in reversed(m._modules.values()) if c is not None)
+            stack.extend(reversed(m._modules.values()))
         return out
 
     def parameters(self, recurse=True):
@@ -239,13 +239,14 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Clear the gradients of every parameter (set to None, or fill with zeros)."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad = Tensor._make(np.zeros_like(p.data))
+        for m in self._module_list():
+            for p in m._parameters.values():
+                if p is None or p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad = wrap(np.zeros_like(p.data))
 
     def apply(self, fn):
         """Call ``fn(m)`` on every sub-module (children first) and on self; returns self (e.g. for init)."""
@@ -256,15 +257,15 @@ class Module:
 
     def to(self, dtype):
         """Convert every floating parameter and buffer to ``dtype`` in place (keeps the Parameter objects)."""
-        from descend.autodiff.dtype import as_dtype
-
         dt = as_dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: dtype {dt} is not a floating dtype")
         for t in list(self.parameters()) + list(self.buffers()):
             if t.data.dtype.kind == "f" and t.data.dtype != dt:
-                t.data = t.data.astype(dt)
-                t.bump_version()
+                with inplace(t):  # a graph that saved the old array sees the version move
+                    t.data = t.data.astype(dt)
                 if t.grad is not None:
-                    t.grad = Tensor._make(t.grad.data.astype(dt))
+                    t.grad = wrap(t.grad.data.astype(dt))
         return self
 
     def double(self):
@@ -292,9 +293,11 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy values (Tensors or NumPy arrays) into parameters and buffers, in place.
 
-        Every key is checked first; missing keys (if ``strict``), unexpected keys (if ``strict``) and
-        shape mismatches (always) are reported together in one error, and then nothing is loaded.
-        Values are cast to each target's dtype. Returns (missing_keys, unexpected_keys).
+        Everything is checked before anything is written: missing keys (if ``strict``), unexpected
+        keys (if ``strict``), shapes (always, 0-d included) and dtypes (a value must convert to the
+        target's dtype within its kind: float64 → float32 is fine, a float into an integer buffer
+        or a non-numeric value is not) are reported together in one ValueError, and then the
+        module is left exactly as it was. Returns (missing_keys, unexpected_keys).
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a dict of name -> Tensor or array, got {type(state_dict).__name__}")
@@ -307,27 +310,35 @@ class Module:
                 continue
             v = state_dict[k]
             arr = v.data if isinstance(v, Tensor) else np.asarray(v)
-            if arr.dtype == object:
-                mismatched.append(f"{k}: value of type {type(v).__name__} is not numeric")
-                continue
-            if tuple(arr.shape) != tuple(target.shape):
+            dt = target.data.dtype
+            if arr.dtype.kind not in "biuf":
+                mismatched.append(f"{k}: a value of dtype {arr.dtype} ({type(v).__name__}) is not numeric")
+            elif tuple(arr.shape) != tuple(target.shape):
                 mismatched.append(f"{k}: shape {tuple(arr.shape)} in the state dict, {tuple(target.shape)} in the model")
-                continue
-            values[k] = arr
+            elif not np.can_cast(arr.dtype, dt, "same_kind"):
+                mismatched.append(f"{k}: dtype {arr.dtype} in the state dict cannot be loaded into {dt} in the model")
+            else:
+                values[k] = arr.astype(dt)
         problems = []
         if strict and missing:
             problems.append("missing keys: " + ", ".join(missing))
         if strict and unexpected:
             problems.append("unexpected keys: " + ", ".join(unexpected))
         if mismatched:
-            problems.append("shape mismatches: " + "; ".join(mismatched))
+            problems.append("mismatches: " + "; ".join(mismatched))
         if problems:
             raise ValueError(f"load_state_dict of {type(self).__name__} failed, nothing was loaded:\n  " + "\n  ".join(problems))
-        with no_grad():
-            for k, arr in values.items():
-                t = own[k]
-                np.copyto(t.data, arr, casting="unsafe")
-                t.bump_version()
+        targets = [own[k] for k in values]
+        before = [t.data.copy() for t in targets]
+        with inplace(*targets) as arrays:
+            try:
+                for a, v in zip(arrays, values.values()):
+                    np.copyto(a, v)
+            except BaseException:  # (e.g. a read-only array): put back what was written
+                for a, b in zip(arrays, before):
+                    if a.flags.writeable:
+                        np.copyto(a, b)
+                raise
         return missing, unexpected
 
     # ----------------------------------------------------------------- hooks and calling
@@ -374,7 +385,7 @@ class Module:
             if res is not None:
                 args = res if isinstance(res, tuple) else (res,)
         bw = None
-        if d["_backward_hooks"] and _state.grad_enabled:
+        if d["_backward_hooks"] and is_grad_enabled():
             bw = _BackwardHookState(self, list(d["_backward_hooks"].values()))
             args = bw.wrap_inputs(args)
         out = self.forward(*args, **kwargs)

@@ -11,8 +11,8 @@ parameter only if it has at least 2 dimensions and its name does not end in "bia
 
 import numpy as np
 
-from descend.autodiff.mode import no_grad
-from descend.autodiff.tensor import Tensor
+from descend.autodiff import Tensor
+from descend.autodiff.extend import inplace, wrap
 
 from .module import Module
 
@@ -90,10 +90,10 @@ class Pruning:
 
     def apply(self):
         """θ ← θ ⊙ mask for every pruned parameter (in place)."""
-        with no_grad():
-            for name, p in self.params.items():
-                p.data *= self.masks[name]
-                p.bump_version()
+        params = list(self.params.values())
+        with inplace(*params) as arrays:
+            for a, name in zip(arrays, self.params):
+                a *= self.masks[name]
 
     def remove(self):
         """Stop enforcing the masks (the weights keep their current values)."""
@@ -109,7 +109,7 @@ class Pruning:
 
 def _grad_mask(mask):
     def hook(g):
-        return Tensor._make(g.data * mask)
+        return wrap(g.data * mask)
 
     return hook
 

@@ -12,9 +12,8 @@ import numpy as np
 
 from ..dtype import as_dtype
 from ..function import Function
-from ..mode import fast
 from ..tensor import Tensor
-from .convert import floating, pair
+from .convert import constant, floating, pair
 
 
 def _zeros(x):
@@ -93,6 +92,68 @@ class Sub(Function):
         if tb is None:
             return ta
         return -tb if ta is None else ta - tb
+
+
+class AddScalar(Function):
+    """y = x + c for a Python number c (also x − c as x + (−c), which IEEE 754 defines it to be);  dy/dx = 1."""
+
+    saved_inputs = ()
+
+    def forward(self, x, c):
+        return x + constant(c, x.dtype)
+
+    def backward(self, gy):
+        return (gy,)
+
+    def jvp(self, tx):
+        return tx
+
+
+class ScalarSub(Function):
+    """y = c − x for a Python number c;  dy/dx = −1."""
+
+    saved_inputs = ()
+
+    def forward(self, x, c):
+        return constant(c, x.dtype) - x
+
+    def backward(self, gy):
+        return (-gy,)
+
+    def jvp(self, tx):
+        return -tx
+
+
+class MulScalar(Function):
+    """y = c·x for a Python number c;  dy/dx = c."""
+
+    saved_inputs = ()
+
+    def forward(self, x, c):
+        self.c = c
+        return x * constant(c, x.dtype)
+
+    def backward(self, gy):
+        return (MulScalar.apply(gy, c=self.c),)
+
+    def jvp(self, tx):
+        return MulScalar.apply(tx, c=self.c)
+
+
+class DivScalar(Function):
+    """y = x / c for a Python number c;  dy/dx = 1/c."""
+
+    saved_inputs = ()
+
+    def forward(self, x, c):
+        self.c = c
+        return x / constant(c, x.dtype)
+
+    def backward(self, gy):
+        return (DivScalar.apply(gy, c=self.c),)
+
+    def jvp(self, tx):
+        return DivScalar.apply(tx, c=self.c)
 
 
 class Mul(Function):
@@ -392,7 +453,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(0, x);  dy/dx = 1 if x > 0 else 0 (so relu'(0) = 0)."""
+    """y = max(0, x);  dy/dx = 1 if x > 0 else 0 (so relu'(0) = 0), i.e. x̄ = ȳ ⊙ [y > 0] (:class:`ReluGrad`)."""
 
     saves_output = True
     saved_inputs = ()
@@ -401,18 +462,26 @@ class Relu(Function):
         zeros = zeros_in_layout(x)
         return np.maximum(x, 0 if zeros is None else zeros)
 
-    def _mask(self):
-        y = self.output().data
-        return _const((y > 0).astype(y.dtype))
-
     def backward(self, gy):
-        if fast():
-            y = self.output().data  # (raises if y was changed in place since)
-            return (_const(np.multiply(gy.data, y > 0, dtype=gy.data.dtype)),)
-        return (gy * self._mask(),)
+        return (ReluGrad.apply(gy, self.output()),)
 
     def jvp(self, tx):
-        return tx * self._mask()
+        return ReluGrad.apply(tx, self.output())
+
+
+class ReluGrad(Function):
+    """x̄ = ȳ ⊙ [y > 0] for relu's output y: linear in ȳ, and piecewise constant in y (derivative 0)."""
+
+    saved_inputs = (1,)
+
+    def forward(self, g, y):
+        return np.multiply(g, y > 0, dtype=g.dtype)
+
+    def backward(self, u):
+        return ReluGrad.apply(u, self.inputs[1]), None
+
+    def jvp(self, tg, ty):
+        return None if tg is None else ReluGrad.apply(tg, self.inputs[1])
 
 
 class Abs(Function):
@@ -497,26 +566,49 @@ def _broadcastable(sa, sb):
     return all(x == y or x == 1 or y == 1 for x, y in zip(sa[::-1], sb[::-1]))
 
 
+#: Python numbers that meet a floating tensor through the one-input boxes AddScalar, MulScalar, ...
+_NUMBERS = (float, int)
+
+
+def _float_and_number(x, c):
+    """True when ``x`` is a floating Tensor and ``c`` a Python int or float (not bool)."""
+    return type(c) in _NUMBERS and isinstance(x, Tensor) and x.data.dtype.kind == "f"
+
+
 def add(a, b):
     """a + b with broadcasting."""
+    if _float_and_number(a, b):
+        return AddScalar.apply(a, c=b)
+    if _float_and_number(b, a):
+        return AddScalar.apply(b, c=a)
     a, b = pair(a, b, "add")
     return _binary(Add, a, b, "add")
 
 
 def sub(a, b):
     """a − b with broadcasting."""
+    if _float_and_number(a, b):
+        return AddScalar.apply(a, c=-b)
+    if _float_and_number(b, a):
+        return ScalarSub.apply(b, c=a)
     a, b = pair(a, b, "sub")
     return _binary(Sub, a, b, "sub")
 
 
 def mul(a, b):
     """a · b (elementwise) with broadcasting."""
+    if _float_and_number(a, b):
+        return MulScalar.apply(a, c=b)
+    if _float_and_number(b, a):
+        return MulScalar.apply(b, c=a)
     a, b = pair(a, b, "mul")
     return _binary(Mul, a, b, "mul")
 
 
 def div(a, b):
     """a / b (true division) with broadcasting."""
+    if _float_and_number(a, b):
+        return DivScalar.apply(a, c=b)
     a, b = pair(a, b, "div")
     a, b = floating(a), floating(b)
     return _binary(Div, a, b, "div")
@@ -615,10 +707,22 @@ def sign(x):
 
 
 def clamp(x, min=None, max=None):
-    """x clipped to [min, max] (either bound may be None)."""
+    """x clipped to [min, max] (either bound may be None); the bounds are numbers, which take x's
+    dtype (a float bound makes an integer x floating)."""
     if min is None and max is None:
         raise ValueError("clamp: give at least one of min and max")
-    return Clamp.apply(x, lo=min, hi=max)
+    for what, v in (("min", min), ("max", max)):
+        if v is None:
+            continue
+        if isinstance(v, Tensor) or np.ndim(v) != 0:
+            raise TypeError(f"clamp: {what} must be a number, got {type(v).__name__}; for elementwise bounds use "
+                            "dc.maximum(x, lo) and dc.minimum(x, hi)")
+        if np.asarray(v).dtype.kind not in "biuf":
+            raise TypeError(f"clamp: {what}={v!r} is not a real number")
+        if np.asarray(v).dtype.kind == "f":
+            x = floating(x)
+    dt = x.data.dtype.type
+    return Clamp.apply(x, lo=None if min is None else dt(min), hi=None if max is None else dt(max))
 
 
 def square(x):

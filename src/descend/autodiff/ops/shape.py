@@ -170,15 +170,17 @@ def _show(index):
 
 
 def _normalise_index(index):
-    """Tensors become arrays; boolean masks become integer index arrays (so scatter-add works)."""
+    """Tensors become arrays; boolean masks become integer index arrays (so scatter-add works).
+
+    Index arrays are copied: the backward pass scatters through them, so a later change of the
+    caller's array must not move the gradient."""
     items = index if isinstance(index, tuple) else (index,)
     out = []
     for i in items:
         if isinstance(i, Tensor):
             i = i.data
-        elif isinstance(i, list):
-            i = np.asarray(i)
-        if isinstance(i, np.ndarray):
+        if isinstance(i, (list, np.ndarray)):
+            i = np.array(i)
             if i.dtype == np.bool_:
                 out.extend(np.nonzero(i))
                 continue

@@ -1,28 +1,47 @@
-"""Small helpers shared by the functional forms: the fast-path test, reductions, argument checks."""
+"""Small helpers shared by the functional forms: constants, argument checks, reductions."""
 
 import numpy as np
 
-from descend.autodiff.mode import fast  # noqa: F401  (re-exported for the functional forms)
-from descend.autodiff.tensor import Tensor
+from descend.autodiff import Tensor
+from descend.autodiff.extend import wrap
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
 def const(array):
-    """A Tensor wrapping ``array`` that records nothing."""
-    return Tensor._make(array)
+    """A Tensor wrapping ``array`` that records nothing (a constant of the computation)."""
+    return wrap(array)
+
+
+_ONES = {}
+
+
+def ones(n, dtype):
+    """A read-only vector of ``n`` ones: a view of one cached buffer per dtype that grows as needed
+    (for sums written as products with a vector of ones)."""
+    dt = np.dtype(dtype)
+    buf = _ONES.get(dt)
+    if buf is None or buf.size < n:
+        buf = np.ones(max(n, 1 << 16), dtype=dt)
+        buf.setflags(write=False)
+        _ONES[dt] = buf
+    return buf[:n]
 
 
 def as_tensor(x, name, like=None):
-    """``x`` as a Tensor (NumPy arrays and numbers are wrapped; floats take ``like``'s dtype)."""
+    """``x`` as a Tensor: NumPy arrays and numbers are wrapped; with ``like``, floating values take
+    its dtype if they are weak (numbers, lists) and must already have it if they are arrays."""
     if isinstance(x, Tensor):
         return x
     arr = np.asarray(x)
     if arr.dtype == object:
         raise TypeError(f"{name}: expected a Tensor or array, got {type(x).__name__}")
-    if like is not None and arr.dtype.kind == "f":
-        arr = arr.astype(like.data.dtype, copy=False)
-    return Tensor._make(arr)
+    if like is not None and arr.dtype.kind == "f" and arr.dtype != like.dtype:
+        if isinstance(x, np.ndarray) and x.ndim:
+            raise TypeError(f"{name}: a NumPy array of dtype {arr.dtype} meets an input of dtype {like.dtype}; "
+                            f"descend does not convert silently: pass array.astype(np.{like.dtype})")
+        arr = arr.astype(like.dtype)
+    return wrap(arr)
 
 
 def check_tensor(x, name, what="input"):
@@ -34,7 +53,8 @@ def check_tensor(x, name, what="input"):
 
 def check_float(x, name, what="input"):
     """Raise TypeError unless ``x`` is a floating Tensor."""
-    check_tensor(x, name, what)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: {what} must be a Tensor, got {type(x).__name__}")
     if x.data.dtype.kind != "f":
         raise TypeError(f"{name}: {what} must be a floating tensor, got dtype {x.data.dtype}")
     return x
@@ -65,22 +85,24 @@ def same_shape(input, target, name):
 
 def same_dtype(a, b, name, what=("input", "target")):
     """Raise TypeError naming both dtypes when they differ."""
-    if a.data.dtype != b.data.dtype:
-        raise TypeError(f"{name}: {what[0]} has dtype {a.data.dtype} but {what[1]} has dtype {b.data.dtype}; "
+    if a.dtype != b.dtype:
+        raise TypeError(f"{name}: {what[0]} has dtype {a.dtype} but {what[1]} has dtype {b.dtype}; "
                         "convert one with .to(dtype)")
 
 
-def pair(v, name, what):
-    """An int or a pair of ints as a 2-tuple of non-negative ints."""
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-        v = (int(v), int(v))
-    try:
-        v = tuple(int(i) for i in v)
-    except TypeError:
-        raise TypeError(f"{name}: {what}={v!r}; expected an int or a pair of ints") from None
+def pair_of_ints(v, name, what):
+    """A window size, stride, padding or dilation given as an int or a pair of ints, as a 2-tuple of
+    ints (PyTorch's ``_pair``)."""
+    def is_int(i):
+        return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+    if is_int(v):
+        return int(v), int(v)
+    if not isinstance(v, (tuple, list)) or not all(is_int(i) for i in v):
+        raise TypeError(f"{name}: {what}={v!r}; expected an int or a pair of ints")
     if len(v) != 2:
         raise ValueError(f"{name}: {what}={v!r}; expected an int or a pair of ints")
-    return v
+    return int(v[0]), int(v[1])
 
 
 def elementwise_target(input, target, reduction, name, extra=()):

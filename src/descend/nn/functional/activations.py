@@ -10,10 +10,10 @@ import math
 
 import numpy as np
 
-from descend.autodiff import ops as _ops
-from descend.autodiff.function import Function
+import descend.autodiff as ad
+from descend.autodiff import Function
 
-from ._util import check_float, const, fast
+from ._util import check_float, const
 from .erf import erf
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
@@ -26,17 +26,17 @@ def identity(x):
 
 def sigmoid(x):
     """g(a) = σ(a) = 1 / (1 + e⁻ᵃ); g' = σ(1 − σ)."""
-    return _ops.sigmoid(x)
+    return ad.sigmoid(x)
 
 
 def tanh(x):
     """g(a) = tanh a; g' = 1 − tanh² a."""
-    return _ops.tanh(x)
+    return ad.tanh(x)
 
 
 def relu(x):
     """g(a) = max(0, a); g'(a) = 1 if a > 0 else 0 (so relu'(0) = 0, as PyTorch)."""
-    return _ops.relu(x)
+    return ad.relu(x)
 
 
 class LeakyRelu(Function):
@@ -67,7 +67,7 @@ def elu(x, alpha=1.0):
     """g(a) = a if a > 0 else α(eᵃ − 1); g'(a) = 1 if a > 0 else α eᵃ (so g'(0) = α, as PyTorch)."""
     check_float(x, "elu")
     neg = x.clamp(max=0.0)
-    return _ops.where(x.data > 0, x, (neg.exp() - 1.0) * alpha)
+    return ad.where(x.data > 0, x, (neg.exp() - 1.0) * alpha)
 
 
 def gelu(x, approximate="none"):
@@ -87,7 +87,7 @@ def gelu(x, approximate="none"):
 def silu(x, beta=1.0):
     """g(a) = a σ(βa) (SiLU for β = 1, Swish with β); g' = σ(βa) + βa σ(βa)(1 − σ(βa))."""
     check_float(x, "silu")
-    return x * _ops.sigmoid(x if beta == 1.0 else x * beta)
+    return x * ad.sigmoid(x if beta == 1.0 else x * beta)
 
 
 swish = silu
@@ -102,20 +102,10 @@ class SoftplusCore(Function):
         return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
     def backward(self, gy):
-        x = self.inputs[0]
-        if fast():
-            return (const(gy.data * _sigmoid_array(x.data)),)
-        return (gy * x.sigmoid(),)
+        return (gy * self.inputs[0].sigmoid(),)
 
     def jvp(self, tx):
         return tx * self.inputs[0].sigmoid()
-
-
-def _sigmoid_array(x):
-    y = np.tanh(x * 0.5)
-    y *= 0.5
-    y += 0.5
-    return y
 
 
 def softplus(x, beta=1.0, threshold=20.0):
@@ -129,18 +119,18 @@ def softplus(x, beta=1.0, threshold=20.0):
         sp = sp * (1.0 / beta)
     over = z.data > threshold
     if over.any():
-        return _ops.where(over, x, sp)
+        return ad.where(over, x, sp)
     return sp
 
 
 def softmax(x, dim=-1):
     """yᵢ = e^(aᵢ) / Σⱼ e^(aⱼ) along ``dim`` (stable)."""
-    return _ops.softmax(x, dim=dim)
+    return ad.softmax(x, dim=dim)
 
 
 def log_softmax(x, dim=-1):
     """yᵢ = aᵢ − log Σⱼ e^(aⱼ) along ``dim`` (stable)."""
-    return _ops.log_softmax(x, dim=dim)
+    return ad.log_softmax(x, dim=dim)
 
 
 class Step(Function):
@@ -166,7 +156,7 @@ def step(x):
 
 def sign(x):
     """g(a) = sign(a) ∈ {−1, 0, +1} (perceptron output); gradient 0 everywhere."""
-    return _ops.sign(x)
+    return ad.sign(x)
 
 
 def maxout(x, pieces, dim=-1):

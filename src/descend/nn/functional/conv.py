@@ -17,9 +17,9 @@ differentiated any number of times.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from descend.autodiff.function import Function
+from descend.autodiff import Function
 
-from ._util import check_float, const, fast, pair
+from ._util import check_float, pair_of_ints
 
 
 class Geometry:
@@ -186,24 +186,11 @@ class Conv2dFn(Function):
 
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]
-        has_b = len(self.inputs) == 3
-        gx = gw = gb = None
-        if fast():
-            g = gy.data
-            if x.requires_grad:
-                gx = const(conv_grad_input(g, w.data, x.data.shape, self.geo))
-            if w.requires_grad:
-                gw = const(conv_grad_weight(x.data, g, w.data.shape, self.geo))
-            if has_b and self.inputs[2].requires_grad:
-                gb = const(g.sum(axis=(0, 2, 3)))
-        else:
-            if x.requires_grad:
-                gx = Conv2dGradInput.apply(gy, w, x_shape=x.data.shape, geo=self.geo)
-            if w.requires_grad:
-                gw = Conv2dGradWeight.apply(x, gy, w_shape=w.data.shape, geo=self.geo)
-            if has_b and self.inputs[2].requires_grad:
-                gb = gy.sum(dim=(0, 2, 3))
-        return (gx, gw, gb) if has_b else (gx, gw)
+        gx = Conv2dGradInput.apply(gy, w, x_shape=x.shape, geo=self.geo) if x.requires_grad else None
+        gw = Conv2dGradWeight.apply(x, gy, w_shape=w.shape, geo=self.geo) if w.requires_grad else None
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, (gy.sum(dim=(0, 2, 3)) if self.inputs[2].requires_grad else None)
 
     def jvp(self, tx, tw, *tb):
         x, w = self.inputs[0], self.inputs[1]
@@ -229,7 +216,7 @@ class Conv2dGradInput(Function):
     def backward(self, g):
         gy, w = self.inputs
         d_gy = Conv2dFn.apply(g, w, geo=self.geo) if gy.requires_grad else None
-        d_w = Conv2dGradWeight.apply(g, gy, w_shape=w.data.shape, geo=self.geo) if w.requires_grad else None
+        d_w = Conv2dGradWeight.apply(g, gy, w_shape=w.shape, geo=self.geo) if w.requires_grad else None
         return d_gy, d_w
 
     def jvp(self, tgy, tw):
@@ -250,7 +237,7 @@ class Conv2dGradWeight(Function):
 
     def backward(self, g):
         x, gy = self.inputs
-        d_x = Conv2dGradInput.apply(gy, g, x_shape=x.data.shape, geo=self.geo) if x.requires_grad else None
+        d_x = Conv2dGradInput.apply(gy, g, x_shape=x.shape, geo=self.geo) if x.requires_grad else None
         d_gy = Conv2dFn.apply(x, g, geo=self.geo) if gy.requires_grad else None
         return d_x, d_gy
 
@@ -282,10 +269,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if input.shape[1] != weight.shape[1]:
         raise ValueError(f"{name}: input has {input.shape[1]} channels (shape {tuple(input.shape)}) but the weight "
                          f"expects {weight.shape[1]} (weight shape {tuple(weight.shape)})")
-    if input.data.dtype != weight.data.dtype:
-        raise TypeError(f"{name}: input has dtype {input.data.dtype} but weight has dtype {weight.data.dtype}")
-    stride = pair(stride, name, "stride")
-    dilation = pair(dilation, name, "dilation")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"{name}: input has dtype {input.dtype} but weight has dtype {weight.dtype}")
+    stride = pair_of_ints(stride, name, "stride")
+    dilation = pair_of_ints(dilation, name, "dilation")
     kh, kw = weight.shape[2:]
     if isinstance(padding, str):
         if padding == "valid":
@@ -300,7 +287,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             padding = (th // 2, tw // 2)
         else:
             raise ValueError(f"{name}: padding={padding!r}; expected an int, a pair, 'valid' or 'same'")
-    padding = pair(padding, name, "padding")
+    padding = pair_of_ints(padding, name, "padding")
     if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
         raise ValueError(f"{name}: stride={stride}, dilation={dilation} must be >= 1 and padding={padding} >= 0")
     geo = Geometry(stride, padding, dilation)
@@ -310,6 +297,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"the (dilated) kernel {kh}x{kw}, dilation {dilation}")
     if bias is None:
         return Conv2dFn.apply(input, weight, geo=geo)
+    check_float(bias, name, "bias")
     if bias.shape != (weight.shape[0],):
         raise ValueError(f"{name}: bias has shape {tuple(bias.shape)}; expected ({weight.shape[0]},)")
+    if bias.dtype != weight.dtype:
+        raise TypeError(f"{name}: bias has dtype {bias.dtype} but weight has dtype {weight.dtype}")
     return Conv2dFn.apply(input, weight, bias, geo=geo)

@@ -17,7 +17,7 @@ def dropout(input, p=0.5, training=True):
         raise ValueError(f"dropout: p={p}; expected a probability in [0, 1]")
     if not training or p == 0.0:
         return input
-    dt = input.data.dtype
+    dt = input.dtype
     if p == 1.0:
         return input * 0.0
     u = generator().random(input.shape, dtype=np.float32 if dt == np.float32 else np.float64)

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from descend.autodiff.function import Function
+from descend.autodiff import Function
 
 _erf_ufunc = np.frompyfunc(math.erf, 1, 1)
 

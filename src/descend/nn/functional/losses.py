@@ -6,18 +6,17 @@ number of classes; float labels where class indices are expected raise TypeError
 whose shape differs from the prediction raises ValueError instead of broadcasting.
 
 ``cross_entropy`` is one fused primitive (log-softmax and negative log-likelihood together,
-from the logits through log-sum-exp); its backward is (softmax(a) − onehot(y))/N.
+from the logits through log-sum-exp); its gradient (softmax(a) − onehot(y))/N is a primitive of
+its own, whose derivative (the softmax's Jacobian) makes the loss twice differentiable.
 """
 
 import math
 
 import numpy as np
 
-from descend.autodiff import ops as _ops
-from descend.autodiff.function import Function
-from descend.autodiff.tensor import Tensor
+from descend.autodiff import Function, Tensor, where
 
-from ._util import as_tensor, check_float, check_reduction, const, elementwise_target, fast, reduce, same_dtype, same_shape
+from ._util import as_tensor, check_float, check_reduction, const, elementwise_target, reduce, same_dtype, same_shape
 from .activations import SoftplusCore
 
 
@@ -42,7 +41,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
         raise ValueError(f"huber_loss: delta={delta}; expected delta > 0")
     d = input - target
     a = d.abs()
-    loss = _ops.where(a.data < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+    loss = where(a.data < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
     return reduce(loss, reduction)
 
 
@@ -53,7 +52,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     a = d.abs()
     if beta == 0:
         return reduce(a, reduction)
-    loss = _ops.where(a.data < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+    loss = where(a.data < beta, d * d * (0.5 / beta), a - 0.5 * beta)
     return reduce(loss, reduction)
 
 
@@ -76,8 +75,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
                              f"{tuple(input.shape)}, or it with a last dimension of 1 or one dimension fewer")
     if (var.data < 0).any():
         raise ValueError("gaussian_nll_loss: var has negative entries; variances must be non-negative")
-    clamped = np.maximum(var.data, var.data.dtype.type(eps))
-    v = var + const(clamped - var.data) if var.requires_grad else const(clamped)
+    # max(σ², ε) as σ² plus a constant: the derivative passes through unchanged (also the tangent of σ²)
+    v = var + const(np.maximum(var.data, var.data.dtype.type(eps)) - var.data)
     d = input - target
     loss = (v.log() + d * d / v) * 0.5
     if full:
@@ -113,7 +112,7 @@ def _labels(target, sample_shape, C, ignore_index, name):
     if tuple(y.shape) != tuple(sample_shape):
         raise ValueError(f"{name}: target shape {tuple(y.shape)} does not match the input: expected {tuple(sample_shape)} "
                          "(the input's shape without its class dimension)")
-    y = y.reshape(-1).astype(np.int64, copy=False)
+    y = y.reshape(-1).astype(np.int64)  # a copy: the backward pass reads the labels
     bad = ((y < 0) | (y >= C)) & (y != ignore_index)
     if bad.any():
         label = int(y[bad][0])
@@ -128,7 +127,9 @@ def _class_weight(weight, C, like, name):
     w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
     if w.shape != (C,):
         raise ValueError(f"{name}: weight has shape {w.shape}; expected ({C},), one weight per class")
-    return w.astype(like.data.dtype, copy=False)
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: weight must hold numbers, got dtype {w.dtype}")
+    return w.astype(like.dtype)  # a copy: the backward pass reads the weights
 
 
 class CrossEntropyFn(Function):
@@ -137,7 +138,7 @@ class CrossEntropyFn(Function):
     Per sample i with label yᵢ (ε = label smoothing, w class weights, C classes):
     lᵢ = (1 − ε) w_yᵢ (−log pᵢ,yᵢ) + (ε/C) Σ_c w_c (−log pᵢ,c), p = softmax(a);
     "mean" divides Σᵢ lᵢ by Σᵢ w_yᵢ over non-ignored samples. ∂lᵢ/∂aᵢ = Aᵢ pᵢ − Bᵢ with
-    Aᵢ = (1 − ε) w_yᵢ + (ε/C) Σ_c w_c and Bᵢ = (1 − ε) w_yᵢ onehot(yᵢ) + (ε/C) w.
+    Aᵢ = (1 − ε) w_yᵢ + (ε/C) Σ_c w_c and Bᵢ = (1 − ε) w_yᵢ onehot(yᵢ) + (ε/C) w (:class:`CrossEntropyGrad`).
     """
 
     saved_inputs = (0,)
@@ -179,8 +180,8 @@ class CrossEntropyFn(Function):
         self.scale = dt(1) / denom if denom != 0 else dt(np.nan)
         return np.asarray(loss.sum(dtype=x.dtype) * self.scale)
 
-    def _coef_arrays(self):
-        """Aᵢ (M, 1) and the dense Bᵢ (M, C)."""
+    def coefficients(self):
+        """Aᵢ (M, 1) and the dense Bᵢ (M, C) of ∂lᵢ/∂aᵢ = Aᵢ pᵢ − Bᵢ."""
         eps, C = self.smoothing, self.p.shape[1]
         dt = self.p.dtype.type
         A = self.wy * dt(1 - eps)
@@ -192,43 +193,76 @@ class CrossEntropyFn(Function):
             B += dt(eps / C) * w * self.valid[:, None]
         return A[:, None], B
 
-    def _grad_array(self):
-        """∂(Σᵢ lᵢ)/∂a as a NumPy array (without the reduction's scale)."""
-        eps = self.smoothing
-        dt = self.p.dtype.type
-        if eps == 0 and self.weight is None and self.all_valid:
+    def grad_array(self):
+        """∂lᵢ/∂aᵢ = Aᵢ pᵢ − Bᵢ (M, C) from the softmax of the forward pass, as a fresh array."""
+        if self.smoothing == 0 and self.weight is None and self.all_valid:
             G = self.p.copy()
-            G[self.rows, self.ys] -= dt(1)
+            G[self.rows, self.ys] -= self.p.dtype.type(1)
             return G
-        A, B = self._coef_arrays()
+        A, B = self.coefficients()
         G = self.p * A
         G -= B
         return G
 
-    def _grad_tensor(self):
-        A, B = self._coef_arrays()
-        p = self.inputs[0].softmax(dim=1)
-        return p * const(A) - const(B)
+    def upstream(self, gy):
+        """The factor s of ā = s ⊙ (A p − B): ȳ as a column (M, 1) for "none", else ȳ times the
+        reduction's scale (1 for "sum", 1/Σ w_y for "mean")."""
+        return gy.unsqueeze(1) if self.reduction == "none" else gy * float(self.scale)
 
     def backward(self, gy):
-        if fast():
-            G = self._grad_array()
-            g = gy.data
-            if self.reduction == "none":
-                G *= g[:, None]
-            else:
-                G *= g * self.scale
-            return (const(G),)
-        G = self._grad_tensor()
-        if self.reduction == "none":
-            return (G * gy.unsqueeze(1),)
-        return (G * (gy * self.scale),)
+        return (CrossEntropyGrad.apply(self.inputs[0], gy, ce=self),)
 
     def jvp(self, tx):
-        d = (self._grad_tensor() * tx).sum(dim=1)
-        if self.reduction == "none":
-            return d
-        return d.sum() * self.scale
+        x = self.inputs[0]
+        ones = const(np.ones(x.shape[0] if self.reduction == "none" else (), dtype=x.dtype))
+        d = CrossEntropyGrad.apply(x, ones, ce=self) * tx
+        return d.sum(dim=1) if self.reduction == "none" else d.sum()
+
+
+class CrossEntropyGrad(Function):
+    """ā = s ⊙ (A p − B), p = softmax(a): the gradient of :class:`CrossEntropyFn` for upstream ȳ
+    (s = :meth:`CrossEntropyFn.upstream`). Its derivative in a is the softmax's Jacobian,
+    U ↦ p ⊙ (v − Σ_c v p) with v = s A U; in ȳ it is U ↦ Σ_c U ⊙ (A p − B) (times the scale)."""
+
+    def forward(self, x, gy, ce):
+        self.ce = ce
+        G = ce.grad_array()  # x is the loss's own input: its softmax is the forward pass's p
+        if ce.reduction == "none":
+            G *= gy[:, None]
+        else:
+            G *= gy * ce.scale
+        return G
+
+    def _parts(self):
+        ce, (x, gy) = self.ce, self.inputs
+        A, B = ce.coefficients()
+        return x.softmax(dim=1), const(A), const(B), ce.upstream(gy)
+
+    def _dgy(self, u, p, A, B):
+        """Σ_c u ⊙ (A p − B) per sample, or its sum times the scale."""
+        d = (u * (p * A - B)).sum(dim=1)
+        return d if self.ce.reduction == "none" else d.sum() * float(self.ce.scale)
+
+    def backward(self, u):
+        x, gy = self.inputs
+        p, A, B, s = self._parts()
+        gx = ggy = None
+        if x.requires_grad:
+            v = u * s * A
+            gx = p * (v - (v * p).sum(dim=1, keepdim=True))
+        if gy.requires_grad:
+            ggy = self._dgy(u, p, A, B)
+        return gx, ggy
+
+    def jvp(self, tx, tgy):
+        p, A, B, s = self._parts()
+        out = None
+        if tx is not None:
+            out = s * A * p * (tx - (tx * p).sum(dim=1, keepdim=True))
+        if tgy is not None:
+            part = self.ce.upstream(tgy) * (p * A - B)
+            out = part if out is None else out + part
+        return out
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
@@ -315,10 +349,8 @@ class BinaryCrossEntropyFn(Function):
 
     def _dy(self):
         p = self.inputs[0]
-        if fast():
-            with np.errstate(divide="ignore"):
-                return const(np.maximum(np.log1p(-p.data), -100) - np.maximum(np.log(p.data), -100))
-        return (-p).log1p().clamp(min=-100) - p.log().clamp(min=-100)
+        with np.errstate(divide="ignore"):
+            return (-p).log1p().clamp(min=-100) - p.log().clamp(min=-100)
 
     def backward(self, gy):
         p, y = self.inputs
@@ -429,7 +461,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
         loss = target.exp() * (target - input)
     else:
         pos = target.data > 0
-        safe = _ops.where(pos, target, const(np.ones((), dtype=input.data.dtype)))
+        safe = where(pos, target, const(np.ones((), dtype=input.data.dtype)))
         loss = target * safe.log() - target * input
     if reduction == "batchmean":
         n = input.shape[0] if input.ndim else 1

@@ -8,6 +8,8 @@ variance σ² n/(n − 1) stored in ``running_var``; in evaluation x̂ uses the 
 
 import numpy as np
 
+from descend.autodiff.extend import inplace
+
 from ._util import check_float, const
 
 
@@ -46,15 +48,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         xhat = xc / (var + eps).sqrt()
         if training and running_mean is not None and running_var is not None:
             m = float(momentum)
-            dt = running_mean.data.dtype.type
+            dt = running_mean.dtype.type
             bm = mean.data.reshape(C)
             bv = var.data.reshape(C) * dt(n / max(n - 1, 1))
-            running_mean.data[...] = running_mean.data * dt(1 - m) + bm * dt(m)
-            running_var.data[...] = running_var.data * dt(1 - m) + bv * dt(m)
-            running_mean.bump_version()
-            running_var.bump_version()
+            with inplace(running_mean, running_var) as (rm, rv):
+                rm[...] = rm * dt(1 - m) + bm * dt(m)
+                rv[...] = rv * dt(1 - m) + bv * dt(m)
     else:
-        dt = input.data.dtype
+        dt = input.dtype
         rm = running_mean.data.astype(dt, copy=False).reshape(shape)
         inv = (1.0 / np.sqrt(running_var.data.astype(dt, copy=False) + dt.type(eps))).reshape(shape)
         xhat = (input - const(rm)) * const(inv.astype(dt, copy=False))

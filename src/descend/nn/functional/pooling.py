@@ -10,72 +10,32 @@ with their own primitive whose derivative is the forward map again (differentiab
 
 import numpy as np
 
-from descend.autodiff.function import Function
-from descend.autodiff.ops import cat
+from descend.autodiff import Function, cat
 
-from ._util import check_float, const, fast, pair
+from ._util import check_float, const, pair_of_ints
 from .conv import Geometry, pad_nchw, windows
 
 
 # --------------------------------------------------------------------------- max pooling
-class MaxPool2dFn(Function):
-    """y = max over each window;  x̄ = ȳ scattered to the argmax positions (the first maximum on ties)."""
+class MaxPositions:
+    """Where the maximum of each window of a max pooling is: ``arg`` (N, C, Hₒ, Wₒ), the offset
+    p·kw + q inside its kh×kw window of the first maximal entry, with the pooling geometry.
 
-    saved_inputs = ()
+    ``scatter(g)`` puts each ȳ entry at its position in an input-shaped array (adding where
+    windows overlap) and ``gather(x)`` reads the input at the positions: the two linear maps are
+    each other's adjoints, and the derivatives of max pooling with the positions held fixed."""
 
-    def forward(self, x, k, geo):
-        kh, kw = k
-        N, C, H, W = x.shape
-        Ho, Wo = geo.out_size(H, W, kh, kw)
-        xp = pad_nchw(x, geo.padding, -np.inf)
-        (sh, sw), (dh, dw) = geo.stride, geo.dilation
-        # one pass over the kh·kw window offsets j keeping the running maximum and the first offset
-        # that attains it: arg += [v_j > best]·(j − arg) (branch-free integer passes; masked writes
-        # with random masks are several times slower)
-        views = [xp[:, :, p * dh:p * dh + sh * (Ho - 1) + 1:sh, q * dw:q * dw + sw * (Wo - 1) + 1:sw]
-                 for p in range(kh) for q in range(kw)]
-        best = views[0].copy(order="K")  # keeps the input's memory layout (channels-last stays so)
-        arg = np.zeros_like(best, dtype=np.int8 if len(views) <= 127 else np.int16)
-        gt = np.empty_like(best, dtype=bool)
-        step = np.empty_like(arg)
-        for j, v in enumerate(views[1:], 1):
-            np.greater(v, best, out=gt)
-            np.maximum(best, v, out=best)
-            np.subtract(arg.dtype.type(j), arg, out=step)
-            np.multiply(step, gt, out=step)
-            arg += step
+    def __init__(self, arg, k, geo, x_shape, padded_shape, channels_last):
         self.arg, self.k, self.geo = arg, k, geo
-        self.x_shape = x.shape
-        self.padded_shape = (N, C) + xp.shape[2:]
-        self.padding = geo.padding
-        self.unique = sh >= (kh - 1) * dh + 1 and sw >= (kw - 1) * dw + 1
-        self.channels_last = x.strides[1] < x.strides[3]
+        self.x_shape, self.padded_shape, self.channels_last = x_shape, padded_shape, channels_last
+        (sh, sw), (dh, dw) = geo.stride, geo.dilation
+        kh, kw = k
+        self.disjoint = sh >= (kh - 1) * dh + 1 and sw >= (kw - 1) * dw + 1  # no two windows share an entry
         self._index = None
-        return best
 
-    def local(self):
-        """(N, C, Hₒ, Wₒ) flat index of each maximum inside its padded channel plane."""
-        kh, kw = self.k
-        (sh, sw), (dh, dw) = self.geo.stride, self.geo.dilation
-        Ho, Wo = self.arg.shape[2:]
-        Wp = self.padded_shape[3]
-        arg = self.arg.astype(np.int64)
-        r = (np.arange(Ho) * sh)[:, None] + (arg // kw) * dh
-        c = (np.arange(Wo) * sw)[None, :] + (arg % kw) * dw
-        return r * Wp + c
-
-    def index(self):
-        """Flat index of each maximum in the padded (N, C, H_p, W_p) input."""
-        if self._index is None:
-            N, C, Hp, Wp = self.padded_shape
-            self._index = (self.local() + (np.arange(N * C) * (Hp * Wp)).reshape(N, C, 1, 1)).reshape(-1)
-        return self._index
-
-    def _fast_backward(self, g):
-        kh, kw = self.k
-        (sh, sw), (dh, dw) = self.geo.stride, self.geo.dilation
+    def scatter(self, g):
+        """x̄ (N, C, H, W) with x̄ at each window's maximum += ȳ of that window (g: (N, C, Hₒ, Wₒ))."""
         N, C, Hp, Wp = self.padded_shape
-        Ho, Wo = self.arg.shape[2:]
         if self.channels_last:
             gxp = np.zeros((N, Hp, Wp, C), dtype=g.dtype).transpose(0, 3, 1, 2)
         else:
@@ -84,79 +44,113 @@ class MaxPool2dFn(Function):
             g_same = np.empty_like(self.arg, dtype=g.dtype)  # one transposing copy, then all passes run in order
             g_same[...] = g
             g = g_same
-        for p in range(kh):
-            for q in range(kw):
-                view = gxp[:, :, p * dh:p * dh + sh * (Ho - 1) + 1:sh, q * dw:q * dw + sw * (Wo - 1) + 1:sw]
-                hit = self.arg == p * kw + q
-                if self.unique:
-                    np.multiply(hit, g, out=view)  # (a multiply is far faster than np.where here)
-                else:
-                    view += hit * g
-        ph, pw = self.padding
-        H, W = self.x_shape[2:]
+        for j, view in enumerate(offset_views(gxp, self.k, self.geo, self.arg.shape[2:])):
+            hit = self.arg == j
+            if self.disjoint:
+                np.multiply(hit, g, out=view)  # (a multiply is far faster than np.where here)
+            else:
+                view += hit * g
+        (ph, pw), (H, W) = self.geo.padding, self.x_shape[2:]
         return gxp[:, :, ph:ph + H, pw:pw + W]
 
-    def backward(self, gy):
-        if fast():
-            return (const(self._fast_backward(gy.data)),)
-        return (PoolScatter.apply(gy, index=self.index(), padded_shape=self.padded_shape, x_shape=self.x_shape,
-                                  padding=self.padding, unique=self.unique),)
+    def local(self):
+        """(N, C, Hₒ, Wₒ) flat index of each maximum inside its padded channel plane."""
+        kh, kw = self.k
+        (sh, sw), (dh, dw) = self.geo.stride, self.geo.dilation
+        Ho, Wo = self.arg.shape[2:]
+        arg = self.arg.astype(np.int64)
+        r = (np.arange(Ho) * sh)[:, None] + (arg // kw) * dh
+        c = (np.arange(Wo) * sw)[None, :] + (arg % kw) * dw
+        return r * self.padded_shape[3] + c
 
-    def jvp(self, tx):
-        return PoolGather.apply(tx, index=self.index(), padded_shape=self.padded_shape, padding=self.padding,
-                                out_shape=self.arg.shape)
-
-
-def _scatter(g, index, padded_shape, x_shape, padding, unique):
-    size = int(np.prod(padded_shape))
-    if unique:
-        flat = np.zeros(size, dtype=g.dtype)
-        flat[index] = g.reshape(-1)
-    else:
-        flat = np.bincount(index, weights=g.reshape(-1), minlength=size).astype(g.dtype, copy=False)
-    gxp = flat.reshape(padded_shape)
-    ph, pw = padding
-    H, W = x_shape[2:]
-    return gxp[:, :, ph:ph + H, pw:pw + W]
+    def gather(self, x):
+        """x at each window's maximum: (N, C, Hₒ, Wₒ) from x (N, C, H, W)."""
+        if self._index is None:
+            N, C, Hp, Wp = self.padded_shape
+            self._index = (self.local() + (np.arange(N * C) * (Hp * Wp)).reshape(N, C, 1, 1)).reshape(-1)
+        return pad_nchw(x, self.geo.padding, 0).reshape(-1)[self._index].reshape(self.arg.shape)
 
 
-class PoolScatter(Function):
-    """x̄ = Σ of ȳ entries at their recorded input positions (adjoint of :class:`PoolGather`)."""
+def offset_views(xp, k, geo, out_hw):
+    """The strided views (N, C, Hₒ, Wₒ) of padded ``xp`` that window offset (p, q) reads, for
+    p·kw + q = 0, 1, ..."""
+    kh, kw = k
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    Ho, Wo = out_hw
+    return [xp[:, :, p * dh:p * dh + sh * (Ho - 1) + 1:sh, q * dw:q * dw + sw * (Wo - 1) + 1:sw]
+            for p in range(kh) for q in range(kw)]
+
+
+def max_windows(x, k, geo):
+    """(y, positions): the maximum of every window of x (N, C, H, W) and where it is (:class:`MaxPositions`).
+
+    One pass over the kh·kw window offsets j keeps the running maximum and the first offset that
+    attains it: arg += [v_j > best]·(j − arg) (branch-free integer passes; masked writes with
+    random masks are several times slower)."""
+    kh, kw = k
+    N, C, H, W = x.shape
+    Ho, Wo = geo.out_size(H, W, kh, kw)
+    xp = pad_nchw(x, geo.padding, -np.inf)
+    views = offset_views(xp, k, geo, (Ho, Wo))
+    best = views[0].copy(order="K")  # keeps the input's memory layout (channels-last stays so)
+    arg = np.zeros_like(best, dtype=np.int8 if len(views) <= 127 else np.int16)
+    gt = np.empty_like(best, dtype=bool)
+    step = np.empty_like(arg)
+    for j, v in enumerate(views[1:], 1):
+        np.greater(v, best, out=gt)
+        np.maximum(best, v, out=best)
+        np.subtract(arg.dtype.type(j), arg, out=step)
+        np.multiply(step, gt, out=step)
+        arg += step
+    return best, MaxPositions(arg, k, geo, x.shape, (N, C) + xp.shape[2:], x.strides[1] < x.strides[3])
+
+
+class MaxPool2dFn(Function):
+    """y = max over each window;  x̄ = ȳ scattered to the argmax positions (the first maximum on ties)."""
 
     saved_inputs = ()
 
-    def forward(self, g, index, padded_shape, x_shape, padding, unique):
-        self.index, self.padded_shape, self.padding = index, padded_shape, padding
-        self.out_shape, self.x_shape, self.unique = g.shape, x_shape, unique
-        return _scatter(g, index, padded_shape, x_shape, padding, unique)
+    def forward(self, x, k, geo):
+        y, self.where = max_windows(x, k, geo)
+        return y
 
-    def backward(self, gg):
-        return (PoolGather.apply(gg, index=self.index, padded_shape=self.padded_shape, padding=self.padding,
-                                 out_shape=self.out_shape),)
+    def backward(self, gy):
+        return (MaxPoolScatter.apply(gy, where=self.where),)
+
+    def jvp(self, tx):
+        return MaxPoolGather.apply(tx, where=self.where)
+
+
+class MaxPoolScatter(Function):
+    """x̄ = ȳ put at the window maxima (:meth:`MaxPositions.scatter`), linear in ȳ; adjoint of MaxPoolGather."""
+
+    saved_inputs = ()
+
+    def forward(self, g, where):
+        self.where = where
+        return where.scatter(g)
+
+    def backward(self, u):
+        return (MaxPoolGather.apply(u, where=self.where),)
 
     def jvp(self, tg):
-        return PoolScatter.apply(tg, index=self.index, padded_shape=self.padded_shape, x_shape=self.x_shape,
-                                 padding=self.padding, unique=self.unique)
+        return MaxPoolScatter.apply(tg, where=self.where)
 
 
-class PoolGather(Function):
-    """y = x at recorded positions (the linear part of max pooling, with the argmax held fixed)."""
+class MaxPoolGather(Function):
+    """y = x read at the window maxima (:meth:`MaxPositions.gather`): max pooling with the argmax held fixed."""
 
     saved_inputs = ()
 
-    def forward(self, x, index, padded_shape, padding, out_shape):
-        self.index, self.padded_shape, self.padding, self.x_shape = index, padded_shape, padding, x.shape
-        self.out_shape = out_shape
-        xp = pad_nchw(x, padding, 0)
-        return xp.reshape(-1)[index].reshape(out_shape)
+    def forward(self, x, where):
+        self.where = where
+        return where.gather(x)
 
-    def backward(self, g):
-        return (PoolScatter.apply(g, index=self.index, padded_shape=self.padded_shape, x_shape=self.x_shape,
-                                  padding=self.padding, unique=False),)
+    def backward(self, u):
+        return (MaxPoolScatter.apply(u, where=self.where),)
 
     def jvp(self, tx):
-        return PoolGather.apply(tx, index=self.index, padded_shape=self.padded_shape, padding=self.padding,
-                                out_shape=self.out_shape)
+        return MaxPoolGather.apply(tx, where=self.where)
 
 
 # --------------------------------------------------------------------------- window sums (average pooling)
@@ -190,8 +184,6 @@ class WindowSum(Function):
         return _window_sum(x, k, geo)
 
     def backward(self, gy):
-        if fast():
-            return (const(_window_spread(gy.data, self.k, self.geo, self.x_shape)),)
         return (WindowSpread.apply(gy, k=self.k, geo=self.geo, x_shape=self.x_shape),)
 
     def jvp(self, tx):
@@ -221,10 +213,10 @@ def _pool_args(name, input, kernel_size, stride, padding, dilation, ceil_mode):
     check_float(input, name)
     if input.ndim != 4:
         raise ValueError(f"{name}: input must have shape (N, C, H, W), got {tuple(input.shape)}")
-    k = pair(kernel_size, name, "kernel_size")
-    s = k if stride is None or stride == () else pair(stride, name, "stride")
-    p = pair(padding, name, "padding")
-    d = pair(dilation, name, "dilation")
+    k = pair_of_ints(kernel_size, name, "kernel_size")
+    s = k if stride is None or stride == () else pair_of_ints(stride, name, "stride")
+    p = pair_of_ints(padding, name, "padding")
+    d = pair_of_ints(dilation, name, "dilation")
     if min(k) < 1 or min(s) < 1 or min(d) < 1:
         raise ValueError(f"{name}: kernel_size={k}, stride={s}, dilation={d} must be >= 1")
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
@@ -243,7 +235,7 @@ def _extend(input, extra, value):
     """``input`` with ``extra`` = (e_h, e_w) rows and columns of ``value`` appended at the bottom and right."""
     eh, ew = extra
     N, C, H, W = input.shape
-    dt = input.data.dtype
+    dt = input.dtype
     if eh:
         input = cat([input, const(np.full((N, C, eh, W), value, dtype=dt))], dim=2)
     if ew:
@@ -264,19 +256,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     out = MaxPool2dFn.apply(input, k=k, geo=geo)
     if not return_indices:
         return out
-    fn = out.grad_fn
-    local = fn.local() if fn is not None else _max_local(input, k, geo)
+    where = out.grad_fn.where if out.grad_fn is not None else max_windows(input.data, k, geo)[1]
     ph, pw = geo.padding
     Wp = input.shape[3] + 2 * pw
+    local = where.local()
     r, c = local // Wp - ph, local % Wp - pw
     return out, const((r * W + c).astype(np.int64))
-
-
-def _max_local(input, k, geo):
-    box = MaxPool2dFn()
-    box.inputs = (input,)
-    box.forward(input.data, k, geo)
-    return box.local()
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -296,10 +281,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     # the divisor of each window: the positions it covers inside the padded input (or inside the
     # input itself without count_include_pad), as PyTorch counts them
     (ph, pw), (eh, ew) = geo.padding, extra
-    inside = np.zeros((1, 1, H + 2 * ph + eh, W + 2 * pw + ew), dtype=input.data.dtype)
+    inside = np.zeros((1, 1, H + 2 * ph + eh, W + 2 * pw + ew), dtype=input.dtype)
     if count_include_pad:
         inside[:, :, :H + 2 * ph, :W + 2 * pw] = 1
     else:
         inside[:, :, ph:ph + H, pw:pw + W] = 1
     count = _window_sum(inside, k, Geometry(geo.stride, (0, 0), geo.dilation))
-    return s * const((1.0 / count).astype(input.data.dtype))
+    return s * const((1.0 / count).astype(input.dtype))

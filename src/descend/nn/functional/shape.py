@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from descend.autodiff.tensor import Tensor
+from descend.autodiff import Tensor
 
 from ._util import const
 
