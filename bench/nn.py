@@ -80,7 +80,9 @@ def main():
         import torch
     except ImportError:
         torch = None
-    cases = [(f"mlp 784-512-256-10 fwd+bwd batch {b}", lambda b=b: mlp_case(b, torch, args.rounds)) for b in (16, 128, 1024)]
+    cases = [
+        (f"mlp 784-512-256-10 fwd+bwd batch {b}", lambda b=b: mlp_case(b, torch, args.rounds)) for b in (16, 128, 1024)
+    ]
     cases.append(("cnn 2x conv3x3(32) 28x28 fwd+bwd batch 64", lambda: cnn_case(64, torch, args.rounds)))
     for name, case in cases:
         t_dc, t_torch = case()

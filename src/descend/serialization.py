@@ -52,7 +52,9 @@ def save(state_dict, path):
     """Write ``state_dict`` (name → Tensor or NumPy array of bool, integer or floating dtype) to
     ``path`` in safetensors format, atomically (see the module docstring)."""
     if not isinstance(state_dict, Mapping):
-        raise TypeError(f"save: expected a dict of name -> Tensor (e.g. model.state_dict()), got {type(state_dict).__name__}")
+        raise TypeError(
+            f"save: expected a dict of name -> Tensor (e.g. model.state_dict()), got {type(state_dict).__name__}"
+        )
     arrays = {}
     for name, value in state_dict.items():
         if not isinstance(name, str) or not name:
@@ -64,7 +66,9 @@ def save(state_dict, path):
         else:
             raise TypeError(f"save: {name!r} is a {type(value).__name__}; expected a Tensor or a NumPy array")
         if arr.dtype.kind not in "biuf":
-            raise TypeError(f"save: {name!r} has dtype {arr.dtype}; safetensors holds bool, integer or floating tensors")
+            raise TypeError(
+                f"save: {name!r} has dtype {arr.dtype}; safetensors holds bool, integer or floating tensors"
+            )
         arrays[name] = arr if arr.flags.c_contiguous else arr.copy(order="C")  # (0-d stays 0-d)
     data = _serialize(arrays, metadata={CHECKSUM: _digest(arrays)})
     _write_atomically(os.fspath(path), data)

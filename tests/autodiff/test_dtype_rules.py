@@ -82,7 +82,9 @@ def test_a_numpy_array_of_the_other_precision_raises_in_either_order(op, tensor_
     x = dc.tensor([1.0, 2.0], dtype=tensor_dtype)
     arr = np.array([0.5, 4.0], dtype=array_dtype)
     for a, b in ((x, arr), (arr, x)):
-        with pytest.raises(TypeError, match=f"NumPy array of dtype {np.dtype(array_dtype)} meets a tensor of dtype {tensor_dtype}"):
+        with pytest.raises(
+            TypeError, match=f"NumPy array of dtype {np.dtype(array_dtype)} meets a tensor of dtype {tensor_dtype}"
+        ):
             op(a, b)
 
 

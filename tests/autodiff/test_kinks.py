@@ -95,4 +95,6 @@ def test_kink_forward_mode_uses_the_same_convention():
     y = dc.tensor([3.0, 3.0, 1.0], dtype="float64")
     w = dc.tensor([1.0, 0.0, 5.0], dtype="float64")
     assert dc.jvp(lambda t: t.max(), (y,), (w,))[1].item() == 0.5
-    assert dc.jvp(lambda a: dc.maximum(a, dc.tensor([3.0, 0.0, 0.0], dtype="float64")), (y,), (w,))[1].numpy().tolist() == [0.5, 0.0, 5.0]
+    assert dc.jvp(lambda a: dc.maximum(a, dc.tensor([3.0, 0.0, 0.0], dtype="float64")), (y,), (w,))[
+        1
+    ].numpy().tolist() == [0.5, 0.0, 5.0]

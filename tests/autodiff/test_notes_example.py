@@ -40,7 +40,9 @@ def test_reverse_mode(dtype):
 
 
 def test_reverse_mode_functional():
-    value, (g1, g2) = dc.value_and_grad(f, argnums=(0, 1))(dc.tensor(2.0, dtype="float64"), dc.tensor(5.0, dtype="float64"))
+    value, (g1, g2) = dc.value_and_grad(f, argnums=(0, 1))(
+        dc.tensor(2.0, dtype="float64"), dc.tensor(5.0, dtype="float64")
+    )
     assert value.item() == pytest.approx(EXPECTED_F, rel=1e-12)
     assert (g1.item(), g2.item()) == pytest.approx(EXPECTED_GRAD, rel=1e-12)
 
@@ -65,6 +67,7 @@ def test_forward_mode_directional_derivative():
 
 def test_second_derivatives():
     """∂²f/∂x₁² = −1/x₁², ∂²f/∂x₁∂x₂ = 1, ∂²f/∂x₂² = sin x₂."""
+
     def g(x):
         return f(x[0], x[1])
 

@@ -84,7 +84,12 @@ def test_standardize_uses_training_statistics_only():
     np.testing.assert_allclose(z[:, :3].mean(0), 0, atol=1e-5)
     np.testing.assert_allclose(z[:, :3].std(0), 1, atol=1e-4)
     np.testing.assert_allclose(z[:, 3], 0)
-    np.testing.assert_allclose(s(test), (test - train.mean(0, dtype=np.float64)) / np.where(train.std(0) < 1e-8, 1, train.std(0, dtype=np.float64)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        s(test),
+        (test - train.mean(0, dtype=np.float64)) / np.where(train.std(0) < 1e-8, 1, train.std(0, dtype=np.float64)),
+        rtol=1e-4,
+        atol=1e-5,
+    )
     zt = s(dc.tensor(test))
     assert isinstance(zt, dc.Tensor) and zt.dtype == np.float32
     ds2 = s(D.TensorDataset(test, np.arange(50)))

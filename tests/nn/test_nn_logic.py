@@ -19,7 +19,12 @@ def table(net, n):
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_gates(n):
     rows, _ = table(logic.AND(n), n)
-    for gate, fn in ((logic.AND, all), (logic.OR, any), (logic.NAND, lambda r: not all(r)), (logic.NOR, lambda r: not any(r))):
+    for gate, fn in (
+        (logic.AND, all),
+        (logic.OR, any),
+        (logic.NAND, lambda r: not all(r)),
+        (logic.NOR, lambda r: not any(r)),
+    ):
         _, out = table(gate(n), n)
         np.testing.assert_array_equal(out, [int(fn(r)) for r in rows])
 

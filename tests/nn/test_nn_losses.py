@@ -285,11 +285,13 @@ def test_loss_modules_match_functions():
     assert nn.L1Loss(reduction="sum")(x, y).item() == F.l1_loss(x, y, reduction="sum").item()
     labels = dc.tensor([0, 2, 1, 1])
     assert nn.CrossEntropyLoss(label_smoothing=0.1)(x, labels).item() == pytest.approx(
-        F.cross_entropy(x, labels, label_smoothing=0.1).item(), rel=1e-15)
+        F.cross_entropy(x, labels, label_smoothing=0.1).item(), rel=1e-15
+    )
     assert nn.NLLLoss()(x.log_softmax(1), labels).item() == pytest.approx(F.cross_entropy(x, labels).item(), rel=1e-12)
     assert nn.HuberLoss(delta=0.5)(x, y).item() == F.huber_loss(x, y, delta=0.5).item()
     assert nn.KLDivLoss(reduction="batchmean")(x.log_softmax(1), y.softmax(1)).item() == pytest.approx(
-        F.kl_div(x.log_softmax(1), y.softmax(1), reduction="batchmean").item())
+        F.kl_div(x.log_softmax(1), y.softmax(1), reduction="batchmean").item()
+    )
 
 
 def test_loss_gradchecks():

@@ -15,7 +15,9 @@ def positive_int(x, name, who, minimum=1):
 
 def positive_float(x, name, who, allow_zero=False):
     """``x`` as a finite float > 0 (≥ 0 with ``allow_zero``)."""
-    ok = isinstance(x, numbers.Real) and not isinstance(x, bool) and np.isfinite(x) and (x >= 0 if allow_zero else x > 0)
+    ok = (
+        isinstance(x, numbers.Real) and not isinstance(x, bool) and np.isfinite(x) and (x >= 0 if allow_zero else x > 0)
+    )
     if not ok:
         raise ValueError(f"{who}: {name}={x!r}; expected a {'non-negative' if allow_zero else 'positive'} number")
     return float(x)

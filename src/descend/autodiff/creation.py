@@ -90,7 +90,9 @@ def ones_like(x, dtype=None, requires_grad=False):
 
 def full_like(x, fill_value, dtype=None, requires_grad=False):
     fill_value = _real(fill_value, "full_like", "fill_value")
-    return _finish(np.full(np.shape(x.data if isinstance(x, Tensor) else x), fill_value, _like(x, dtype)), requires_grad)
+    return _finish(
+        np.full(np.shape(x.data if isinstance(x, Tensor) else x), fill_value, _like(x, dtype)), requires_grad
+    )
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):
@@ -136,7 +138,12 @@ def randint(low, high=None, size=(), dtype=None):
     """Integers in [low, high) (or [0, low) if ``high`` is omitted) of the given shape."""
     if high is None:
         low, high = 0, low
-    return _finish(generator().integers(low, high, size=_shape((size,)) if size != () else ()).astype(_dt.as_dtype(dtype or np.int64)), False)
+    return _finish(
+        generator()
+        .integers(low, high, size=_shape((size,)) if size != () else ())
+        .astype(_dt.as_dtype(dtype or np.int64)),
+        False,
+    )
 
 
 def randperm(n, dtype=None):

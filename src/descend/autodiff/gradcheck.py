@@ -79,7 +79,9 @@ def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, n_directions=4, check_f
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.data.dtype.kind == "f"]
     for i in diff:
         if inputs[i].data.dtype != np.float64:
-            raise TypeError(f"gradcheck: input {i} has dtype {inputs[i].data.dtype}; finite differences need float64 inputs")
+            raise TypeError(
+                f"gradcheck: input {i} has dtype {inputs[i].data.dtype}; finite differences need float64 inputs"
+            )
     if not diff:
         raise ValueError("gradcheck: no floating input to differentiate")
     rng = np.random.default_rng(seed)

@@ -46,7 +46,9 @@ def _draw_normal(tensor, mean, std):
 
 def _fans(tensor, name):
     if tensor.ndim < 2:
-        raise ValueError(f"{name}: fan in and fan out need a tensor with at least 2 dimensions, got shape {tuple(tensor.shape)}")
+        raise ValueError(
+            f"{name}: fan in and fan out need a tensor with at least 2 dimensions, got shape {tuple(tensor.shape)}"
+        )
     receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
@@ -82,7 +84,7 @@ def calculate_gain(nonlinearity, param=None):
             slope = param
         else:
             raise ValueError(f"calculate_gain: negative_slope {param!r} is not a number")
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")

@@ -314,7 +314,9 @@ class Module:
             if arr.dtype.kind not in "biuf":
                 mismatched.append(f"{k}: a value of dtype {arr.dtype} ({type(v).__name__}) is not numeric")
             elif tuple(arr.shape) != tuple(target.shape):
-                mismatched.append(f"{k}: shape {tuple(arr.shape)} in the state dict, {tuple(target.shape)} in the model")
+                mismatched.append(
+                    f"{k}: shape {tuple(arr.shape)} in the state dict, {tuple(target.shape)} in the model"
+                )
             elif not np.can_cast(arr.dtype, dt, "same_kind"):
                 mismatched.append(f"{k}: dtype {arr.dtype} in the state dict cannot be loaded into {dt} in the model")
             else:
@@ -327,7 +329,9 @@ class Module:
         if mismatched:
             problems.append("mismatches: " + "; ".join(mismatched))
         if problems:
-            raise ValueError(f"load_state_dict of {type(self).__name__} failed, nothing was loaded:\n  " + "\n  ".join(problems))
+            raise ValueError(
+                f"load_state_dict of {type(self).__name__} failed, nothing was loaded:\n  " + "\n  ".join(problems)
+            )
         targets = [own[k] for k in values]
         before = [t.data.copy() for t in targets]
         with inplace(*targets) as arrays:
@@ -376,8 +380,10 @@ class Module:
         try:
             hooked = d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
         except KeyError:
-            raise AttributeError(f"{type(self).__name__} was not initialised: call super().__init__() first in "
-                                 f"{type(self).__name__}.__init__") from None
+            raise AttributeError(
+                f"{type(self).__name__} was not initialised: call super().__init__() first in "
+                f"{type(self).__name__}.__init__"
+            ) from None
         if not hooked:
             return self.forward(*args, **kwargs)
         for hook in list(d["_forward_pre_hooks"].values()):

@@ -35,5 +35,7 @@ class AvgPool2d(Module):
                             self.divisor_override)
 
     def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride if self.stride is not None else self.kernel_size}, "
-                f"padding={self.padding}")
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride if self.stride is not None else self.kernel_size}, "
+            f"padding={self.padding}"
+        )

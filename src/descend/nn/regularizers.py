@@ -35,7 +35,9 @@ def _select(params, filter):
             elif isinstance(item, Tensor):
                 named.append((str(i), item))
             else:
-                raise TypeError(f"regularizer: expected Tensors, (name, Tensor) pairs or a Module, got {type(item).__name__}")
+                raise TypeError(
+                    f"regularizer: expected Tensors, (name, Tensor) pairs or a Module, got {type(item).__name__}"
+                )
     if filter is None:
         return named
     return [(n, p) for n, p in named if filter(n, p)]
@@ -49,7 +51,9 @@ def l2_penalty(params, filter=default_filter):
     """
     chosen = _select(params, filter)
     if not chosen:
-        raise ValueError("l2_penalty: no parameter passed the filter (biases and 1-d parameters are skipped by default)")
+        raise ValueError(
+            "l2_penalty: no parameter passed the filter (biases and 1-d parameters are skipped by default)"
+        )
     total = None
     for _, p in chosen:
         term = (p * p).sum()
@@ -61,7 +65,9 @@ def l1_penalty(params, filter=default_filter):
     """Ω(θ) = Σ |θ| over the selected parameters (a scalar Tensor; ∂Ω/∂θ = sign θ)."""
     chosen = _select(params, filter)
     if not chosen:
-        raise ValueError("l1_penalty: no parameter passed the filter (biases and 1-d parameters are skipped by default)")
+        raise ValueError(
+            "l1_penalty: no parameter passed the filter (biases and 1-d parameters are skipped by default)"
+        )
     total = None
     for _, p in chosen:
         term = p.abs().sum()
@@ -148,7 +154,7 @@ def prune_by_magnitude(module, amount=None, threshold=None, filter=default_filte
         start = 0
         for name, p in chosen.items():
             n = p.data.size
-            masks[name] = keep[start:start + n].reshape(p.shape).astype(p.data.dtype)
+            masks[name] = keep[start : start + n].reshape(p.shape).astype(p.data.dtype)
             start += n
     else:
         for name, p in chosen.items():

@@ -174,8 +174,10 @@ class DaskExecutor:
         seen = self.client.run(worker.sees, os.path.abspath(directory))
         blind = sorted(w for w, ok in seen.items() if not ok)
         if blind:
-            raise SearchError(f"Dask worker{'s' * (len(blind) > 1)} {', '.join(blind)} cannot see the study "
-                              f"directory {os.path.abspath(directory)}: put it on a filesystem every worker shares")
+            raise SearchError(
+                f"Dask worker{'s' * (len(blind) > 1)} {', '.join(blind)} cannot see the study "
+                f"directory {os.path.abspath(directory)}: put it on a filesystem every worker shares"
+            )
 
     def submit(self, tag, job):
         """Submit ``job`` to the cluster."""

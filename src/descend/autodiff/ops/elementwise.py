@@ -715,8 +715,10 @@ def clamp(x, min=None, max=None):
         if v is None:
             continue
         if isinstance(v, Tensor) or np.ndim(v) != 0:
-            raise TypeError(f"clamp: {what} must be a number, got {type(v).__name__}; for elementwise bounds use "
-                            "dc.maximum(x, lo) and dc.minimum(x, hi)")
+            raise TypeError(
+                f"clamp: {what} must be a number, got {type(v).__name__}; for elementwise bounds use "
+                "dc.maximum(x, lo) and dc.minimum(x, hi)"
+            )
         if np.asarray(v).dtype.kind not in "biuf":
             raise TypeError(f"clamp: {what}={v!r} is not a real number")
         if np.asarray(v).dtype.kind == "f":

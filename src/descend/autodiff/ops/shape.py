@@ -30,7 +30,9 @@ class Reshape(Function):
         try:
             return x.reshape(shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {shape}") from None
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {shape}"
+            ) from None
 
     def backward(self, gy):
         return (gy.reshape(self.inputs[0].shape),)
@@ -223,8 +225,10 @@ def flatten(x, start_dim=0, end_dim=-1):
         return reshape(x, 1)
     s, e = _dim(start_dim, nd, "flatten"), _dim(end_dim, nd, "flatten")
     if s > e:
-        raise ValueError(f"flatten: start_dim={start_dim} comes after end_dim={end_dim} for a tensor of shape {x.shape}")
-    shape = x.shape[:s] + (-1,) + x.shape[e + 1:]
+        raise ValueError(
+            f"flatten: start_dim={start_dim} comes after end_dim={end_dim} for a tensor of shape {x.shape}"
+        )
+    shape = x.shape[:s] + (-1,) + x.shape[e + 1 :]
     return reshape(x, *shape)
 
 
@@ -232,7 +236,9 @@ def permute(x, *axes):
     """x with its dimensions reordered."""
     axes = _shape_arg(axes)
     if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-        raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} dimensions of a tensor of shape {x.shape}")
+        raise ValueError(
+            f"permute: {axes} is not a permutation of the {x.ndim} dimensions of a tensor of shape {x.shape}"
+        )
     axes = tuple(a % x.ndim for a in axes)
     return _share(Permute.apply(x, axes=axes), x)
 

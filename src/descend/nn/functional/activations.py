@@ -169,5 +169,5 @@ def maxout(x, pieces, dim=-1):
     size = x.shape[d]
     if size % pieces:
         raise ValueError(f"maxout: dimension {dim} has size {size}, not divisible by pieces={pieces}")
-    shape = x.shape[:d] + (size // pieces, pieces) + x.shape[d + 1:]
+    shape = x.shape[:d] + (size // pieces, pieces) + x.shape[d + 1 :]
     return x.reshape(*shape).max(d + 1)[0]

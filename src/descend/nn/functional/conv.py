@@ -293,8 +293,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     geo = Geometry(stride, padding, dilation)
     Ho, Wo = geo.out_size(input.shape[2], input.shape[3], kh, kw)
     if Ho < 1 or Wo < 1:
-        raise ValueError(f"{name}: input of spatial size {tuple(input.shape[2:])} with padding {padding} is smaller than "
-                         f"the (dilated) kernel {kh}x{kw}, dilation {dilation}")
+        raise ValueError(
+            f"{name}: input of spatial size {tuple(input.shape[2:])} with padding {padding} is smaller than "
+            f"the (dilated) kernel {kh}x{kw}, dilation {dilation}"
+        )
     if bias is None:
         return Conv2dFn.apply(input, weight, geo=geo)
     check_float(bias, name, "bias")

@@ -66,5 +66,7 @@ def check_monitor(name, logs, who):
 def check_mode(mode, who):
     """Return ``mode`` if it is "min" or "max", else raise ValueError (the mode is never guessed)."""
     if mode not in ("min", "max"):
-        raise ValueError(f"{who}: mode={mode!r}; expected 'min' or 'max' (descend never guesses it from the metric name)")
+        raise ValueError(
+            f"{who}: mode={mode!r}; expected 'min' or 'max' (descend never guesses it from the metric name)"
+        )
     return mode

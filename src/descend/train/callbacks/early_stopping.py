@@ -96,7 +96,9 @@ class EarlyStopping(Callback):
 
     def load_state_dict(self, state):
         bw = state["best_weights"]
-        best_weights = None if bw is None else {k: v.numpy() if isinstance(v, Tensor) else np.asarray(v) for k, v in bw.items()}
+        best_weights = (
+            None if bw is None else {k: v.numpy() if isinstance(v, Tensor) else np.asarray(v) for k, v in bw.items()}
+        )
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
         self.patience, self.stopped_epoch = state["patience"], state["stopped_epoch"]
         self.best_weights = best_weights
