@@ -3,7 +3,8 @@
 Problem: the MLP 784-512-256-10 (ReLU, cross-entropy, float32, 535,818 parameters) on a batch of
 1,000 MNIST-shaped random inputs, weights and data from one seeded NumPy generator. Both
 frameworks run the same Lanczos (three-term recurrence, then full reorthogonalization, twice
-when the first pass removed more than half of the vector; the same start vector; stop when the top Ritz pair's residual |β_m s_m| ≤ 1e-4·‖T‖); PyTorch makes its
+when the first pass removed more than half of the vector; the same start vector; stop when the top
+Ritz pair's residual |β_m s_m| ≤ 1e-4·‖T‖); PyTorch makes its
 Hessian-vector products as PyHessian does (the gradient computed once with create_graph=True,
 then H v = autograd.grad(g, θ, v, retain_graph=True) per product); descend with
 hessian_eigenvalues' two methods, forward-over-reverse (the default) and double-backward.

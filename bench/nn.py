@@ -61,8 +61,9 @@ def cnn_case(batch, torch, rounds):
 
     if torch is None:
         return _ms(run_dc, None, rounds)
-    tm = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(32, 32, 3, padding=1),
-                             torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(32 * 14 * 14, 10))
+    tm = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(),
+                             torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                             torch.nn.Flatten(), torch.nn.Linear(32 * 14 * 14, 10))
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
     def run_torch():

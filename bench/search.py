@@ -74,7 +74,8 @@ def main():
     for case, rs in runs.items():
         w = rs[0]["workers"]
         over = [(w * (r["wall"] - r["end"]) - r["trials"]) / r["trials"] for r in rs]
-        line = (f"{case:<8} wall {span([r['wall'] for r in rs], '{:.1f}')} s, trials {span([r['trials'] for r in rs], '{:.1f}')} s, "
+        line = (f"{case:<8} wall {span([r['wall'] for r in rs], '{:.1f}')} s, "
+                f"trials {span([r['trials'] for r in rs], '{:.1f}')} s, "
                 f"overhead {span([100 * o for o in over], '{:.1f}')}%")
         if case != "local-1":
             line += f", speed-up over 1 worker {span([min(base) / r['wall'] for r in rs], '{:.2f}')}x"

@@ -25,7 +25,8 @@ GRID = 21  # points per side of the 2-D surfaces
 
 def add_parser(sub):
     """Add the ``analyze`` command to the ``descend`` argument parser's subcommands."""
-    p = sub.add_parser("analyze", help="Hessian spectrum and loss landscape of a finished run (writes RUN_DIR/analysis/)")
+    p = sub.add_parser("analyze",
+                       help="Hessian spectrum and loss landscape of a finished run (writes RUN_DIR/analysis/)")
     p.add_argument("run_dir", help="a run directory made by descend train")
     p.add_argument("--batch", type=int, default=1000, help="training examples the loss is computed on (default 1000)")
     p.add_argument("--k", type=int, default=5, help="how many of the Hessian's largest eigenvalues (default 5)")

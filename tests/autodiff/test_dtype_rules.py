@@ -40,7 +40,8 @@ def test_the_issue_example_and_lists():
     lambda dt: dc.zeros(2, dtype=dt), lambda dt: dc.ones(2, dtype=dt), lambda dt: dc.empty(2, dtype=dt),
     lambda dt: dc.full((2,), 1, dtype=dt), lambda dt: dc.arange(3, dtype=dt), lambda dt: dc.linspace(0, 1, 3, dtype=dt),
     lambda dt: dc.eye(2, dtype=dt), lambda dt: dc.rand(2, dtype=dt), lambda dt: dc.randn(2, dtype=dt),
-    lambda dt: dc.randint(0, 3, (2,), dtype=dt), lambda dt: dc.randperm(3, dtype=dt), lambda dt: dc.tensor([1.0], dtype=dt),
+    lambda dt: dc.randint(0, 3, (2,), dtype=dt), lambda dt: dc.randperm(3, dtype=dt),
+    lambda dt: dc.tensor([1.0], dtype=dt),
     lambda dt: dc.zeros_like(dc.ones(2), dtype=dt), lambda dt: dc.tensor([1.0]).to(dt),
 ])
 @pytest.mark.parametrize("dtype", ["complex64", np.str_, "datetime64[s]", object])
@@ -50,8 +51,8 @@ def test_every_factory_refuses_other_dtypes(factory, dtype):
 
 
 @pytest.mark.parametrize("call", [lambda: dc.full((2,), 1j), lambda: dc.full((2,), "1"), lambda: dc.full((2,), None),
-                                  lambda: dc.full_like(dc.ones(2), 2j), lambda: dc.arange(3j), lambda: dc.linspace(0, 1j, 3),
-                                  lambda: dc.tensor([1.0]).fill_(1j)])
+                                  lambda: dc.full_like(dc.ones(2), 2j), lambda: dc.arange(3j),
+                                  lambda: dc.linspace(0, 1j, 3), lambda: dc.tensor([1.0]).fill_(1j)])
 def test_fill_values_and_bounds_must_be_real_numbers(call):
     with pytest.raises(TypeError, match="real number|complex"):
         call()

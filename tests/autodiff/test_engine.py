@@ -409,7 +409,8 @@ BINARY = {
     "div": (lambda a, b: a / b, lambda a, b: (1 / b, -a / b ** 2)),
     "maximum": (lambda a, b: dc.maximum(a, b), lambda a, b: ((a > b) + 0.5 * (a == b), (b > a) + 0.5 * (a == b))),
     "minimum": (lambda a, b: dc.minimum(a, b), lambda a, b: ((a < b) + 0.5 * (a == b), (b < a) + 0.5 * (a == b))),
-    "pow": (lambda a, b: b.abs() ** a, lambda a, b: (np.abs(b) ** a * np.log(np.abs(b)), a * np.abs(b) ** (a - 1) * np.sign(b))),
+    "pow": (lambda a, b: b.abs() ** a,
+            lambda a, b: (np.abs(b) ** a * np.log(np.abs(b)), a * np.abs(b) ** (a - 1) * np.sign(b))),
     "where": (lambda a, b: dc.where(a > 0, a * b, b), lambda a, b: ((a > 0) * b, (a > 0) * a + (a <= 0))),
 }
 

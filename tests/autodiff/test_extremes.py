@@ -37,7 +37,8 @@ OPS = {
                     lambda x, w: w - _softmax(x) * w.sum(-1, keepdims=True), lambda x: x.log_softmax(dim=-1)),
     "logsumexp": (lambda x: x.logsumexp(dim=-1), _lse, lambda x, w: w[..., None] * _softmax(x),
                   lambda x: x.logsumexp(dim=-1)),
-    "sigmoid": (lambda x: x.sigmoid(), _sigmoid, lambda x, w: w * _sigmoid(x) * (1 - _sigmoid(x)), lambda x: x.sigmoid()),
+    "sigmoid": (lambda x: x.sigmoid(), _sigmoid, lambda x, w: w * _sigmoid(x) * (1 - _sigmoid(x)),
+                lambda x: x.sigmoid()),
     "tanh": (lambda x: x.tanh(), np.tanh, lambda x, w: w * (1 - np.tanh(x) ** 2), lambda x: x.tanh()),
 }
 

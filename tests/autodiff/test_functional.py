@@ -613,7 +613,8 @@ def test_integer_tensor_result_dtypes_match_torch(name):
     (lambda x: x.squeeze(5), "squeeze"), (lambda x: x.transpose(5, 0), "transpose"),
     (lambda x: dc.cat([x, x], dim=2), "cat"), (lambda x: x.flatten(3), "flatten"),
     (lambda x: x.unsqueeze(4), "unsqueeze"), (lambda x: x.softmax(dim=3), "softmax"), (lambda x: x.sum(dim=2), "sum"),
-    (lambda x: x.amax(dim=-3), "amax"), (lambda x: x.max(dim=2), "max"), (lambda x: x.logsumexp(dim=(0, 2)), "logsumexp"),
+    (lambda x: x.amax(dim=-3), "amax"), (lambda x: x.max(dim=2), "max"),
+    (lambda x: x.logsumexp(dim=(0, 2)), "logsumexp"),
 ])
 def test_dim_out_of_range_names_the_op_and_dim(op, name):
     with pytest.raises(IndexError, match=rf"{name}.*dim=-?\d.*[23] dimensions"):

@@ -159,10 +159,12 @@ def test_second_order_matches_torch(case, shapes):
     tgs = torch.autograd.grad(tout, ts, torch.from_numpy(w), create_graph=True, allow_unused=True)
     for g, tg, a in zip(gs, tgs, arrays):
         np.testing.assert_allclose(_zeros_if_none(None if g is None else g.numpy(), a),
-                                   _zeros_if_none(None if tg is None else tg.detach().numpy(), a), rtol=1e-9, atol=1e-12)
+                                   _zeros_if_none(None if tg is None else tg.detach().numpy(), a),
+                                   rtol=1e-9, atol=1e-12)
     s = sum((g * dc.tensor(v, dtype="float64")).sum() for g, v in zip(gs, vs) if g is not None)
     ts_sum = sum((tg * torch.from_numpy(v)).sum() for tg, v in zip(tgs, vs) if tg is not None and tg.requires_grad)
-    hv = dc.autograd_grad(s, xs, allow_unused=True) if isinstance(s, dc.Tensor) and s.requires_grad else [None] * len(xs)
+    hv = (dc.autograd_grad(s, xs, allow_unused=True) if isinstance(s, dc.Tensor) and s.requires_grad
+          else [None] * len(xs))
     thv = torch.autograd.grad(ts_sum, ts, allow_unused=True) if torch.is_tensor(ts_sum) else [None] * len(ts)
     for h, th, a in zip(hv, thv, arrays):
         np.testing.assert_allclose(_zeros_if_none(None if h is None else h.numpy(), a),
@@ -229,7 +231,8 @@ def test_reverse_over_forward_matches_reverse_over_reverse(case, shapes):
     else:
         rr = [None] * n
     for a, b, arr in zip(rf, rr, arrays):
-        np.testing.assert_allclose(a.numpy(), _zeros_if_none(None if b is None else b.numpy(), arr), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(a.numpy(), _zeros_if_none(None if b is None else b.numpy(), arr),
+                                   rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("case,shapes", GRAD, ids=GRAD_IDS)

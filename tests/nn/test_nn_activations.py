@@ -40,7 +40,8 @@ NUMPY = {
     "gelu_tanh": lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
     "silu": lambda x: x / (1 + np.exp(-x)), "softplus": lambda x: np.where(x > 20, x, np.log1p(np.exp(x))),
     "softplus_beta": lambda x: np.where(2 * x > 10, x, np.log1p(np.exp(2 * x)) / 2),
-    "softmax": lambda x: np.exp(x - x.max(-1, keepdims=True)) / np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True),
+    "softmax": lambda x: (np.exp(x - x.max(-1, keepdims=True))
+                          / np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True)),
     "log_softmax": lambda x: x - x.max(0) - np.log(np.exp(x - x.max(0)).sum(0)), "identity": lambda x: x,
 }
 

@@ -274,7 +274,8 @@ def test_max_pool2d_matches_torch(k, s, p, d):
     np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
 
 
-@pytest.mark.parametrize("k,s,p,cip", [(2, None, 0, True), (3, 2, 1, True), (3, 2, 1, False), ((2, 3), (1, 2), (1, 1), False)])
+@pytest.mark.parametrize("k,s,p,cip", [(2, None, 0, True), (3, 2, 1, True), (3, 2, 1, False),
+                                       ((2, 3), (1, 2), (1, 1), False)])
 def test_avg_pool2d_matches_torch(k, s, p, cip):
     torch = pytest.importorskip("torch")
     x = rand(2, 3, 7, 8)
@@ -334,7 +335,7 @@ def test_pools_gradcheck_and_modules():
     assert nn.AvgPool2d(3, stride=1, padding=1)(x).shape == (1, 2, 5, 6)
 
 
-# --------------------------------------------------------------------------- Dropout, Maxout, Residual, Flatten, Identity
+# ------------------------------------------------------------------------- Dropout, Maxout, Residual, Flatten, Identity
 def test_dropout_statistics_and_eval_identity():
     dc.manual_seed(0)
     drop = nn.Dropout(0.3)
@@ -411,7 +412,8 @@ def test_avg_pool2d_divisor_override_matches_torch():
 def test_cnn_float32_end_to_end_matches_torch():
     torch = pytest.importorskip("torch")
     dc.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
     tm = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
                              torch.nn.Flatten(), torch.nn.Linear(4 * 4 * 4, 3))
     tm.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in model.state_dict().items()})

@@ -185,7 +185,8 @@ def test_cross_entropy_probabilities_and_spatial(red):
     x4 = rng.standard_normal((2, 3, 4, 5))
     y4 = rng.integers(0, 3, (2, 4, 5))
     compare(F.cross_entropy, tF.cross_entropy, (x4,), (dc.tensor(y4),), (torch.tensor(y4),), {"reduction": red})
-    compare(F.cross_entropy, tF.cross_entropy, (x[0],), (dc.tensor(np.int64(2)),), (torch.tensor(2),), {"reduction": red})
+    compare(F.cross_entropy, tF.cross_entropy, (x[0],), (dc.tensor(np.int64(2)),), (torch.tensor(2),),
+            {"reduction": red})
 
 
 @pytest.mark.parametrize("red", REDS)
@@ -259,7 +260,8 @@ def test_kl_div(red, log_target):
     if not log_target:
         pt[0, 0] = 0.0
     target = np.log(pt) if log_target else pt
-    compare(F.kl_div, tF.kl_div, (np.log(q),), (d64(target),), (t64(target),), {"reduction": red, "log_target": log_target})
+    compare(F.kl_div, tF.kl_div, (np.log(q),), (d64(target),), (t64(target),),
+            {"reduction": red, "log_target": log_target})
 
 
 @pytest.mark.parametrize("red", REDS)

@@ -106,8 +106,10 @@ def test_every_layer_round_trips_exact_shapes_and_dtypes(tmp_path, dtype):
     path = tmp_path / "model.safetensors"
     dc.save(model.state_dict(), path)
     loaded = dc.load(path)
-    assert {k: (v.shape, v.dtype) for k, v in loaded.items()} == {k: (v.shape, v.dtype) for k, v in model.state_dict().items()}
-    assert loaded["net.trunk.1.num_batches_tracked"].shape == () and loaded["net.trunk.1.num_batches_tracked"].item() == 2
+    assert ({k: (v.shape, v.dtype) for k, v in loaded.items()}
+            == {k: (v.shape, v.dtype) for k, v in model.state_dict().items()})
+    assert (loaded["net.trunk.1.num_batches_tracked"].shape == ()
+            and loaded["net.trunk.1.num_batches_tracked"].item() == 2)
     other = every_layer(dtype)
     for p in other.parameters():
         p.data[...] = 0

@@ -163,5 +163,6 @@ def test_a_worker_killed_under_a_trial_is_replaced_and_the_trial_rerun(tmp_path)
             child.kill()
     assert child.returncode == 0
     db = sqlite3.connect(out / "study.sqlite")
-    assert db.execute("SELECT trial, state, attempts FROM trials").fetchall() == [(0, "COMPLETE", 1), (1, "COMPLETE", 0)]
+    rows = db.execute("SELECT trial, state, attempts FROM trials").fetchall()
+    assert rows == [(0, "COMPLETE", 1), (1, "COMPLETE", 0)]
     assert "resuming" in (out / "trials" / "0000.log").read_text() and "best: trial" in text

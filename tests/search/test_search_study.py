@@ -73,7 +73,8 @@ def test_a_trial_reruns_bit_identically_from_its_saved_config(two_workers, tmp_p
     t = two_workers[0].trials[1]
     assert main(["train", os.path.join(t.run_dir, "config.toml"), "--out", str(tmp_path / "rerun")]) == 0
     assert without_time(read_jsonl(tmp_path / "rerun" / "metrics.jsonl")) == without_time(t.metrics)
-    a, b = load_checkpoint(tmp_path / "rerun" / "model")["model"], load_checkpoint(os.path.join(t.run_dir, "model"))["model"]
+    a = load_checkpoint(tmp_path / "rerun" / "model")["model"]
+    b = load_checkpoint(os.path.join(t.run_dir, "model"))["model"]
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
 

@@ -69,8 +69,10 @@ def critical_point(loss_fn, params, grad_tol=None, eig_tol=None, exact_max=500, 
         theta = lz.ritz()[0]
         lo, hi = float(theta[idx[0]]), float(theta[idx[-1]])
     g = float(np.linalg.norm(op.gradient.astype(np.float64)))
-    grad_tol = eps ** (1 / 3) * max(1.0, abs(op.value)) if grad_tol is None else positive_float(grad_tol, "grad_tol", who, True)
-    eig_tol = eps ** (1 / 3) * max(abs(lo), abs(hi)) if eig_tol is None else positive_float(eig_tol, "eig_tol", who, True)
+    grad_tol = (eps ** (1 / 3) * max(1.0, abs(op.value)) if grad_tol is None
+                else positive_float(grad_tol, "grad_tol", who, True))
+    eig_tol = (eps ** (1 / 3) * max(abs(lo), abs(hi)) if eig_tol is None
+               else positive_float(eig_tol, "eig_tol", who, True))
     if op.n <= exact_max:
         negative = int(np.count_nonzero(eigenvalues < -eig_tol))
     else:

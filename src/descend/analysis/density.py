@@ -61,8 +61,8 @@ def spectral_density(loss_fn, params, steps=80, runs=4, points=1001, sigma=None,
     """(grid, density): the Gaussian-smoothed eigenvalue density of H = ∇²L(θ), shapes (points,).
 
     ``runs`` probes of ``steps`` Lanczos steps each (``runs × steps`` Hessian-vector products);
-    σ defaults to 1% of the nodes' range (or of their largest magnitude, if larger); the grid runs from the smallest node
-    − 6σ to the largest + 6σ, so the density integrates to 1 over it (to ~1e-9). With
+    σ defaults to 1% of the nodes' range (or of their largest magnitude, if larger); the grid runs from the smallest
+    node − 6σ to the largest + 6σ, so the density integrates to 1 over it (to ~1e-9). With
     ``return_quadrature=True`` also returns the nodes θ_j and weights w_j (float64 arrays, weights
     summing to 1), from which the moments follow exactly: Σ w_j θ_j^p ≈ tr(Hᵖ)/n for p < 2·steps.
     Deterministic for a given ``seed``; ``hvp`` and ``progress`` as in

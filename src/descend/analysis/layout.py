@@ -189,7 +189,8 @@ def render(g, path):
                                      shrinkA=0, shrinkB=0, zorder=1))
     for i, label in enumerate(g.labels):
         if g.is_box[i]:
-            patch = FancyBboxPatch((x[i] - w[i] / 2, y[i] - h[i] / 2), w[i], h[i], boxstyle="round,pad=0,rounding_size=4",
+            patch = FancyBboxPatch((x[i] - w[i] / 2, y[i] - h[i] / 2), w[i], h[i],
+                                   boxstyle="round,pad=0,rounding_size=4",
                                    facecolor="#dbe9f6", edgecolor="#2b5d8a", lw=0.9, zorder=2)
         else:
             patch = Ellipse((x[i], y[i]), w[i] * 1.08, h[i], facecolor="#fde9c9" if g.is_param[i] else "#eeeeee",

@@ -14,5 +14,6 @@ from .forward import jvp
 from .functional import grad, hessian, hvp, jacobian, value_and_grad, vjp
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (abs, amax, amin, argmax, argmin, cat, clamp, cos, exp, isfinite, isnan, log, log1p, log_softmax,
-                  logsumexp, matmul, max, maximum, mean, min, minimum, neg, outer, permute, reshape, square, squeeze, transpose, unsqueeze, flatten, relu, sigmoid, sign, sin, softmax, sqrt, stack, std,
+                  logsumexp, matmul, max, maximum, mean, min, minimum, neg, outer, permute, reshape, square, squeeze,
+                  transpose, unsqueeze, flatten, relu, sigmoid, sign, sin, softmax, sqrt, stack, std,
                   sum, tanh, var, where)

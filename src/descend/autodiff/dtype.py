@@ -36,7 +36,8 @@ def as_dtype(dtype):
         try:
             dtype = np.dtype(dtype)
         except TypeError:
-            raise TypeError(f"dtype={dtype!r} is not a dtype; expected e.g. dc.float32, np.float64 or 'float64'") from None
+            raise TypeError(f"dtype={dtype!r} is not a dtype; "
+                            "expected e.g. dc.float32, np.float64 or 'float64'") from None
     if dtype.kind not in KINDS:
         raise TypeError(f"dtype={dtype} ({KIND_NAMES.get(dtype.kind, 'other values')}) is not a tensor dtype; a tensor "
                         "holds bool, integer or floating numbers (e.g. dc.float32, dc.float64, dc.int64, dc.bool_)")

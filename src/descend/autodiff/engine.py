@@ -74,8 +74,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph, (capture, found))
     for i, g in enumerate(found):
         if g is None and not allow_unused:
-            raise RuntimeError(f"grad(): input {i} (shape {tuple(inputs[i].shape)}) was not used to compute the outputs; "
-                               "pass allow_unused=True to get None for it")
+            raise RuntimeError(f"grad(): input {i} (shape {tuple(inputs[i].shape)}) was not used to compute the "
+                               "outputs; pass allow_unused=True to get None for it")
     return found
 
 

@@ -153,7 +153,8 @@ def jacobian(f, argnums=0, mode="auto"):
             return f(*args[:n], xi, *args[n + 1:])
 
         out, vjp_fn = vjp(fx, x)
-        use_reverse = mode == "reverse" or (mode == "auto" and (out.data.size <= x.data.size or state.forward_tag is not None))
+        use_reverse = (mode == "reverse"
+                       or (mode == "auto" and (out.data.size <= x.data.size or state.forward_tag is not None)))
         rows = []
         if use_reverse:
             for i in range(out.data.size):

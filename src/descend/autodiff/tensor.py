@@ -123,7 +123,8 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item(): only a tensor with one element can be converted to a Python number; this one has shape {self.shape}")
+            raise ValueError("item(): only a tensor with one element can be converted to a Python number; "
+                             f"this one has shape {self.shape}")
         return self.data.item()
 
     def tolist(self):
@@ -181,8 +182,10 @@ class Tensor:
     # ----------------------------------------------------------------- in-place methods
     def _check_inplace(self, what):
         if _state.grad_enabled and self.requires_grad:
-            kind = "a leaf tensor that requires grad" if self._ctx is None else "a tensor that is part of a recorded graph"
-            raise RuntimeError(f"{what}: in-place change of {kind}; wrap it in `with dc.no_grad():` or use the out-of-place operation")
+            kind = ("a leaf tensor that requires grad" if self._ctx is None
+                    else "a tensor that is part of a recorded graph")
+            raise RuntimeError(f"{what}: in-place change of {kind}; "
+                               "wrap it in `with dc.no_grad():` or use the out-of-place operation")
 
     def _write(self, what, value, write):
         """Run ``write(array)`` on this tensor's array (lifting a graph's read-only hold for the
@@ -234,7 +237,8 @@ class Tensor:
         except ValueError:
             if np.broadcast_shapes(v.shape, self.shape) == self.shape:
                 raise
-            raise ValueError(f"copy_: cannot copy a source of shape {v.shape} into a tensor of shape {self.shape}") from None
+            raise ValueError(f"copy_: cannot copy a source of shape {v.shape} "
+                             f"into a tensor of shape {self.shape}") from None
 
     def fill_(self, value):
         """x ← value everywhere, in place."""
@@ -292,7 +296,8 @@ class Tensor:
 
     def __bool__(self):
         if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous; use .any() or .all()")
+            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                             "use .any() or .all()")
         return bool(self.data)
 
     def __float__(self):
@@ -327,8 +332,8 @@ def check_array(arr, where):
     """``arr`` itself if its dtype is bool, integer or floating; else a TypeError saying what it holds."""
     kind = arr.dtype.kind
     if kind not in _dt.KINDS:
-        raise TypeError(f"{where}: cannot make a tensor of {_dt.KIND_NAMES.get(kind, 'values')} (NumPy dtype {arr.dtype}); "
-                        "a tensor holds bool, integer or floating numbers")
+        raise TypeError(f"{where}: cannot make a tensor of {_dt.KIND_NAMES.get(kind, 'values')} "
+                        f"(NumPy dtype {arr.dtype}); a tensor holds bool, integer or floating numbers")
     return arr
 
 
@@ -341,7 +346,8 @@ def as_array(data, dtype=None):
         data = data.data
     arr = np.array(data, copy=True)
     if arr.dtype == object and not isinstance(data, np.ndarray):
-        raise TypeError(f"cannot make a tensor from {type(data).__name__} values; expected numbers or nested lists of numbers")
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} values; "
+                        "expected numbers or nested lists of numbers")
     check_array(arr, "tensor")
     if dtype is not None:
         return arr.astype(_dt.as_dtype(dtype), copy=False)

@@ -63,10 +63,12 @@ class TensorDataset(Dataset):
         arrays = tuple(_to_array(t, f"TensorDataset argument {i}") for i, t in enumerate(tensors))
         for i, a in enumerate(arrays):
             if a.ndim == 0:
-                raise ValueError(f"TensorDataset: argument {i} is a scalar; expected an array with a first axis of examples")
+                raise ValueError(f"TensorDataset: argument {i} is a scalar; "
+                                 "expected an array with a first axis of examples")
             if a.dtype.kind not in "biuf":
-                raise TypeError(f"TensorDataset: argument {i} has dtype {a.dtype}; tensors hold bool, integer or floating "
-                                "numbers (encode labels as integers, e.g. with np.unique(labels, return_inverse=True))")
+                raise TypeError(f"TensorDataset: argument {i} has dtype {a.dtype}; "
+                                "tensors hold bool, integer or floating numbers "
+                                "(encode labels as integers, e.g. with np.unique(labels, return_inverse=True))")
         lengths = [len(a) for a in arrays]
         if len(set(lengths)) != 1:
             raise ValueError(f"TensorDataset: all tensors must have the same length (number of examples), "

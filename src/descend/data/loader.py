@@ -9,8 +9,8 @@
 
 Without ``mode`` the loader behaves like ``torch.utils.data.DataLoader`` (``batch_size=1``,
 ``shuffle=False``). All randomness comes from the loader's own generator, seeded by ``seed`` (or, if
-None, by one draw from descend's generator if the loader is random at all), whose state -- and the position inside the current
-epoch -- is in ``state_dict()``, so a resumed run draws the same batches.
+None, by one draw from descend's generator if the loader is random at all), whose state -- and the
+position inside the current epoch -- is in ``state_dict()``, so a resumed run draws the same batches.
 """
 
 import numpy as np
@@ -44,7 +44,8 @@ class DataLoader:
             shuffle = True
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size={batch_size!r}; expected a positive integer")
-        if seed is None:  # draw a seed only when the loader is random, so that plain loaders leave descend's stream alone
+        # draw a seed only when the loader is random, so that plain loaders leave descend's stream alone
+        if seed is None:
             random = shuffle or mode == "stochastic" or transform is not None
             seed = int(generator().integers(2**63 - 1)) if random else 0
         self.dataset = dataset

@@ -7,7 +7,7 @@ from .dataset import Subset, as_arrays
 
 
 def _rng(seed):
-    return np.random.default_rng(seed) if seed is not None else np.random.default_rng(int(generator().integers(2**63 - 1)))
+    return np.random.default_rng(seed if seed is not None else int(generator().integers(2**63 - 1)))
 
 
 def _lengths(n, lengths, who):

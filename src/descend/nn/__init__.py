@@ -6,15 +6,16 @@ PyTorch, except ``nn.Linear``'s initialization, which is the notes' Glorot unifo
 """
 
 from . import functional, init, logic, regularizers
-from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Sign, SiLU, Softmax, Softplus, Step, Swish, Tanh
+from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Sign, SiLU, Softmax, Softplus, Step, Swish,
+                         Tanh)
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d
 from .ensemble import Ensemble
 from .dropout import Dropout
 from .linear import Flatten, Identity, Linear
-from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeLoss, HuberLoss, KLDivLoss, L1Loss,
-                   MSELoss, MultiMarginLoss, NLLLoss, SmoothL1Loss)
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, HingeLoss, HuberLoss, KLDivLoss,
+                   L1Loss, MSELoss, MultiMarginLoss, NLLLoss, SmoothL1Loss)
 from .maxout import Maxout
 from .mlp import MLP
 from .module import Module

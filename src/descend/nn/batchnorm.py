@@ -58,8 +58,8 @@ class _BatchNorm(Module):
 
     def _check_input(self, x):
         if x.ndim not in self._dims:
-            raise ValueError(f"{type(self).__name__}: expected input with {' or '.join(map(str, self._dims))} dimensions "
-                             f"(N, C, ...), got shape {tuple(x.shape)}")
+            raise ValueError(f"{type(self).__name__}: expected input with "
+                             f"{' or '.join(map(str, self._dims))} dimensions (N, C, ...), got shape {tuple(x.shape)}")
         if x.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}: input has {x.shape[1]} channels (shape {tuple(x.shape)}) but "
                              f"num_features={self.num_features}")

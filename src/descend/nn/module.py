@@ -83,7 +83,8 @@ class Module:
             d["_parameters"][name] = None
         elif "_modules" in d and name in d["_modules"]:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} to sub-module {name!r}: expected a Module or None")
+                raise TypeError(f"cannot assign {type(value).__name__} to sub-module {name!r}: "
+                                "expected a Module or None")
             d["_modules"][name] = None
         elif "_buffers" in d and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
@@ -300,7 +301,8 @@ class Module:
         module is left exactly as it was. Returns (missing_keys, unexpected_keys).
         """
         if not hasattr(state_dict, "items"):
-            raise TypeError(f"load_state_dict: expected a dict of name -> Tensor or array, got {type(state_dict).__name__}")
+            raise TypeError("load_state_dict: expected a dict of name -> Tensor or array, "
+                            f"got {type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

@@ -17,7 +17,8 @@ class MaxPool2d(Module):
                             self.return_indices)
 
     def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride if self.stride is not None else self.kernel_size}, "
+        return (f"kernel_size={self.kernel_size}, "
+                f"stride={self.stride if self.stride is not None else self.kernel_size}, "
                 f"padding={self.padding}, dilation={self.dilation}")
 
 

@@ -166,7 +166,8 @@ class DaskExecutor:
 
     def describe(self):
         """One line saying where the jobs run."""
-        where = "a local Dask cluster" if self.cluster is not None else f"the Dask cluster at {self.client.scheduler.address}"
+        where = ("a local Dask cluster" if self.cluster is not None
+                 else f"the Dask cluster at {self.client.scheduler.address}")
         return f"{self.slots} Dask workers on {where}"
 
     def check_shared(self, directory):

@@ -100,7 +100,7 @@ plots = true              # PNG plots (needs matplotlib)
 progress = true           # progress bar (needs tqdm)
 tensorboard = false       # TensorBoard event files in <run>/tensorboard (needs tensorboardX)
 csv = false               # one row per epoch in <run>/metrics.csv
-trajectory_max_parameters = 250000  # per-epoch weights in <run>/trajectory (for descend analyze) up to this size; 0 = off
+trajectory_max_parameters = 250000  # per-epoch weights in <run>/trajectory (descend analyze) up to this size; 0 = off
 """
 
 CHOICES = {
@@ -124,7 +124,8 @@ RANGES = {  # key: (low, high, low included, high included); None = unbounded
     "training.epochs": (0, None, True, True), "training.seed": (0, 2**32, True, False),
     "training.checkpoint_every": (1, None, True, True), "training.monitor_every": (0, None, True, True),
     "training.threads": (0, None, True, True),
-    "training.early_stopping.patience": (0, None, True, True), "output.trajectory_max_parameters": (0, None, True, True),
+    "training.early_stopping.patience": (0, None, True, True),
+    "output.trajectory_max_parameters": (0, None, True, True),
     "training.early_stopping.min_delta": (0.0, None, True, True),
 }
 AUTO = ("data.augment.rotate", "data.augment.noise")   # a number, or "auto" (the data set's default)

@@ -23,7 +23,10 @@ RESERVED = ("epoch", "loss", "lr", "time")
 
 
 def accuracy(output, target, threshold=0.5):
-    """Correct predictions: argmax_c y_c == t for y (B, C) with C > 1, else [y > threshold] == t; returns (correct, B)."""
+    """Correct predictions: argmax_c y_c == t for y (B, C) with C > 1, else [y > threshold] == t.
+
+    Returns the pair (correct, B).
+    """
     y = np.asarray(output)
     t = np.asarray(target)
     if y.ndim == 2 and y.shape[1] > 1:

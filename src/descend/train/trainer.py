@@ -307,7 +307,10 @@ class Trainer:
         return self._evaluate_loader(as_loader(data, self.eval_batch_size, seed=0))
 
     def predict(self, data):
-        """The model's outputs on all inputs of ``data`` (a Tensor or array X, a Dataset or a DataLoader), as a Tensor."""
+        """The model's outputs on all inputs of ``data``, as a Tensor.
+
+        ``data`` is a Tensor or array X, a Dataset or a DataLoader.
+        """
         if isinstance(data, (Tensor, np.ndarray)):
             data = (data,)
         loader = as_loader(data, self.eval_batch_size, seed=0)

@@ -13,8 +13,8 @@ from .elementwise import (abs, add, clamp, cos, div, exp, log, log1p, maximum, m
 from .linalg import matmul, outer
 from .reduce import (all, amax, amin, any, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
                      var)
-from .shape import (broadcast_to, cat, expand, flatten, getitem, mT, permute, reshape, squeeze, stack, sum_to, transpose,
-                    unsqueeze, view)
+from .shape import (broadcast_to, cat, expand, flatten, getitem, mT, permute, reshape, squeeze, stack, sum_to,
+                    transpose, unsqueeze, view)
 
 
 def _bind():

@@ -646,7 +646,8 @@ def where(cond, a, b):
     try:
         return Where.apply(cond, a, b)
     except ValueError:
-        raise ValueError(f"where: shapes {cond.shape} (condition), {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise ValueError(f"where: shapes {cond.shape} (condition), {a.shape} and {b.shape} "
+                         "cannot be broadcast together") from None
 
 
 def neg(x):

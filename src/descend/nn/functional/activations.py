@@ -149,7 +149,10 @@ class Step(Function):
 
 
 def step(x):
-    """g(a) = 1 if a > 0 else 0 (threshold unit). Its gradient is 0 everywhere (documented: not trainable by backprop)."""
+    """g(a) = 1 if a > 0 else 0 (threshold unit).
+
+    Its gradient is 0 everywhere (documented: not trainable by backprop).
+    """
     check_float(x, "step")
     return Step.apply(x)
 
@@ -160,7 +163,7 @@ def sign(x):
 
 
 def maxout(x, pieces, dim=-1):
-    """Maxout over groups: the input's ``dim`` of size out·k is split into (out, k) and the max over the k pieces is kept.
+    """Maxout: the input's ``dim`` of size out·k is split into (out, k) groups and the max over the k pieces is kept.
 
     Shapes: (..., out·k) → (..., out) for ``dim=-1``. The gradient goes to the (first) maximal piece.
     """

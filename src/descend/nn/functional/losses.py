@@ -105,13 +105,14 @@ def _labels(target, sample_shape, C, ignore_index, name):
     """Validated integer labels as a flat int64 array."""
     y = target.data if isinstance(target, Tensor) else np.asarray(target)
     if y.dtype.kind == "f":
-        raise TypeError(f"{name}: target has floating dtype {y.dtype} and shape {y.shape}; class indices must be integers "
-                        "(convert with .long()), or pass class probabilities with the input's shape")
+        raise TypeError(f"{name}: target has floating dtype {y.dtype} and shape {y.shape}; "
+                        "class indices must be integers (convert with .long()), "
+                        "or pass class probabilities with the input's shape")
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must hold integer class indices, got dtype {y.dtype}")
     if tuple(y.shape) != tuple(sample_shape):
-        raise ValueError(f"{name}: target shape {tuple(y.shape)} does not match the input: expected {tuple(sample_shape)} "
-                         "(the input's shape without its class dimension)")
+        raise ValueError(f"{name}: target shape {tuple(y.shape)} does not match the input: "
+                         f"expected {tuple(sample_shape)} (the input's shape without its class dimension)")
     y = y.reshape(-1).astype(np.int64)  # a copy: the backward pass reads the labels
     bad = ((y < 0) | (y >= C)) & (y != ignore_index)
     if bad.any():
@@ -283,7 +284,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     w = _class_weight(weight, C, input, name)
     tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
     if tdata.dtype.kind == "f" and tuple(tdata.shape) == tuple(input.shape):
-        return _soft_cross_entropy(input, as_tensor(target, name, input), x2, C, sample_shape, w, reduction, label_smoothing)
+        return _soft_cross_entropy(input, as_tensor(target, name, input), x2, C, sample_shape, w, reduction,
+                                   label_smoothing)
     y = _labels(target, sample_shape, C, ignore_index, name)
     out = CrossEntropyFn.apply(x2, y=y, weight=w, ignore_index=ignore_index, smoothing=float(label_smoothing),
                                reduction=reduction)

@@ -33,7 +33,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     C = input.shape[1]
     for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != (C,):
-            raise ValueError(f"{name}: {what} has shape {tuple(t.shape)}; expected ({C},) for input {tuple(input.shape)}")
+            raise ValueError(f"{name}: {what} has shape {tuple(t.shape)}; "
+                             f"expected ({C},) for input {tuple(input.shape)}")
     axes, shape = _axes_and_shape(input)
     use_batch = training or running_mean is None or running_var is None
     if use_batch:
