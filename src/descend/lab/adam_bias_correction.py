@@ -154,7 +154,8 @@ def experiment(ctx):
         ax1.legend(fontsize=7)
         ax2.semilogx(t, np.sqrt((steps ** 2).mean(1)) / LR, label="corrected")
         ax2.semilogx(t, np.sqrt((raw_steps ** 2).mean(1)) / LR, label="uncorrected")
-        ax2.semilogx(t, step_factor(t) * np.sqrt((steps ** 2).mean(1)) / LR, "k:", label="(1 − ρ₁ᵗ)/√(1 − ρ₂ᵗ) × corrected")
+        ax2.semilogx(t, step_factor(t) * np.sqrt((steps ** 2).mean(1)) / LR, "k:",
+                     label="(1 − ρ₁ᵗ)/√(1 − ρ₂ᵗ) × corrected")
         ax2.set(title="step size on the same gradients", xlabel="step t", ylabel="RMS step / ε")
         ax2.legend(fontsize=7)
         window = np.ones(10) / 10

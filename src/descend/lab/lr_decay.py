@@ -107,6 +107,6 @@ def experiment(ctx):
     confirmed = (all(abs(numbers[f"fixed_{lr:g}_floor_measured"] / floor(lr) - 1) < 0.25
                      and abs(numbers[f"fixed_{lr:g}_last_over_middle"] - 1) < 0.25 for lr in (LR, LR / 4))
                  and last[2] < numbers[f"fixed_{LR / 4:g}_floor_measured"] / 5
-                 and abs(numbers["inverse_time_last_over_middle"] / numbers["inverse_time_last_over_middle_predicted"] - 1)
-                 < 0.25)
+                 and abs(numbers["inverse_time_last_over_middle"]
+                         / numbers["inverse_time_last_over_middle_predicted"] - 1) < 0.25)
     return confirmed, numbers

@@ -171,8 +171,8 @@ def experiment(ctx):
                    colors="0.75", linewidths=0.7)
         for m, (lr, alpha, path) in runs.items():
             ax.plot(path[:40, 0], path[:40, 1], ".-", ms=3, lw=1, label=f"{m} ({back_and_forth[m]:.0%})")
-        ax.set(title=f"first 40 steps, κ = {kappa:.0f}\n(share of path travelled back and forth)", xlabel="θ₁", ylabel="θ₂",
-               aspect="equal")
+        ax.set(title=f"first 40 steps, κ = {kappa:.0f}\n(share of path travelled back and forth)",
+               xlabel="θ₁", ylabel="θ₂", aspect="equal")
         ax.legend(fontsize=7)
         ax = axes[1]
         for m, (lr, alpha, path) in runs.items():

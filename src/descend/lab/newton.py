@@ -119,7 +119,8 @@ def experiment(ctx):
         sgd.step()
         gd_errors.append(float(np.linalg.norm(x.numpy() - quad.x_star) / np.linalg.norm(quad.x_star)))
     numbers = {"start_rel_error": start_error, "newton_one_step_rel_error": newton_error,
-               "gradient_descent_rel_error_after_1": gd_errors[1], "gradient_descent_rel_error_after_200": gd_errors[-1]}
+               "gradient_descent_rel_error_after_1": gd_errors[1],
+               "gradient_descent_rel_error_after_200": gd_errors[-1]}
 
     g = quad.A @ x0 - quad.b
     gq = Q.T @ g

@@ -107,7 +107,8 @@ def experiment(ctx):
     numbers["minima_smallest_abs_eigenvalue_max"] = float(np.abs(minimum_eigs[:, 0]).max()) if len(minima) else None
     numbers["minima_largest_eigenvalue_rel_error_vs_norm2"] = float(
         np.abs(minimum_eigs[:, 1] / (minima ** 2).sum(1) - 1).max()) if len(minima) else None
-    numbers["minima_max_abs_w1w2_minus_1"] = float(np.abs(minima[:, 0] * minima[:, 1] - 1).max()) if len(minima) else None
+    numbers["minima_max_abs_w1w2_minus_1"] = (float(np.abs(minima[:, 0] * minima[:, 1] - 1).max())
+                                              if len(minima) else None)
 
     with ctx.figure("saddle_points.png", 1, 2) as (_, (ax1, ax2)):
         g = np.linspace(-1.8, 1.8, 181)

@@ -50,8 +50,8 @@ class _Run:
         others = [p for n, p in named if not default_filter(n, p)]
         if how == "coupled":        # SGD(weight_decay=λ′) / AdamW(weight_decay=λ/ε) on the weights only
             wd = DECAY / lr
-            self.opt = optimizer([{"params": self.weights, "weight_decay": wd}, {"params": others, "weight_decay": 0.0}],
-                                 lr=lr)
+            self.opt = optimizer([{"params": self.weights, "weight_decay": wd},
+                                  {"params": others, "weight_decay": 0.0}], lr=lr)
         else:
             self.opt = optimizer(self.model.parameters(), lr=lr)
 
