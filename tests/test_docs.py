@@ -71,3 +71,20 @@ def test_every_python_block_runs(path, tmp_path, monkeypatch, capsys):
         at_least, check = CHECKS[path.name]
         assert len(blocks) >= at_least, f"{name}: {len(blocks)} blocks, expected at least {at_least}"
         check(namespace, capsys.readouterr().out)
+
+
+def test_the_reference_rewrites_rest_habits_as_markdown():
+    pytest.importorskip("griffe")  # the docs extra
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("griffe_rst", DOCS / "griffe_rst.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = ("See :func:`~descend.optim.schedules.cosine` and :class:`descend.nn.Linear`::\n\n    y = x Wᵀ + b\n\n"
+            "It records:\n- a\n  more a\n- b\n\n"
+            "=====  ======\nname   ε(t)\n=====  ======\n``c``  value\n=====  ======\n\nafter\n\n"
+            "=====  =\nno     header\n=====  =\n\n**after**")
+    assert module.markdown(text) == (
+        "See `cosine` and `descend.nn.Linear`:\n\n    y = x Wᵀ + b\n\n"
+        "It records:\n\n- a\n  more a\n- b\n\n"
+        "    name   ε(t)\n    c      value\n\n\nafter\n\n    no     header\n\n\n**after**")
