@@ -81,14 +81,17 @@ def _like(x, dtype):
 
 
 def zeros_like(x, dtype=None, requires_grad=False):
+    """A Tensor of zeros with x's shape and dtype (or ``dtype``); x is a Tensor or an array."""
     return _finish(np.zeros(np.shape(x.data if isinstance(x, Tensor) else x), _like(x, dtype)), requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad=False):
+    """A Tensor of ones with x's shape and dtype (or ``dtype``); x is a Tensor or an array."""
     return _finish(np.ones(np.shape(x.data if isinstance(x, Tensor) else x), _like(x, dtype)), requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad=False):
+    """A Tensor filled with ``fill_value``, with x's shape and dtype (or ``dtype``)."""
     fill_value = _real(fill_value, "full_like", "fill_value")
     return _finish(
         np.full(np.shape(x.data if isinstance(x, Tensor) else x), fill_value, _like(x, dtype)), requires_grad

@@ -42,9 +42,11 @@ class Standardize:
         return TensorDataset(self(arrays[0]), *arrays[1:])
 
     def state_dict(self):
+        """The statistics {``mean``: μ, ``std``: σ} (arrays), so that new inputs are standardized alike."""
         return {"mean": self.mean, "std": self.std}
 
     def load_state_dict(self, state):
+        """Restore μ and σ from what ``state_dict`` returned."""
         self.mean, self.std = np.asarray(state["mean"]), np.asarray(state["std"])
 
 

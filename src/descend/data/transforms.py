@@ -32,6 +32,8 @@ class Transform:
         return out.reshape(shape)
 
     def apply(self, x, rng):
+        """The transform of a batch of images ``x`` (N, H, W) or (N, C, H, W), drawing from the NumPy Generator
+        ``rng``; subclasses define it, users call the transform."""
         raise TypeError(f"{type(self).__name__} must define apply(x, rng)")
 
 

@@ -375,6 +375,8 @@ class Module:
     register_backward_hook = register_full_backward_hook
 
     def forward(self, *args, **kwargs):
+        """The module's computation, y = f(x; θ): subclasses define it; call the module (``module(x)``), not
+        ``forward``, so that forward hooks run."""
         raise TypeError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):

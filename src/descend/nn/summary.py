@@ -39,6 +39,7 @@ class ModelSummary:
 
     @property
     def non_trainable_params(self):
+        """Parameters that do not require gradients (frozen): total − trainable."""
         return self.total_params - self.trainable_params
 
     def __str__(self):

@@ -229,6 +229,7 @@ class Hyperparameters:
         return self.specs[name]
 
     def get(self, name, default=None):
+        """The declaration named ``name``, or ``default`` if there is none (as ``dict.get``)."""
         return self.specs.get(name, default)
 
     def __repr__(self):

@@ -704,6 +704,7 @@ class ReduceLROnPlateau(MetricScheduler):
 
     @property
     def in_cooldown(self):
+        """Whether the cooldown after the last reduction is still running (no new reduction then)."""
         return self.cooldown_counter > 0
 
     def is_better(self, a, best):

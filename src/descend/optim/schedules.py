@@ -224,7 +224,7 @@ def one_cycle(peak, total_steps, pct_start=0.3, anneal_strategy="cos", div_facto
 
 
 def join_schedules(schedules, boundaries):
-    """One schedule after another: ε(t) = schedules[i](t − boundaries[i−1]) for boundaries[i−1] ≤ t <
+    """One schedule after another: ε(t) = ``schedules[i](t − boundaries[i−1])`` for boundaries[i−1] ≤ t <
     boundaries[i] (each schedule restarts from its own step 0). ``boundaries``: increasing, one fewer
     than ``schedules``."""
     schedules, boundaries = list(schedules), list(boundaries)

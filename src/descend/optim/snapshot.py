@@ -112,8 +112,10 @@ class SnapshotEnsemble:
         return wrap(total / len(self.snapshots))
 
     def state_dict(self):
+        """The snapshots taken so far and the step count, for a checkpoint."""
         return {"snapshots": copy.deepcopy(self.snapshots), "num_steps": self.num_steps}
 
     def load_state_dict(self, state_dict):
+        """Restore what ``state_dict`` returned."""
         self.snapshots = copy.deepcopy(state_dict["snapshots"])
         self.num_steps = int(state_dict["num_steps"])

@@ -96,6 +96,7 @@ class AveragedModel:
         return self.module(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
+        """The averaged module's output: ``self.module(*args, **kwargs)``."""
         return self.module(*args, **kwargs)
 
     def parameters(self):
@@ -144,6 +145,7 @@ class AveragedModel:
         return sd
 
     def load_state_dict(self, state_dict):
+        """Restore the averaged module's weights and ``n_averaged`` from what ``state_dict`` returned."""
         sd = dict(state_dict)
         n = sd.pop("n_averaged")
         self.n_averaged = int(n.data if isinstance(n, Tensor) else np.asarray(n))

@@ -65,12 +65,14 @@ class _Finite(Distribution):
             raise ValueError(f"{who}([]): expected at least one value")
 
     def sample(self, rng):
+        """One value drawn uniformly from ``values`` (a copy), with the NumPy Generator ``rng``."""
         return copy.deepcopy(self.values[int(rng.integers(len(self.values)))])
 
     def spec(self):
         return {self.kind: copy.deepcopy(self.values)}
 
     def candidates(self):
+        """The values a grid search enumerates: all of them."""
         return self.values
 
 
@@ -103,6 +105,7 @@ class _Interval(Distribution):
         return {self.kind: [self.a, self.b]}
 
     def candidates(self):
+        """The values a grid search tries: the two ends, a and b."""
         return [self.a, self.b]
 
 
@@ -112,6 +115,7 @@ class uniform(_Interval):
     kind = "uniform"
 
     def sample(self, rng):
+        """λ = a + (b − a) u, u ~ U[0, 1) from the NumPy Generator ``rng`` (always < b)."""
         return min(self.a + (self.b - self.a) * float(rng.random()), math.nextafter(self.b, self.a))
 
 
@@ -127,6 +131,7 @@ class loguniform(_Interval):
         return float(a), float(b)
 
     def sample(self, rng):
+        """λ = exp(log a + (log b − log a) u), u ~ U[0, 1) from the NumPy Generator ``rng`` (always < b)."""
         lo, hi = math.log(self.a), math.log(self.b)
         return min(math.exp(lo + (hi - lo) * float(rng.random())), math.nextafter(self.b, self.a))
 
@@ -142,9 +147,11 @@ class randint(_Interval):
         return int(a), int(b)
 
     def sample(self, rng):
+        """An integer uniform on {a, ..., b − 1}, from the NumPy Generator ``rng``."""
         return int(rng.integers(self.a, self.b))
 
     def candidates(self):
+        """The values a grid search tries: the two ends, a and b − 1."""
         return [self.a, self.b - 1]
 
 

@@ -21,10 +21,12 @@ class PerceptronResult:
 
     @property
     def weight(self):
+        """w, the weights (θ without its last entry)."""
         return self.theta[:-1]
 
     @property
     def bias(self):
+        """b, the bias (θ's last entry), a float."""
         return float(self.theta[-1])
 
     def predict(self, x):

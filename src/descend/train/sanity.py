@@ -30,6 +30,7 @@ class SanityReport:
 
     @property
     def passed(self):
+        """Whether every check passed."""
         return all(p for _, p, _ in self.checks)
 
     def __getitem__(self, name):

@@ -17,6 +17,36 @@ from .shape import (broadcast_to, cat, expand, flatten, getitem, mT, permute, re
                     transpose, unsqueeze, view)
 
 
+def expand_as(x, other):
+    """x broadcast to ``other``'s shape (``x.expand(*other.shape)``)."""
+    return expand(x, *other.shape)
+
+
+def view_as(x, other):
+    """x with ``other``'s shape (``x.reshape(*other.shape)``)."""
+    return reshape(x, *other.shape)
+
+
+def reshape_as(x, other):
+    """x with ``other``'s shape (``x.reshape(*other.shape)``)."""
+    return reshape(x, *other.shape)
+
+
+def float_(x):
+    """x as float32 (``x.to(dc.float32)``); differentiable."""
+    return to(x, "float32")
+
+
+def double(x):
+    """x as float64 (``x.to(dc.float64)``); differentiable."""
+    return to(x, "float64")
+
+
+def long(x):
+    """x as int64 (``x.to(dc.int64)``), e.g. class labels."""
+    return to(x, "int64")
+
+
 def _bind():
     def flip(f):
         return lambda a, b: f(b, a)
@@ -39,11 +69,8 @@ def _bind():
         "any": any, "all": all,
         "reshape": reshape, "view": view, "flatten": flatten, "permute": permute, "transpose": transpose,
         "squeeze": squeeze, "unsqueeze": unsqueeze, "expand": expand, "broadcast_to": broadcast_to,
-        "expand_as": lambda x, other: expand(x, *other.shape),
-        "view_as": lambda x, other: reshape(x, *other.shape),
-        "reshape_as": lambda x, other: reshape(x, *other.shape),
-        "to": to, "float": lambda x: to(x, "float32"), "double": lambda x: to(x, "float64"),
-        "long": lambda x: to(x, "int64"),
+        "expand_as": expand_as, "view_as": view_as, "reshape_as": reshape_as,
+        "to": to, "float": float_, "double": double, "long": long,
     }
     for name, fn in methods.items():
         setattr(Tensor, name, fn)

@@ -25,14 +25,17 @@ ne = _compare(np.not_equal, "ne")
 
 
 def isnan(x):
+    """A bool Tensor, True where x is NaN (not differentiable)."""
     return Tensor._make(np.isnan(x.data))
 
 
 def isfinite(x):
+    """A bool Tensor, True where x is neither NaN nor ±∞ (not differentiable)."""
     return Tensor._make(np.isfinite(x.data))
 
 
 def isinf(x):
+    """A bool Tensor, True where x is +∞ or −∞ (not differentiable)."""
     return Tensor._make(np.isinf(x.data))
 
 

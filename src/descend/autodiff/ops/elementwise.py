@@ -651,6 +651,7 @@ def where(cond, a, b):
 
 
 def neg(x):
+    """−x, elementwise; ∂(−x)/∂x = −1."""
     return Neg.apply(x)
 
 
@@ -675,10 +676,12 @@ def sqrt(x):
 
 
 def sin(x):
+    """sin x, elementwise (x floating; integers are converted to the default dtype); ∂ sin x/∂x = cos x."""
     return Sin.apply(floating(x))
 
 
 def cos(x):
+    """cos x, elementwise (x floating; integers are converted to the default dtype); ∂ cos x/∂x = −sin x."""
     return Cos.apply(floating(x))
 
 
@@ -729,6 +732,7 @@ def clamp(x, min=None, max=None):
 
 
 def square(x):
+    """x², elementwise (``x ** 2``); ∂x²/∂x = 2x."""
     return PowScalar.apply(x, p=2)
 
 

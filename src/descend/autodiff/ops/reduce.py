@@ -326,8 +326,10 @@ def argmin(x, dim=None, keepdim=False, axis=None):
 
 
 def any(x, dim=None, keepdim=False):
+    """A bool Tensor: whether any element of x is nonzero, over all elements or along ``dim``."""
     return Tensor._make(np.asarray(np.any(x.data, axis=dim, keepdims=keepdim)))
 
 
 def all(x, dim=None, keepdim=False):
+    """A bool Tensor: whether every element of x is nonzero, over all elements or along ``dim``."""
     return Tensor._make(np.asarray(np.all(x.data, axis=dim, keepdims=keepdim)))

@@ -291,6 +291,8 @@ def expand(x, *shape):
 
 
 def broadcast_to(x, shape):
+    """x broadcast to ``shape`` by NumPy's rules (a view, no copy); the gradient is summed back to
+    x's shape."""
     return expand(x, *shape)
 
 

@@ -21,33 +21,44 @@ class Callback:
     monitor = None
 
     def setup(self, trainer):
+        """Once, when the Trainer is built: bind to ``trainer.model`` and ``trainer.optimizer`` here."""
         pass
 
     def on_fit_start(self, trainer):
+        """At the start of each ``fit`` call."""
         pass
 
     def on_fit_end(self, trainer):
+        """At the end of each ``fit`` call, also when it raises."""
         pass
 
     def on_epoch_start(self, trainer, epoch):
+        """Before epoch ``epoch`` (counted from 0) trains."""
         pass
 
     def on_epoch_end(self, trainer, epoch, logs):
+        """After epoch ``epoch``; ``logs`` is its dict of floats (``loss``, ``val_...``, ``lr``, ``time``, ...),
+        which a callback may add to."""
         pass
 
     def on_batch_start(self, trainer, batch):
+        """Before the step on ``batch`` (the loader's tuple of Tensors)."""
         pass
 
     def on_batch_end(self, trainer, batch, logs):
+        """After the step on ``batch``; ``logs``: its mean ``loss``, index ``batch``, ``global_step``, ``size``."""
         pass
 
     def on_after_backward(self, trainer):
+        """After backward, before the optimizer step: the gradients are in ``p.grad``."""
         pass
 
     def state_dict(self):
+        """What a checkpoint keeps to resume this callback bit for bit (a dict of JSON values and arrays)."""
         return {}
 
     def load_state_dict(self, state):
+        """Restore what ``state_dict`` returned."""
         pass
 
 

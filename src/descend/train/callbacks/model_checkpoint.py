@@ -29,10 +29,12 @@ class ModelCheckpoint(Callback):
 
     @property
     def last_path(self):
+        """The checkpoint of the last epoch: ``dirpath/last``."""
         return os.path.join(self.dirpath, "last")
 
     @property
     def best_path(self):
+        """The checkpoint of the best epoch so far (by ``monitor``): ``dirpath/best``."""
         return os.path.join(self.dirpath, "best")
 
     def on_epoch_end(self, trainer, epoch, logs):
