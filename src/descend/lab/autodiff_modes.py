@@ -19,7 +19,8 @@ Experiment, on f(x) = (Σᵢ softplus(aᵢ xᵢ)) · (1 + mean(cos x)) in float6
    and drawn; timing on a shared machine is too noisy to decide a verdict).
 3. Agreement: reverse and forward mode give the same gradient to rounding.
 4. Forward and central differences at n = 10 for ε = 10⁻¹ ... 10⁻¹⁴: the relative error
-   max|g_fd − ∇f| / max|∇f|, with ∇f from reverse mode.
+   max|g_fd − ∇f| / max|∇f|, with ∇f from reverse mode (``descend.analysis.finite_difference_errors``;
+   step 1's central differences are ``descend.analysis.finite_difference`` with ε = 10⁻⁵).
 
 Criterion: reverse mode's box calls per gradient are the same for every n; forward mode's and
 finite differences' grow in proportion to n (at least n calls, and a log-log slope in n of at
@@ -33,6 +34,7 @@ import time
 import numpy as np
 
 import descend as dc
+from descend import analysis as A
 
 from .base import lab
 
@@ -64,36 +66,10 @@ def _function(a):
     return f
 
 
-def _central_differences(f, x, eps):
-    """gᵢ ≈ (f(x + ε eᵢ) − f(x − ε eᵢ)) / 2ε, evaluated without a graph."""
-    xs = x.numpy()
-    g = np.empty_like(xs)
-    with dc.no_grad():
-        for i in range(len(xs)):
-            e = np.zeros_like(xs)
-            e[i] = eps
-            up, down = dc.tensor(xs + e, dtype=dc.float64), dc.tensor(xs - e, dtype=dc.float64)
-            g[i] = (f(up).item() - f(down).item()) / (2 * eps)
-    return g
-
-
-def _forward_differences(f, x, eps):
-    """gᵢ ≈ (f(x + ε eᵢ) − f(x)) / ε."""
-    xs = x.numpy()
-    g = np.empty_like(xs)
-    with dc.no_grad():
-        f0 = f(x).item()
-        for i in range(len(xs)):
-            e = np.zeros_like(xs)
-            e[i] = eps
-            g[i] = (f(dc.tensor(xs + e, dtype=dc.float64)).item() - f0) / eps
-    return g
-
-
 def _methods(f):
     return {"reverse mode (dc.grad)": lambda x: dc.grad(f)(x).numpy(),
             "forward mode (n × dc.jvp)": lambda x: dc.jacobian(f, mode="forward")(x).numpy(),
-            "central differences": lambda x: _central_differences(f, x, 1e-5)}
+            "central differences": lambda x: A.finite_difference(f, x, 1e-5, scheme="central")}
 
 
 def _count(method, x):
@@ -160,10 +136,8 @@ def experiment(ctx):
     f = _function(a)
     exact = dc.grad(f)(x).numpy()
     epsilons = 10.0 ** -np.arange(1, 15 if ctx.quick else 15.01, 1 if ctx.quick else 0.5)
-    fd_error = {}
-    quotients = {"forward differences": _forward_differences, "central differences": _central_differences}
-    for name, quotient in quotients.items():
-        fd_error[name] = [float(np.max(np.abs(quotient(f, x, e) - exact)) / np.max(np.abs(exact))) for e in epsilons]
+    fd_error = {f"{scheme} differences": A.finite_difference_errors(f, x, epsilons, scheme=scheme, exact=exact)[1]
+                for scheme in ("forward", "central")}
 
     numbers = {"sizes": sizes}
     rev, fwd, cen = calls.values()
