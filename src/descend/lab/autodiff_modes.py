@@ -45,15 +45,18 @@ class CountedSoftplus(dc.Function):
     calls = {"forward": 0, "backward": 0, "jvp": 0}
 
     def forward(self, x):
+        """y = log(1 + eˣ) on the array x (counted)."""
         CountedSoftplus.calls["forward"] += 1
         return np.logaddexp(0.0, x)
 
     def backward(self, gy):
+        """∂L/∂x = ∂L/∂y · σ(x) (counted)."""
         CountedSoftplus.calls["backward"] += 1
         (x,) = self.inputs
         return (gy * x.sigmoid(),)
 
     def jvp(self, tx):
+        """ẏ = σ(x) · ẋ (counted)."""
         CountedSoftplus.calls["jvp"] += 1
         (x,) = self.inputs
         return tx * x.sigmoid()
@@ -105,6 +108,8 @@ def _slope(x, y):
            "with the number of inputs. Finite differences' error is U-shaped in the step ε.",
      source="Notes, backpropagation and the flow graph: forward and reverse mode automatic differentiation")
 def experiment(ctx):
+    """Run the ``autodiff-modes`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     rng = np.random.default_rng(ctx.seed)
     sizes = [2, 8, 32, 128, 512] + ([] if ctx.quick else [2048])
     calls = {k: [] for k in _methods(None)}

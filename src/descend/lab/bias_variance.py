@@ -81,6 +81,8 @@ def fit_all(phi, y):
            "and variance grows, so the test error is smallest at an intermediate capacity.",
      source="Notes, model selection: capacity, the bias-variance decomposition, underfitting and overfitting")
 def experiment(ctx):
+    """Run the ``bias-variance`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     rng = np.random.default_rng(ctx.seed)
     R, n = (200, 25) if ctx.quick else (1000, 25)
     degrees = list(range(13))

@@ -90,6 +90,8 @@ def _analyse(models, x, t):
            "of their predictions is better than their average member: its expected squared error is v/k + (k−1)c/k.",
      source="Notes, regularization: bagging and model averaging (ensembles)")
 def experiment(ctx):
+    """Run the ``ensembles`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     data = D.digits()
     rest, val, test = D.train_val_test_split(data, val=0.2, test=0.6, seed=ctx.seed)
     train = D.Subset(rest, np.arange(300))

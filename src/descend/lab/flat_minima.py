@@ -42,6 +42,7 @@ class StopAtLoss(T.Callback):
         self.loss = np.inf
 
     def on_batch_end(self, trainer, batch, logs):
+        """Measure the whole training set's loss (see the class docstring); stop training once below target."""
         if self.loss > 1.2 * self.target and trainer.global_step % 10:
             return
         with dc.no_grad():
@@ -90,6 +91,8 @@ def _split(seed, target):
            "training, and these flat minima have a lower test error.",
      source="Notes, optimization: mini-batch size, sharp and flat minima and generalization")
 def experiment(ctx):
+    """Run the ``flat-minima`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     target = 0.03 if ctx.quick else 0.01
     splits = {seed: _split(seed, target) for seed in range(ctx.seed, ctx.seed + 3)}
     numbers = {"target_train_loss": target}

@@ -117,6 +117,8 @@ def _network_curves(rates, epochs, seed):
            "quadratic converges exactly when ε < 2/λ_max, and a network's loss curves order themselves by ε.",
      source="Notes, optimization: the learning rate (loss curves for low, good, high and very high rates)")
 def experiment(ctx):
+    """Run the ``learning-rate`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     quad = _quadratic_runs(ctx.seed)
     numbers = {f"quadratic_gap_after_500_r{r:g}": float(g[-1]) for r, g in quad.items()}
 

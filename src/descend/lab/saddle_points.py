@@ -91,6 +91,8 @@ def critical_point(w):
            "gradient noise makes it escape. At a saddle the Hessian has eigenvalues of both signs.",
      source="Notes, optimization: local minima, saddle points and plateaus")
 def experiment(ctx):
+    """Run the ``saddle-points`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     steps = 400 if ctx.quick else 1000
     numbers = {}
     on_manifold, f_on = _descend(START[None], steps)
