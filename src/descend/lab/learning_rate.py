@@ -154,7 +154,7 @@ def experiment(ctx):
         for color, (lr, c) in zip(colors, sorted(curves.items())):
             ax2.plot(np.arange(epochs + 1), np.where(np.isfinite(c), c, np.nan), "o-", ms=3, color=color,
                      label=f"ε = {lr:.2g}")
-        ax2.set(title="ReLU network on the digits, SGD (descend.search grid)", xlabel="epoch",
+        ax2.set(title="ReLU net on the digits: SGD, search grid", xlabel="epoch",
                 ylabel="training cross-entropy", yscale="log", ylim=(1e-3, 1e2))
         ax2.legend(fontsize=6, ncol=2)
 
