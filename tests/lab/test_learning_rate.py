@@ -17,6 +17,11 @@ def test_learning_rate_quick_run_confirms_with_its_numbers(tmp_path):
         gap = n[f"quadratic_gap_after_500_r{ratio:g}"]
         assert gap is None or gap > 1                                                          # None: overflow
     largest = n["network_largest_lr_final_loss"]
-    assert largest is None or largest > n["network_initial_loss"] or math.isinf(largest)
+    assert largest is None or largest > n["network_largest_lr_initial_loss"] or math.isinf(largest)
     assert n["network_smallest_lr_progress_over_best"] < 0.1
     assert 1e-4 < n["network_best_lr"] < 10
+    # a descend.search grid: one trial per rate, each with its own seed and so its own initial loss
+    assert n["network_lrs"] == [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
+    assert len(set(n["network_trial_seeds"])) == 6
+    assert all(1.5 < loss < 4 for loss in n["network_initial_loss_per_lr"])    # ≈ ln 10 = 2.3 at initialization
+    assert n["network_best_final_loss"] < 0.5 * n["network_best_initial_loss"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from descend import lab
-from descend.lab.saddle_points import hessian_eigenvalues
+from descend.lab.saddle_points import critical_point, hessian_eigenvalues
 
 
 def test_saddle_points_quick_run_confirms_with_its_numbers(tmp_path):
@@ -17,8 +17,17 @@ def test_saddle_points_quick_run_confirms_with_its_numbers(tmp_path):
     assert np.all(np.diff(n["plateau_steps"]) > 40)           # each factor 100 in δ: 4.6 e-folds ≈ 48 steps
     assert n["noisy_runs_escaped"] == n["noisy_runs"] == 32
     assert n["saddle_hessian_eigenvalues"] == pytest.approx([-1.0, 1.0], abs=1e-12)
+    assert n["saddle_kind"] == "saddle" and n["saddle_negative_eigenvalues"] == 1
+    assert n["minima_kinds"] == {"degenerate": 32}                 # on the valley w₁w₂ = 1 one eigenvalue is 0
+    assert n["minima_smallest_abs_eigenvalue_max"] < 1e-6
+    assert n["minima_largest_eigenvalue_rel_error_vs_norm2"] < 1e-6
 
 
 def test_hessian_at_a_minimum():
     eig = hessian_eigenvalues(np.array([2.0, 0.5]))            # on w₁w₂ = 1: eigenvalues 0 and w₁² + w₂²
     assert eig == pytest.approx([0.0, 4.25], abs=1e-12)
+
+
+def test_second_order_test_at_the_saddle_and_off_a_critical_point():
+    assert critical_point(np.zeros(2))["kind"] == "saddle"
+    assert critical_point(np.array([0.5, 0.5]))["kind"] == "not critical"     # ∇f = −(1 − w₁w₂)(w₂, w₁) ≠ 0

@@ -59,6 +59,8 @@ def predicted_recovery(rho, drop=DROP, level=0.9):
            "gradient scale; RMSProp's moving average adapts to a new scale within about 1/(1 − ρ) steps.",
      source="Notes, optimization: adaptive learning rates (AdaGrad, RMSProp)")
 def experiment(ctx):
+    """Run the ``adagrad-decay`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     rhos = (0.9, 0.99) if ctx.quick else (0.9, 0.99, 0.999)
     T1 = T2 = 1000 if ctx.quick else 10000
     rng = np.random.default_rng(ctx.seed)

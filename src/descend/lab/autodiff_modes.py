@@ -19,7 +19,8 @@ Experiment, on f(x) = (Σᵢ softplus(aᵢ xᵢ)) · (1 + mean(cos x)) in float6
    and drawn; timing on a shared machine is too noisy to decide a verdict).
 3. Agreement: reverse and forward mode give the same gradient to rounding.
 4. Forward and central differences at n = 10 for ε = 10⁻¹ ... 10⁻¹⁴: the relative error
-   max|g_fd − ∇f| / max|∇f|, with ∇f from reverse mode.
+   max|g_fd − ∇f| / max|∇f|, with ∇f from reverse mode (``descend.analysis.finite_difference_errors``;
+   step 1's central differences are ``descend.analysis.finite_difference`` with ε = 10⁻⁵).
 
 Criterion: reverse mode's box calls per gradient are the same for every n; forward mode's and
 finite differences' grow in proportion to n (at least n calls, and a log-log slope in n of at
@@ -33,6 +34,7 @@ import time
 import numpy as np
 
 import descend as dc
+from descend import analysis as A
 
 from .base import lab
 
@@ -43,15 +45,18 @@ class CountedSoftplus(dc.Function):
     calls = {"forward": 0, "backward": 0, "jvp": 0}
 
     def forward(self, x):
+        """y = log(1 + eˣ) on the array x (counted)."""
         CountedSoftplus.calls["forward"] += 1
         return np.logaddexp(0.0, x)
 
     def backward(self, gy):
+        """∂L/∂x = ∂L/∂y · σ(x) (counted)."""
         CountedSoftplus.calls["backward"] += 1
         (x,) = self.inputs
         return (gy * x.sigmoid(),)
 
     def jvp(self, tx):
+        """ẏ = σ(x) · ẋ (counted)."""
         CountedSoftplus.calls["jvp"] += 1
         (x,) = self.inputs
         return tx * x.sigmoid()
@@ -64,36 +69,10 @@ def _function(a):
     return f
 
 
-def _central_differences(f, x, eps):
-    """gᵢ ≈ (f(x + ε eᵢ) − f(x − ε eᵢ)) / 2ε, evaluated without a graph."""
-    xs = x.numpy()
-    g = np.empty_like(xs)
-    with dc.no_grad():
-        for i in range(len(xs)):
-            e = np.zeros_like(xs)
-            e[i] = eps
-            up, down = dc.tensor(xs + e, dtype=dc.float64), dc.tensor(xs - e, dtype=dc.float64)
-            g[i] = (f(up).item() - f(down).item()) / (2 * eps)
-    return g
-
-
-def _forward_differences(f, x, eps):
-    """gᵢ ≈ (f(x + ε eᵢ) − f(x)) / ε."""
-    xs = x.numpy()
-    g = np.empty_like(xs)
-    with dc.no_grad():
-        f0 = f(x).item()
-        for i in range(len(xs)):
-            e = np.zeros_like(xs)
-            e[i] = eps
-            g[i] = (f(dc.tensor(xs + e, dtype=dc.float64)).item() - f0) / eps
-    return g
-
-
 def _methods(f):
     return {"reverse mode (dc.grad)": lambda x: dc.grad(f)(x).numpy(),
             "forward mode (n × dc.jvp)": lambda x: dc.jacobian(f, mode="forward")(x).numpy(),
-            "central differences": lambda x: _central_differences(f, x, 1e-5)}
+            "central differences": lambda x: A.finite_difference(f, x, 1e-5, scheme="central")}
 
 
 def _count(method, x):
@@ -129,6 +108,8 @@ def _slope(x, y):
            "with the number of inputs. Finite differences' error is U-shaped in the step ε.",
      source="Notes, backpropagation and the flow graph: forward and reverse mode automatic differentiation")
 def experiment(ctx):
+    """Run the ``autodiff-modes`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     rng = np.random.default_rng(ctx.seed)
     sizes = [2, 8, 32, 128, 512] + ([] if ctx.quick else [2048])
     calls = {k: [] for k in _methods(None)}
@@ -160,10 +141,8 @@ def experiment(ctx):
     f = _function(a)
     exact = dc.grad(f)(x).numpy()
     epsilons = 10.0 ** -np.arange(1, 15 if ctx.quick else 15.01, 1 if ctx.quick else 0.5)
-    fd_error = {}
-    quotients = {"forward differences": _forward_differences, "central differences": _central_differences}
-    for name, quotient in quotients.items():
-        fd_error[name] = [float(np.max(np.abs(quotient(f, x, e) - exact)) / np.max(np.abs(exact))) for e in epsilons]
+    fd_error = {f"{scheme} differences": A.finite_difference_errors(f, x, epsilons, scheme=scheme, exact=exact)[1]
+                for scheme in ("forward", "central")}
 
     numbers = {"sizes": sizes}
     rev, fwd, cen = calls.values()

@@ -97,6 +97,8 @@ def _train(activation, batchnorm, lr, data, epochs, seed):
            "as 1/scale and is orthogonal to them), and a deep network trains faster with it.",
      source="Notes, optimization: batch normalization")
 def experiment(ctx):
+    """Run the ``batchnorm`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     inv = _invariance(ctx.seed)
     numbers = {}
     for c, d in inv.items():

@@ -88,6 +88,8 @@ def _first_below(errors, tol):
            "(as many as the Hessian has distinct eigenvalues), where steepest descent zig-zags.",
      source="Notes, optimization: conjugate gradients")
 def experiment(ctx):
+    """Run the ``conjugate-gradient`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     n = 20
     quad = Quadratic(n, 100.0, seed=ctx.seed)
     f = quadratic(quad.A, quad.b)

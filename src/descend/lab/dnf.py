@@ -76,6 +76,8 @@ def counting_parity(d):
            "(one unit per true row); parity of D inputs needs 2^(D-1) hidden units in that form.",
      source="Notes, perceptrons and logic: Boolean functions as threshold networks (DNF), and their size")
 def experiment(ctx):
+    """Run the ``dnf`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     dc.manual_seed(ctx.seed)
     rng = np.random.default_rng(ctx.seed)
     tables_ok = True

@@ -119,6 +119,8 @@ def _train(p, lr, train, val, epochs, seed):
            "overfitting.",
      source="Notes, regularization: dropout as an ensemble of sub-networks and the weight scaling rule")
 def experiment(ctx):
+    """Run the ``dropout`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     rng = np.random.default_rng(ctx.seed)
     d = 10 if ctx.quick else 14
     numbers = {"inputs_d": d, "masks": 2 ** d}

@@ -14,7 +14,8 @@ independent errors, so the ensemble is better than its average member.
 Experiment: the digits with a small training set (300 images; 20% of the set for validation, 60% for testing), k
 networks ``nn.MLP([64, 64, 10])`` (ReLU) trained identically by Adam for the same epochs from k
 different seeds (the learning rate chosen once, by the first member's validation loss, from
-{10⁻³, 3·10⁻³, 10⁻²}). The ensemble averages the members' softmax outputs.
+{10⁻³, 3·10⁻³, 10⁻²}). The ensemble, ``nn.Ensemble(members, average="probabilities")``, averages the
+members' softmax outputs.
 For comparison (reported, not judged) the notes' bagging: k members that also train on different
 bootstrap resamples of the training set. Measured on the test set: each member's error rate and
 cross-entropy; the ensemble's; the
@@ -52,12 +53,21 @@ def _member(seed, lr, train, val, epochs):
     return trainer, history["val_loss"][-1]
 
 
-def _analyse(probs, t):
-    """Error rates, cross-entropies and the squared-error decomposition of k members' softmax outputs (k, N, C)."""
-    k = len(probs)
+def _probabilities(models, x):
+    """Softmax outputs (N, C) of ``models`` averaged by ``nn.Ensemble`` (one model: its own), in eval mode."""
+    ensemble = nn.Ensemble(models, average="probabilities")
+    ensemble.eval()
+    with dc.no_grad():
+        return ensemble(dc.tensor(x)).numpy().astype(np.float64)
+
+
+def _analyse(models, x, t):
+    """Error rates, cross-entropies and the squared-error decomposition of k trained models on (x, t)."""
+    k = len(models)
+    probs = np.stack([_probabilities([m], x) for m in models])               # (k, N, C)
     onehot = np.eye(probs.shape[2])[t]
     preds = probs.argmax(axis=2)
-    average = probs.mean(axis=0)
+    average = _probabilities(models, x)                                       # the ensemble: nn.Ensemble
     residual = probs - onehot[None]                                         # εᵢ = pᵢ − t per example
     gram = np.einsum("inc,jnc->ij", residual, residual) / len(t)            # E[εᵢ·εⱼ]
     v = float(np.mean(np.diag(gram)))
@@ -66,7 +76,7 @@ def _analyse(probs, t):
     return {"member_error": (preds != t).mean(axis=1), "member_nll": member_nll,
             "ensemble_error": float((average.argmax(1) != t).mean()),
             "ensemble_nll": float(-np.log(average[np.arange(len(t)), t]).mean()),
-            "error_by_size": [float((probs[:m].mean(0).argmax(1) != t).mean()) for m in range(1, k + 1)],
+            "error_by_size": [float((_probabilities(models[:m], x).argmax(1) != t).mean()) for m in range(1, k + 1)],
             # the average over all subsets S of m members of E‖(1/m) Σ_{i∈S} εᵢ‖² = (1/m²) Σ_{i,j∈S} E[εᵢ·εⱼ]
             "squared_error_by_size": [float(np.mean([gram[np.ix_(S, S)].sum() / m ** 2
                                                      for S in itertools.combinations(range(k), m)]))
@@ -80,6 +90,8 @@ def _analyse(probs, t):
            "of their predictions is better than their average member: its expected squared error is v/k + (k−1)c/k.",
      source="Notes, regularization: bagging and model averaging (ensembles)")
 def experiment(ctx):
+    """Run the ``ensembles`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     data = D.digits()
     rest, val, test = D.train_val_test_split(data, val=0.2, test=0.6, seed=ctx.seed)
     train = D.Subset(rest, np.arange(300))
@@ -94,8 +106,7 @@ def experiment(ctx):
                "bagging": [_member(s, lr, D.Subset(train, rng.integers(0, len(train), len(train))), val, epochs)[0]
                            for s in seeds]}
     x, t = D.as_arrays(test)
-    results = {kind: _analyse(np.stack([F.softmax(tr.predict(x), dim=1).numpy().astype(np.float64) for tr in trs]), t)
-               for kind, trs in members.items()}
+    results = {kind: _analyse([tr.model for tr in trs], x, t) for kind, trs in members.items()}
 
     r = results["random init"]
     v, c = r["v"], r["c"]

@@ -84,6 +84,8 @@ def _train(method, lr, batch_size, data, epochs, seed):
            "are corrupted by the noise, while SGD works well with mini-batches.",
      source="Notes, optimization: Rprop and L-BFGS (full-batch methods) versus stochastic gradient descent")
 def experiment(ctx):
+    """Run the ``full-batch-methods`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     x, t = D.as_arrays(D.digits())
     x = ((x - x.mean(0)) / (x.std(0) + 1e-6)).astype(np.float64)
     idx = np.random.default_rng(ctx.seed).permutation(len(x))[:300 if ctx.quick else 600]

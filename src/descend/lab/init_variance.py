@@ -75,6 +75,8 @@ def _spread(stds):
            "layer; Glorot/Xavier initialization keeps it about constant for tanh, He initialization for ReLU.",
      source="Notes, training in practice: initialization (Glorot/Xavier and He)")
 def experiment(ctx):
+    """Run the ``init-variance`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     width, depth, batch = (128, 20, 256) if ctx.quick else (256, 20, 1000)
     results, numbers = {}, {"width": width, "depth": depth}
     for activation in ("tanh", "relu"):

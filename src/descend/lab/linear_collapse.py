@@ -59,6 +59,8 @@ def _linear_optimum(train):
      claim="Without a nonlinearity, stacking layers adds nothing: a network of linear layers is one linear map.",
      source="Notes, feed-forward networks: why hidden units need a nonlinear activation function")
 def experiment(ctx):
+    """Run the ``linear-collapse`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     dc.manual_seed(ctx.seed)
     depth, width = 5, 16
     deep_linear = nn.Sequential(nn.Linear(2, width), *[nn.Linear(width, width) for _ in range(depth - 2)],

@@ -43,6 +43,8 @@ def floor(lr, d=D, sigma=SIGMA):
            "noisy there; a rate decaying like ε₀/(1 + δt), which satisfies Σε_t = ∞ and Σε_t² < ∞, converges.",
      source="Notes, optimization: stochastic gradient descent and learning-rate decay (Robbins–Monro)")
 def experiment(ctx):
+    """Run the ``lr-decay`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     T = 5000 if ctx.quick else 40000
     rng = np.random.default_rng(ctx.seed)
     w_star = rng.normal(size=D)

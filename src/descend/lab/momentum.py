@@ -130,6 +130,8 @@ def _terminal_velocity(alpha, nesterov, lr=0.01, steps=1000):
            "terminal speed ε‖g‖/(1 − α).",
      source="Notes, optimization: momentum (and Nesterov momentum)")
 def experiment(ctx):
+    """Run the ``momentum`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     kappa, steps = 100.0, 2000
     A, R, x0, runs = _race(kappa, steps, 32 if ctx.quick else 64)
     numbers = {"condition_number": kappa}

@@ -118,6 +118,8 @@ def _evals_to(values, tol=TOL):
            "helps gradient descent along the valley.",
      source="Notes, optimization: comparing first-order, adaptive and second-order methods")
 def experiment(ctx):
+    """Run the ``optimizer-race`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     budget = 500 if ctx.quick else 2000
     rates = np.logspace(-4, 0, 7 if ctx.quick else 13)
     results, numbers = {}, {}

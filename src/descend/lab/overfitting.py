@@ -44,6 +44,8 @@ def _trainer(seed, callbacks=()):
            "then rises (overfitting); early stopping returns the parameters at the validation minimum.",
      source="Notes, regularization and model selection: overfitting, validation and early stopping")
 def experiment(ctx):
+    """Run the ``overfitting`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     train = D.two_moons(60, noise=0.35, seed=ctx.seed)
     val = D.two_moons(500, noise=0.35, seed=ctx.seed + 1000)
     test = D.two_moons(500, noise=0.35, seed=ctx.seed + 2000)

@@ -84,6 +84,8 @@ def _mse(w, b, data):
            "L2 penalty only shrinks them; chosen by validation, both reduce the test error of a model that overfits.",
      source="Notes, regularization: L2 and L1 penalties, sparsity and the proximal step")
 def experiment(ctx):
+    """Run the ``regularization`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     rng = np.random.default_rng(ctx.seed)
     w_star, train, val, test = _problem(rng)
     lams = [0.0] + list(np.logspace(-3, 0.5, 8 if ctx.quick else 15))

@@ -83,6 +83,8 @@ def _label(act, batchnorm):
            "layers barely learn; tanh and ReLU suffer much less, and batch normalization restores the gradient flow.",
      source="Notes, training deep networks: vanishing gradients, activation functions and batch normalization")
 def experiment(ctx):
+    """Run the ``vanishing-gradients`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     data = D.digits()
     train, _, _ = D.train_val_test_split(data, val=0.0, test=0.2, seed=ctx.seed)
     x, t = (dc.tensor(a[:256]) for a in D.as_arrays(train))

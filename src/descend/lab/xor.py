@@ -60,6 +60,8 @@ def _hidden_net(width):
            "a network with one hidden layer can.",
      source="Notes, perceptrons: the limits of a single unit (XOR) and the two-layer network")
 def experiment(ctx):
+    """Run the ``xor`` experiment described in the module docstring (``ctx.quick``: the short run);
+    return (confirmed, numbers): the verdict by the stated criterion and the measured values it rests on."""
     x, t = (dc.tensor(a) for a in D.as_arrays(D.xor()))
     xs, ts = x.numpy(), t.numpy().ravel() > 0.5
     rng = np.random.default_rng(ctx.seed)
