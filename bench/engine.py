@@ -1,31 +1,29 @@
-"""Engine benchmark: descend against PyTorch eager in one process.
+"""Engine benchmark: descend against PyTorch eager (and JAX, jitted, where installed), each in its own process.
 
 (a) a chain of 1,000 small elementwise ops on 100-element tensors, forward + backward
     (the per-op overhead of the engine, in microseconds per op);
-(b) a 3-layer MLP 784-512-256-10, forward + backward at batch 128, float32;
+(b) a 3-layer MLP 784-512-256-10, forward + backward at batch 128, float32 (and against
+    ``jax.jit(jax.grad(loss))`` of the same function, the way JAX users run it);
 (c) the Hessian-vector product of that MLP's loss: descend's forward-over-reverse ``dc.hvp``
     against PyTorch's double backward.
 
-Run: ``python bench/engine.py``. Prints ``case: descend X, torch Y, ratio X/Y = R`` lines
-(timed with :func:`timing.versus`: alternating blocks, idle in between, best round's median).
+Run: ``python bench/engine.py [--rounds N]``. Prints ``case: descend X, torch Y, ratio X/Y = R`` lines.
+Each framework runs in a fresh process, alternating over rounds, and times its functions with
+:func:`timing.compare`; each function's best round counts (bench/timing.py).
 """
 
+import argparse
+
 import numpy as np
-from timing import line, versus
-
-import descend as dc
-import descend.nn.functional as F
-
-try:
-    import torch
-except ImportError:  # the benchmark still reports descend's own numbers
-    torch = None
+from timing import alternate, best, compare, installed, line, worker_main
 
 CHAIN = 1000
 
 
 # ----------------------------------------------------------------------------- (a) op chain
 def chain_descend():
+    import descend as dc
+
     x = dc.tensor(np.linspace(-1, 1, 100), requires_grad=True)
     y = x
     for i in range(CHAIN // 4):
@@ -37,6 +35,8 @@ def chain_descend():
 
 
 def chain_torch():
+    import torch
+
     x = torch.linspace(-1, 1, 100, requires_grad=True)
     y = x
     for i in range(CHAIN // 4):
@@ -65,6 +65,8 @@ def mlp_data(seed=0):
 
 
 def descend_loss(params, x, y):
+    import descend.nn.functional as F
+
     h = x
     n = len(params) // 2
     for i in range(n):
@@ -75,6 +77,8 @@ def descend_loss(params, x, y):
 
 
 def torch_loss(params, x, y):
+    import torch
+
     h = x
     n = len(params) // 2
     for i in range(n):
@@ -84,50 +88,107 @@ def torch_loss(params, x, y):
     return torch.nn.functional.cross_entropy(h, y)
 
 
-def main():
-    print(f"(a) chain of {CHAIN} elementwise ops on 100 elements, forward + backward")
-    ours, theirs = versus(chain_descend, chain_torch if torch else None)
-    print(line("per-op overhead (fwd+bwd)", ours / CHAIN, None if theirs is None else theirs / CHAIN, "us/op", 1e6))
+def descend_worker():
+    import descend as dc
 
     ws, bs, x, y = mlp_data()
     params = []
     for w, b in zip(ws, bs):
         params += [dc.tensor(w, requires_grad=True), dc.tensor(b, requires_grad=True)]
     xd, yd = dc.tensor(x), dc.tensor(y)
+    vs = [dc.tensor(v) for v in tangents(ws, bs)]
 
-    def step_descend():
+    def step():
         for p in params:
             p.grad = None
         descend_loss(params, xd, yd).backward()
 
-    if torch:
-        tparams = [torch.tensor(p.data, requires_grad=True) for p in params]
-        xt, yt = torch.tensor(x), torch.tensor(y)
-
-        def step_torch():
-            for p in tparams:
-                p.grad = None
-            torch_loss(tparams, xt, yt).backward()
-
-    print(f"(b) MLP {'-'.join(map(str, SIZES))} forward + backward, batch {BATCH}, float32")
-    print(line("mlp fwd+bwd", *versus(step_descend, step_torch if torch else None)))
-
-    vs = [dc.tensor(np.random.default_rng(1).standard_normal(p.shape).astype(np.float32)) for p in params]
-
-    def hvp_descend():
+    def hvp():
         dc.hvp(lambda *ps: descend_loss(ps, xd, yd), tuple(p.detach() for p in params), tuple(vs))
 
-    if torch:
-        tvs = [torch.tensor(v.data) for v in vs]
+    return {"chain": chain_descend, "mlp": step, "hvp": hvp}
 
-        def hvp_torch():
-            loss = torch_loss(tparams, xt, yt)
-            gs = torch.autograd.grad(loss, tparams, create_graph=True)
-            dot = sum((g * v).sum() for g, v in zip(gs, tvs))
-            torch.autograd.grad(dot, tparams)
 
+def torch_worker():
+    import torch
+
+    ws, bs, x, y = mlp_data()
+    params = []
+    for w, b in zip(ws, bs):
+        params += [torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)]
+    xt, yt = torch.tensor(x), torch.tensor(y)
+    vs = [torch.tensor(v) for v in tangents(ws, bs)]
+
+    def step():
+        for p in params:
+            p.grad = None
+        torch_loss(params, xt, yt).backward()
+
+    def hvp():
+        loss = torch_loss(params, xt, yt)
+        gs = torch.autograd.grad(loss, params, create_graph=True)
+        dot = sum((g * v).sum() for g, v in zip(gs, vs))
+        torch.autograd.grad(dot, params)
+
+    return {"chain": chain_torch, "mlp": step, "hvp": hvp}
+
+
+def jax_worker():
+    import jax
+    import jax.numpy as jnp
+
+    ws, bs, x, y = mlp_data()
+    params = [jnp.asarray(a) for w, b in zip(ws, bs) for a in (w, b)]
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def loss(params, x, y):
+        h = x
+        n = len(params) // 2
+        for i in range(n):
+            h = h @ params[2 * i].T + params[2 * i + 1]
+            if i < n - 1:
+                h = jax.nn.relu(h)
+        logp = jax.nn.log_softmax(h, axis=1)
+        return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+    grad = jax.jit(jax.grad(loss))
+
+    def step():
+        jax.block_until_ready(grad(params, xj, yj))
+
+    return {"mlp": step}
+
+
+def tangents(ws, bs):
+    """The HVP's direction v, one array per parameter (seeded, shared by the frameworks)."""
+    rng = np.random.default_rng(1)
+    return [rng.standard_normal(a.shape).astype(np.float32) for w, b in zip(ws, bs) for a in (w, b)]
+
+
+def work(framework, args):
+    fns = {"descend": descend_worker, "torch": torch_worker, "jax": jax_worker}[framework]()
+    return {"times": compare(fns, rounds=args.inner)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of fresh processes (best kept)")
+    parser.add_argument("--inner", type=int, default=2, help="timing rounds inside each process")
+    args = worker_main(parser, work)
+    if args is None:
+        return
+    frameworks = ["descend"] + [fw for fw in ("torch", "jax") if installed(fw)]
+    runs = alternate(__file__, frameworks, args.rounds, "--inner", args.inner)
+    t = {fw: best(runs[fw]) for fw in frameworks}
+    d, th, jx = t["descend"], t.get("torch", {}), t.get("jax")
+    print(f"(a) chain of {CHAIN} elementwise ops on 100 elements, forward + backward")
+    print(line("per-op overhead (fwd+bwd)", d["chain"] / CHAIN, th["chain"] / CHAIN if th else None, "us/op", 1e6))
+    print(f"(b) MLP {'-'.join(map(str, SIZES))} forward + backward, batch {BATCH}, float32")
+    print(line("mlp fwd+bwd", d["mlp"], th.get("mlp")))
+    if jx:
+        print(line("mlp fwd+bwd (jax.jit of jax.grad)", d["mlp"], jx["mlp"], other="jax"))
     print("(c) Hessian-vector product of the MLP loss (descend forward-over-reverse, torch double backward)")
-    print(line("mlp hvp", *versus(hvp_descend, hvp_torch if torch else None)))
+    print(line("mlp hvp", d["hvp"], th.get("hvp")))
 
 
 if __name__ == "__main__":

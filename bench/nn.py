@@ -1,96 +1,126 @@
-"""Benchmark descend.nn against PyTorch: forward + backward of an MLP and a small CNN.
+"""Benchmark descend.nn against PyTorch (and JAX where installed): forward + backward of an MLP and a small CNN.
 
 Run: python bench/nn.py [--rounds N]. Prints one line per case:
-``case: descend X ms, torch Y ms, ratio X/Y = R`` (same process, float32, torch's default thread
-count, timed by :func:`timing.versus`). Goals: MLP ≤ 0.9×, CNN ≤ 1.5× PyTorch.
+``case: descend X ms, torch Y ms, ratio X/Y = R`` (float32, each framework in its own fresh process
+with its default thread count, alternating over rounds, best round kept; bench/timing.py); for the
+MLP cases where JAX is installed, also a ``(jax.jit of jax.grad)`` line against the jitted gradient
+of the same network. Goals: MLP ≤ 0.9×, CNN ≤ 1.5× PyTorch.
 """
 
 import argparse
 
 import numpy as np
-from timing import versus
+from timing import alternate, best, compare, installed, line, worker_main
 
-import descend as dc
-import descend.nn as nn
-import descend.nn.functional as F
-
-
-def _ms(run_dc, run_torch, rounds):
-    """(descend ms, torch ms or None) per call."""
-    ours, theirs = versus(run_dc, run_torch, rounds=rounds)
-    return 1e3 * ours, (None if theirs is None else 1e3 * theirs)
+MLP_BATCHES = (16, 128, 1024)
+CNN_BATCH = 64
 
 
-def mlp_case(batch, torch, rounds):
+def mlp_name(batch):
+    return f"mlp 784-512-256-10 fwd+bwd batch {batch}"
+
+
+CNN_NAME = f"cnn 2x conv3x3(32) 28x28 fwd+bwd batch {CNN_BATCH}"
+
+
+def data(shape, batch):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, 784)).astype(np.float32)
-    y = rng.integers(0, 10, batch)
+    return rng.standard_normal((batch, *shape)).astype(np.float32), rng.integers(0, 10, batch)
+
+
+def descend_cases():
+    import descend as dc
+    import descend.nn as nn
+    import descend.nn.functional as F
+
+    def case(model, x, y):
+        xd, yd = dc.from_numpy(x), dc.from_numpy(y)
+
+        def run():
+            model.zero_grad()
+            F.cross_entropy(model(xd), yd).backward()
+
+        return run
+
     dc.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
-    xd, yd = dc.from_numpy(x), dc.from_numpy(y)
-
-    def run_dc():
-        model.zero_grad()
-        F.cross_entropy(model(xd), yd).backward()
-
-    if torch is None:
-        return _ms(run_dc, None, rounds)
-    tm = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 256), torch.nn.ReLU(),
-                             torch.nn.Linear(256, 10))
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-
-    def run_torch():
-        tm.zero_grad()
-        torch.nn.functional.cross_entropy(tm(xt), yt).backward()
-
-    return _ms(run_dc, run_torch, rounds)
-
-
-def cnn_case(batch, torch, rounds):
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
-    y = rng.integers(0, 10, batch)
-    dc.manual_seed(0)
+    fns = {}
+    for b in MLP_BATCHES:
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+        fns[mlp_name(b)] = case(model, *data((784,), b))
     model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
                           nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 14 * 14, 10))
-    xd, yd = dc.from_numpy(x), dc.from_numpy(y)
+    fns[CNN_NAME] = case(model, *data((1, 28, 28), CNN_BATCH))
+    return fns
 
-    def run_dc():
-        model.zero_grad()
-        F.cross_entropy(model(xd), yd).backward()
 
-    if torch is None:
-        return _ms(run_dc, None, rounds)
-    tm = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(),
-                             torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                             torch.nn.Flatten(), torch.nn.Linear(32 * 14 * 14, 10))
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+def torch_cases():
+    import torch
 
-    def run_torch():
-        tm.zero_grad()
-        torch.nn.functional.cross_entropy(tm(xt), yt).backward()
+    def case(model, x, y):
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
-    return _ms(run_dc, run_torch, rounds)
+        def run():
+            model.zero_grad()
+            torch.nn.functional.cross_entropy(model(xt), yt).backward()
+
+        return run
+
+    torch.manual_seed(0)
+    fns = {}
+    for b in MLP_BATCHES:
+        model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 256),
+                                    torch.nn.ReLU(), torch.nn.Linear(256, 10))
+        fns[mlp_name(b)] = case(model, *data((784,), b))
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(),
+                                torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                torch.nn.Flatten(), torch.nn.Linear(32 * 14 * 14, 10))
+    fns[CNN_NAME] = case(model, *data((1, 28, 28), CNN_BATCH))
+    return fns
+
+
+def jax_cases():
+    """The MLP's parameter gradient as JAX users run it: jax.jit of jax.grad, results blocked on."""
+    import jax
+    import jax.numpy as jnp
+
+    def loss(params, x, y):
+        h = x
+        for i, (W, b) in enumerate(params):
+            h = h @ W + b
+            if i < len(params) - 1:
+                h = jax.nn.relu(h)
+        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(h, axis=1), y[:, None], axis=1))
+
+    grad = jax.jit(jax.grad(loss))
+    rng = np.random.default_rng(0)
+    params = [(jnp.asarray(rng.uniform(-1, 1, (a, b)).astype(np.float32) / np.sqrt(a)), jnp.zeros(b, jnp.float32))
+              for a, b in ((784, 512), (512, 256), (256, 10))]
+    fns = {}
+    for b in MLP_BATCHES:
+        x, y = (jnp.asarray(a) for a in data((784,), b))
+        fns[mlp_name(b)] = lambda x=x, y=y: jax.block_until_ready(grad(params, x, y))
+    return fns
+
+
+def work(framework, args):
+    fns = {"descend": descend_cases, "torch": torch_cases, "jax": jax_cases}[framework]()
+    return {"times": compare(fns, rounds=args.inner)}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=6, help="alternating rounds per case (the best is kept)")
-    args = parser.parse_args()
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    cases = [
-        (f"mlp 784-512-256-10 fwd+bwd batch {b}", lambda b=b: mlp_case(b, torch, args.rounds)) for b in (16, 128, 1024)
-    ]
-    cases.append(("cnn 2x conv3x3(32) 28x28 fwd+bwd batch 64", lambda: cnn_case(64, torch, args.rounds)))
-    for name, case in cases:
-        t_dc, t_torch = case()
-        if t_torch is None:
-            print(f"{name}: descend {t_dc:.3f} ms, torch not installed")
-        else:
-            print(f"{name}: descend {t_dc:.3f} ms, torch {t_torch:.3f} ms, ratio X/Y = {t_dc / t_torch:.2f}")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of fresh processes (best kept)")
+    parser.add_argument("--inner", type=int, default=2, help="timing rounds inside each process")
+    args = worker_main(parser, work)
+    if args is None:
+        return
+    frameworks = ["descend"] + [fw for fw in ("torch", "jax") if installed(fw)]
+    runs = alternate(__file__, frameworks, args.rounds, "--inner", args.inner)
+    t = {fw: best(runs[fw]) for fw in frameworks}
+    for name, ours in t["descend"].items():
+        print(line(name, ours, t["torch"][name] if "torch" in t else None))
+        if name in t.get("jax", {}):
+            print(line(f"{name} (jax.jit of jax.grad)", ours, t["jax"][name], other="jax"))
 
 
 if __name__ == "__main__":

@@ -2,19 +2,16 @@
 
 Cases: one tensor of 1,000,000 and 100 tensors of 10,000, for SGD+momentum, Adam, AdamW, RMSprop,
 Adagrad. The steps are timed after warm-up (state already created), so they measure the update
-itself, by :func:`timing.compare`. Prints ``case: descend X ms, torch Y ms, ratio X/Y = R``.
+itself. Each framework runs in its own fresh process (PyTorch twice: with its default thread count,
+and on one thread, the context of a loaded machine), alternating over rounds, timed by
+:func:`timing.compare`, best round kept. Run: python bench/optim.py [--rounds N].
+Prints ``case: descend X ms, torch Y ms, ratio X/Y = R``.
 """
 
+import argparse
+
 import numpy as np
-from timing import compare, line
-
-import descend as dc
-from descend import optim
-
-try:
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None
+from timing import alternate, best, compare, installed, line, worker_main
 
 N = 1_000_000
 LAYOUTS = {"1x1M": [N], "100x10k": [10_000] * 100}
@@ -25,7 +22,12 @@ OPTS = {
     "RMSprop": (lambda lib, p: lib.RMSprop(p, lr=1e-3)),
     "Adagrad": (lambda lib, p: lib.Adagrad(p, lr=1e-2)),
 }
+
+
 def bench_descend(make, sizes, rng):
+    import descend as dc
+    from descend import optim
+
     params = []
     for n in sizes:
         p = dc.tensor(rng.standard_normal(n, dtype=np.float32), dtype=dc.float32, requires_grad=True)
@@ -35,6 +37,8 @@ def bench_descend(make, sizes, rng):
 
 
 def bench_torch(make, sizes, rng):
+    import torch
+
     params = []
     for n in sizes:
         p = torch.tensor(rng.standard_normal(n, dtype=np.float32), requires_grad=True)
@@ -49,23 +53,34 @@ def bench_torch(make, sizes, rng):
     return step
 
 
-def main():
+def work(framework, args):
+    """Seconds per step of every case, in this process: framework "descend", "torch" or "torch1" (one thread)."""
+    if framework == "torch1":
+        import torch
+
+        torch.set_num_threads(1)
+    make_step = bench_descend if framework == "descend" else bench_torch
     rng = np.random.default_rng(0)
-    for threads in ([None, 1] if torch is not None else [None]):
-        if threads is not None:
-            # context for a loaded machine: torch's thread pool suffers when the cores are busy
-            default = torch.get_num_threads()
-            torch.set_num_threads(threads)
-        for layout, sizes in LAYOUTS.items():
-            for name, make in OPTS.items():
-                fns = {"descend": bench_descend(make, sizes, rng)}
-                if torch is not None:
-                    fns["torch"] = bench_torch(make, sizes, rng)
-                t = compare(fns, rounds=4)
-                case = f"{name} {layout}" + ("" if threads is None else f" (torch {threads} thread)")
-                print(line(case, t["descend"], t.get("torch")))
-        if threads is not None:
-            torch.set_num_threads(default)
+    fns = {f"{name} {layout}": make_step(make, sizes, rng) for layout, sizes in LAYOUTS.items()
+           for name, make in OPTS.items()}
+    return {"times": compare(fns, rounds=args.inner)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of fresh processes (best kept)")
+    parser.add_argument("--inner", type=int, default=2, help="timing rounds inside each process")
+    args = worker_main(parser, work)
+    if args is None:
+        return
+    frameworks = ["descend"] + (["torch", "torch1"] if installed("torch") else [])
+    runs = alternate(__file__, frameworks, args.rounds, "--inner", args.inner)
+    t = {fw: best(runs[fw]) for fw in frameworks}
+    for theirs, suffix in (("torch", ""), ("torch1", " (torch 1 thread)")):
+        if theirs not in t and suffix:
+            continue
+        for case, ours in t["descend"].items():
+            print(line(case + suffix, ours, t[theirs][case] if theirs in t else None))
 
 
 if __name__ == "__main__":

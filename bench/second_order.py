@@ -1,8 +1,10 @@
 """Benchmark the second-order machinery against PyTorch on the MLP 784-256-10 (float32).
 
-Run: python bench/second_order.py [--batch N] [--repeats N]. Prints one line per case:
-``case: descend X ms, torch Y ms, ratio X/Y = R`` (same process, torch's default thread count,
-timed by :func:`timing.compare`), then the cost of a Hessian-vector product relative to a gradient.
+Run: python bench/second_order.py [--batch N] [--repeats N] [--rounds N]. Prints one line per case:
+``case: descend X ms, torch Y ms, ratio X/Y = R`` (each framework in its own fresh process with its
+default thread count, alternating over rounds, timed by :func:`timing.compare`, best round kept;
+the processes pass their Hessian-vector products back in a .npz and the parent checks they agree),
+then the cost of a Hessian-vector product relative to a gradient.
 
 Cases:
 - ``gradient``: one closure call (forward + backward) = the unit of cost;
@@ -18,18 +20,17 @@ Goals: an HVP costs at most 3 gradients; an L-BFGS iteration no slower than PyTo
 """
 
 import argparse
+import os
+import tempfile
 import time
 
 import numpy as np
-from timing import compare
-
-import descend as dc
-from descend import optim
-from descend.optim.second_order.oracle import Oracle
+from timing import alternate, best, compare, installed, line, worker_main
 
 
 def _line(case, a, b):
-    print(f"{case}: descend {a:.2f} ms, torch {b:.2f} ms, ratio X/Y = {a / b:.2f}")
+    """Print the line of ``case`` (descend ``a`` ms, torch ``b`` ms or None)."""
+    print(line(case, a, b, scale=1, digits=2))
 
 
 def _problem(batch, seed=0):
@@ -44,6 +45,9 @@ def _problem(batch, seed=0):
 
 
 def _descend(X, Y, init, v):
+    import descend as dc
+    from descend.optim.second_order.oracle import Oracle
+
     Xd, Yd = dc.tensor(X), dc.tensor(Y)
     ps = [dc.tensor(a, requires_grad=True) for a in init]
     vs = [dc.tensor(a) for a in v]
@@ -77,7 +81,9 @@ def _descend(X, Y, init, v):
     return ps, f, closure, hvp_for, hvp_double, hvp_oracle
 
 
-def _torch(torch, X, Y, init, v):
+def _torch(X, Y, init, v):
+    import torch
+
     Xt, Yt = torch.tensor(X), torch.tensor(Y)
     ps = [torch.tensor(a, requires_grad=True) for a in init]
     vs = [torch.tensor(a) for a in v]
@@ -108,71 +114,91 @@ def _torch(torch, X, Y, init, v):
     return ps, f, closure, hvp_for, hvp_double
 
 
-def _check(torch, d, t):
-    """The HVPs agree (so the timings compare the same computation)."""
-    hd = d[3]()[1]
-    ht = t[3]()[1]
-    err = max(float(np.abs(a.numpy() - b.detach().numpy()).max()) for a, b in zip(hd, ht))
-    scale = max(float(np.abs(b.detach().numpy()).max()) for b in ht)
-    assert err <= 1e-3 * scale, f"HVP mismatch {err} (scale {scale})"
-    hv_oracle = d[5]()[0]
-    flat_t = np.concatenate([b.detach().numpy().reshape(-1) for b in ht])
-    assert np.abs(hv_oracle - flat_t).max() <= 1e-3 * scale
+def _check(d, t):
+    """The HVPs agree (so the timings compare the same computation): the arrays each worker saved."""
+    ht = [t[f"hvp{i}"] for i in range(4)]
+    err = max(float(np.abs(d[f"hvp{i}"] - b).max()) for i, b in enumerate(ht))
+    scale = max(float(np.abs(b).max()) for b in ht)
+    assert err <= 1e-3 * scale, f"HVP mismatch between descend and torch: max error {err}, expected <= 1e-3 x {scale}"
+    flat_t = np.concatenate([b.reshape(-1) for b in ht])
+    err = float(np.abs(d["oracle"] - flat_t).max())
+    assert err <= 1e-3 * scale, f"Oracle.hvp differs from torch's HVP: max error {err}, expected <= 1e-3 x {scale}"
 
 
-def _lbfgs_iteration(torch, X, Y, init, repeats, iters=10):
-    ds = _descend(X, Y, init, init)
-    ts = _torch(torch, X, Y, init, init)
-    opt_d = optim.LBFGS(ds[0], lr=0.2, max_iter=iters, history_size=10, tolerance_change=0.0)
-    opt_t = torch.optim.LBFGS(ts[0], lr=0.2, max_iter=iters, history_size=10, tolerance_change=0.0)
-    done = {"d": 0, "t": 0}
+def _lbfgs_iteration(framework, X, Y, init, repeats, iters=10):
+    """(milliseconds per L-BFGS iteration, iterations timed) after one warm-up step."""
+    if framework == "descend":
+        from descend import optim
 
-    def run_d():
-        before = opt_d.state[ds[0][0]].get("n_iter", 0)
-        opt_d.step(ds[2])
-        done["d"] += opt_d.state[ds[0][0]]["n_iter"] - before
+        ps, _, closure = _descend(X, Y, init, init)[:3]
+    else:
+        import torch
 
-    def run_t():
-        before = opt_t.state[ts[0][0]].get("n_iter", 0)
-        opt_t.step(ts[2])
-        done["t"] += opt_t.state[ts[0][0]]["n_iter"] - before
-
-    for f in (run_d, run_t):
-        f()
-    done["d"] = done["t"] = 0
-    times = {"d": 0.0, "t": 0.0}
+        optim = torch.optim
+        ps, _, closure = _torch(X, Y, init, init)[:3]
+    opt = optim.LBFGS(ps, lr=0.2, max_iter=iters, history_size=10, tolerance_change=0.0)
+    opt.step(closure)
+    done, seconds = 0, 0.0
     for _ in range(max(3, repeats // 4)):
-        for key, f in (("d", run_d), ("t", run_t)):
-            t0 = time.perf_counter()
-            f()
-            times[key] += time.perf_counter() - t0
-    a, b = 1e3 * times["d"] / done["d"], 1e3 * times["t"] / done["t"]
-    _line(f"LBFGS iteration (784-256-10, history 10, {done['d']} vs {done['t']} iterations)", a, b)
+        before = opt.state[ps[0]]["n_iter"]
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        opt.step(closure)
+        seconds += time.perf_counter() - t0
+        done += opt.state[ps[0]]["n_iter"] - before
+    return 1e3 * seconds / done, done
+
+
+def work(framework, args):
+    """This framework's times (ms) and L-BFGS iteration; its HVPs saved to ``args.out``/framework.npz."""
+    X, Y, init, v = _problem(args.batch)
+    if framework == "descend":
+        ps, f, closure, hvp_for, hvp_double, hvp_oracle = _descend(X, Y, init, v)
+        saved = {f"hvp{i}": h.numpy() for i, h in enumerate(hvp_for()[1])}
+        saved["oracle"] = np.asarray(hvp_oracle()[0])
+        fns = {"gradient": closure, "forward": hvp_for, "double": hvp_double, "oracle": hvp_oracle}
+    else:
+        ps, f, closure, hvp_for, hvp_double = _torch(X, Y, init, v)
+        saved = {f"hvp{i}": h.detach().numpy() for i, h in enumerate(hvp_for()[1])}
+        fns = {"gradient": closure, "forward": hvp_for, "double": hvp_double}
+    np.savez(os.path.join(args.out, f"{framework}.npz"), **saved)
+    times = {k: 1e3 * s for k, s in compare(fns, rounds=args.inner).items()}
+    times["lbfgs"], iterations = _lbfgs_iteration(framework, X, Y, init, args.repeats)
+    return {"times": times, "iterations": iterations}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--repeats", type=int, default=20, help="L-BFGS steps timed")
-    ap.add_argument("--rounds", type=int, default=4, help="alternating timing rounds (the best is kept)")
-    args = ap.parse_args()
-    import torch
-
-    X, Y, init, v = _problem(args.batch)
-    d = _descend(X, Y, init, v)
-    t = _torch(torch, X, Y, init, v)
-    _check(torch, d, t)
-    names = ["g_d", "f_d", "b_d", "o_d", "g_t", "f_t", "b_t"]
-    ms = compare(dict(zip(names, [d[2], d[3], d[4], d[5], t[2], t[3], t[4]])), rounds=args.rounds)
-    g_d, f_d, b_d, o_d, g_t, f_t, b_t = (1e3 * ms[n] for n in names)
-    _line(f"gradient (784-256-10, batch {args.batch})", g_d, g_t)
-    _line("hvp forward-over-reverse (dc.hvp / torch.func jvp∘grad)", f_d, f_t)
-    _line("hvp double-backward (autograd_grad twice)", b_d, b_t)
-    _line("hvp closure (descend Oracle.hvp / torch double-backward)", o_d, b_t)
-    print(f"hvp/gradient cost: descend forward-over-reverse {f_d / g_d:.2f}x, double-backward {b_d / g_d:.2f}x, "
-          f"closure oracle {o_d / g_d:.2f}x; torch forward-over-reverse {f_t / g_t:.2f}x, "
-          f"double-backward {b_t / g_t:.2f}x (goal: descend <= 3x)")
-    _lbfgs_iteration(torch, X, Y, init, args.repeats)
+    ap.add_argument("--repeats", type=int, default=20, help="L-BFGS steps timed (a quarter of it per process, >= 3)")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of fresh processes (best kept)")
+    ap.add_argument("--inner", type=int, default=2, help="timing rounds inside each process")
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    args = worker_main(ap, work)
+    if args is None:
+        return
+    frameworks = ["descend"] + (["torch"] if installed("torch") else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = alternate(__file__, frameworks, args.rounds, "--batch", args.batch, "--repeats", args.repeats,
+                         "--inner", args.inner, "--out", tmp)
+        saved = {fw: dict(np.load(os.path.join(tmp, f"{fw}.npz"))) for fw in frameworks}
+    if "torch" in saved:
+        _check(saved["descend"], saved["torch"])
+    d = best(runs["descend"])
+    t = best(runs["torch"]) if "torch" in runs else {}
+    _line(f"gradient (784-256-10, batch {args.batch})", d["gradient"], t.get("gradient"))
+    _line("hvp forward-over-reverse (dc.hvp / torch.func jvp∘grad)", d["forward"], t.get("forward"))
+    _line("hvp double-backward (autograd_grad twice)", d["double"], t.get("double"))
+    _line("hvp closure (descend Oracle.hvp / torch double-backward)", d["oracle"], t.get("double"))
+    cost = (f"hvp/gradient cost: descend forward-over-reverse {d['forward'] / d['gradient']:.2f}x, double-backward "
+            f"{d['double'] / d['gradient']:.2f}x, closure oracle {d['oracle'] / d['gradient']:.2f}x")
+    if t:
+        cost += (f"; torch forward-over-reverse {t['forward'] / t['gradient']:.2f}x, "
+                 f"double-backward {t['double'] / t['gradient']:.2f}x")
+    print(cost + " (goal: descend <= 3x)")
+    its = {fw: runs[fw][0]["iterations"] for fw in frameworks}
+    case = f"LBFGS iteration (784-256-10, history 10, {its['descend']} vs {its.get('torch', 0)} iterations)"
+    _line(case, d["lbfgs"], t.get("lbfgs"))
 
 
 if __name__ == "__main__":

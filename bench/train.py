@@ -1,21 +1,21 @@
 """One epoch of an MNIST-shaped MLP (784-512-256-10, ReLU, cross-entropy, Adam 1e-3, batch 128, synthetic
 60,000 x 784 float32 data) three ways: descend's Trainer.fit, a hand-written descend loop, and PyTorch.
 
+Each of the three runs in its own fresh process, the processes alternating over rounds (``--rounds``),
+each timing its epoch twice from a fresh model (the first epoch warms the allocator and caches up);
+the best epoch counts (bench/timing.py). Run: python bench/train.py [--rounds N].
+
 Prints one line per case, ``case: descend X ms, torch Y ms, ratio X/Y = R``, plus the Trainer's own
 overhead relative to the hand-written loop (goal: < 5%; total goal: <= 0.8x PyTorch).
 """
 
+import argparse
 import time
 
 import numpy as np
+from timing import alternate, installed, worker_main
 
-import descend as dc
-from descend import data as D
-from descend import nn, optim
-from descend import train as T
-from descend.nn import functional as F
-
-N, D_IN, BATCH, ROUNDS = 60_000, 784, 128, 5
+N, D_IN, BATCH = 60_000, 784, 128
 
 
 def make_data():
@@ -26,11 +26,19 @@ def make_data():
 
 
 def descend_model():
+    import descend as dc
+    from descend import nn
+
     dc.manual_seed(0)
     return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
 
 
 def run_trainer(x, t):
+    from descend import data as D
+    from descend import optim
+    from descend import train as T
+    from descend.nn import functional as F
+
     model = descend_model()
     trainer = T.Trainer(model, F.cross_entropy, optim.Adam(model.parameters(), lr=1e-3), verbose=0)
     loader = D.DataLoader(D.TensorDataset(x, t), batch_size=BATCH, shuffle=True, seed=0)
@@ -40,6 +48,10 @@ def run_trainer(x, t):
 
 
 def run_hand(x, t):
+    from descend import data as D
+    from descend import optim
+    from descend.nn import functional as F
+
     model = descend_model()
     opt = optim.Adam(model.parameters(), lr=1e-3)
     loader = D.DataLoader(D.TensorDataset(x, t), batch_size=BATCH, shuffle=True, seed=0)
@@ -75,24 +87,35 @@ def run_torch(x, t):
     return time.perf_counter() - t0
 
 
-def main():
+RUNS = {"trainer": run_trainer, "hand": run_hand, "torch": run_torch}
+
+
+def work(case, args):
+    """Seconds of the best of ``args.epochs`` epochs of ``case`` (each from a fresh model), in this process."""
     x, t = make_data()
-    cases = {"trainer": run_trainer, "hand": run_hand}
-    try:
-        import torch  # noqa: F401
-        cases["torch"] = run_torch
-    except ImportError:
-        pass
-    # epochs alternate, with idle time before each (the other library's worker threads spin for a while
-    # after its last call), best of ROUNDS (the machine's load drifts); each run times its epoch only
-    times = {k: float("inf") for k in cases}
-    for _ in range(ROUNDS):
-        for k, fn in cases.items():
-            time.sleep(0.5)
-            times[k] = min(times[k], fn(x, t))
-    trainer, hand, ref = (1e3 * times.get(k, float("nan")) for k in ("trainer", "hand", "torch"))
-    print(f"mnist_mlp_epoch Trainer.fit: descend {trainer:.0f} ms, torch {ref:.0f} ms, ratio X/Y = {trainer / ref:.2f}")
-    print(f"mnist_mlp_epoch hand loop: descend {hand:.0f} ms, torch {ref:.0f} ms, ratio X/Y = {hand / ref:.2f}")
+    seconds = float("inf")
+    for _ in range(args.epochs):
+        time.sleep(0.5)
+        seconds = min(seconds, RUNS[case](x, t))
+    return {"seconds": seconds}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of fresh processes (best kept)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs timed in each process (best kept)")
+    args = worker_main(parser, work)
+    if args is None:
+        return
+    cases = ["trainer", "hand"] + (["torch"] if installed("torch") else [])
+    runs = alternate(__file__, cases, args.rounds, "--epochs", args.epochs)
+    trainer, hand, ref = (1e3 * min((r["seconds"] for r in runs.get(k, [])), default=float("nan"))
+                          for k in ("trainer", "hand", "torch"))
+    for name, ours in (("Trainer.fit", trainer), ("hand loop", hand)):
+        if "torch" in runs:
+            print(f"mnist_mlp_epoch {name}: descend {ours:.0f} ms, torch {ref:.0f} ms, ratio X/Y = {ours / ref:.2f}")
+        else:
+            print(f"mnist_mlp_epoch {name}: descend {ours:.0f} ms, torch not installed")
     print(f"trainer_overhead: Trainer.fit {trainer:.0f} ms vs hand-written loop {hand:.0f} ms, "
           f"overhead = {100 * (trainer / hand - 1):+.1f}%")
 
