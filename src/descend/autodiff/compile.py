@@ -164,18 +164,21 @@ def _name(fn):
 
 
 def _caller():
-    """The class of the nearest caller outside autodiff (e.g. ``Dropout``), for messages."""
+    """The class of the nearest caller outside autodiff that is a method (e.g. ``Dropout``), else
+    the nearest function's name, for messages."""
     import sys
     f = sys._getframe(2)
-    while f is not None:
-        mod = f.f_globals.get("__name__", "")
-        if not mod.startswith("descend.autodiff"):
+    first = None
+    for _ in range(8):
+        if f is None:
+            break
+        if not f.f_globals.get("__name__", "").startswith("descend.autodiff"):
             self = f.f_locals.get("self")
-            if self is not None:
+            if self is not None and not isinstance(self, CompiledStep):
                 return type(self).__name__
-            return f.f_code.co_name + "()"
+            first = first or f.f_code.co_name + "()"
         f = f.f_back
-    return "the step"
+    return first or "the step"
 
 
 def host_op(fn):
@@ -433,7 +436,7 @@ class CompiledStep:
         name = getattr(self.fn, "__name__", "step")
         if self.strict:
             raise CompileError(f"dc.compile({name}): {why}; the step ran eagerly once and cannot be compiled")
-        warnings.warn(f"dc.compile({name}): {why}; running eagerly", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"dc.compile({name}): {why}; running eagerly", RuntimeWarning, stacklevel=4)
 
     def __call__(self, *args, **kwargs):
         if self.eager_reason is not None:
