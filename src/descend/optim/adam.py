@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from . import fused
 from .gradient import coupled_grad
 from .hyperparameters import Flag, Hyperparameters, Number, Pair
 from .optimizer import Optimizer
@@ -37,6 +38,10 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.9
     if weight_decay != 0 and decoupled_weight_decay:
         param *= 1.0 - lr * weight_decay
     grad = coupled_grad(param, grad, 0.0 if decoupled_weight_decay else weight_decay, maximize)
+    if not amsgrad:
+        bc1, bc2_sqrt = 1.0 - beta1 ** step, math.sqrt(1.0 - beta2 ** step)
+        if fused.adam(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps * bc2_sqrt, lr * bc2_sqrt / bc1):
+            return  # the same arithmetic in one pass (Numba; see optim/fused.py)
     t = scratch(param, 0)
     # s ← s + (1 − ρ₁)(g − s)
     np.subtract(grad, exp_avg, out=t)

@@ -1,0 +1,35 @@
+"""The fused (Numba) Adam update is bit-identical to the NumPy one it replaces."""
+
+import numpy as np
+import pytest
+
+from descend.optim import adam, fused
+
+pytestmark = pytest.mark.skipif(not fused.available(), reason="numba is not installed")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [{}, {"weight_decay": 0.1}, {"maximize": True},
+                                     {"weight_decay": 0.05, "decoupled_weight_decay": True}])
+@pytest.mark.parametrize("n", [1, 13, 4099])
+def test_fused_adam_is_bit_identical_to_numpy(dtype, options, n, monkeypatch):
+    rng = np.random.default_rng(n)
+    start = [rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype),
+             (0.1 * rng.standard_normal(n)).astype(dtype), (0.01 * rng.random(n)).astype(dtype)]
+    runs = []
+    for use in (False, True):
+        p, g, m, v = (a.copy() for a in start)
+        with monkeypatch.context() as mp:
+            if not use:
+                mp.setitem(fused._STATE, "numba", None)
+            for step in range(1, 8):
+                adam.adam_update(p, g, m, v, step, lr=1e-2, beta1=0.8, beta2=0.99, eps=1e-6, **options)
+        runs.append((p, m, v))
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(runs[1][0], start[0])
+
+
+def test_not_taken_for_strided_arrays():
+    p = np.zeros((4, 4), np.float32)[:, ::2]
+    assert fused.adam(p, p.copy(), p.copy(), p.copy(), 0.9, 0.999, 1e-8, 1e-3) is False
