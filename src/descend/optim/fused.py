@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-__all__ = ["available", "adam"]
+__all__ = ["available", "adam", "adam_many", "adam_many_arrays"]
 
 _KERNELS = {}
 _STATE = {"tried": False, "numba": None}
@@ -60,6 +60,64 @@ def _adam_kernel():
 
         k = _KERNELS["adam"] = adam_kernel
     return k
+
+
+def _adam_many_kernel():
+    k = _KERNELS.get("adam_many")
+    if k is None:
+        numba = _numba()
+        one = _adam_kernel()
+
+        @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+        def adam_many_kernel(ps, gs, ms, vs, c1, b2, c2, e, k):  # pragma: no cover - compiled
+            for j in range(len(ps)):
+                one(ps[j], gs[j], ms[j], vs[j], c1, b2, c2, e, k)
+
+        k = _KERNELS["adam_many"] = adam_many_kernel
+    return k
+
+
+def adam_many_arrays(params, grads, exp_avgs, exp_avg_sqs):
+    """The flattened arrays for :func:`adam_many`, or None when the kernel does not take them all
+    (not the same float dtype, not contiguous, read-only)."""
+    if not available() or not params:
+        return None
+    dt = params[0].dtype
+    if dt not in (np.float32, np.float64):
+        return None
+    flat = ([], [], [], [])
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        for a, out in zip((p, g, m, v), flat):
+            if a.dtype != dt or not a.flags.c_contiguous or a.shape != p.shape:
+                return None
+            out.append(a.reshape(-1))
+        if not (p.flags.writeable and m.flags.writeable and v.flags.writeable):
+            return None
+    return tuple(tuple(f) for f in flat)
+
+
+#: tensors per compiled multi-tensor call: a fixed tuple length, so that one compiled signature
+#: (cached on disk) serves every model; 8 compiles in under a second and unboxes in ~3 µs
+CHUNK = 8
+
+
+def adam_many(arrays, beta1, beta2, eps_term, step_scale):
+    """:func:`adam` on many tensors with the same step and hyperparameters, ``CHUNK`` tensors per
+    compiled call (a multi-tensor update: a few dispatches for the whole model, not one per
+    tensor); ``arrays`` is what :func:`adam_many_arrays` returned."""
+    ps, gs, ms, vs = arrays
+    dt = ps[0].dtype
+    s = dt.type
+    scalars = (s(1.0 - beta1), s(beta2), s(1.0 - beta2), s(eps_term), s(step_scale))
+    kernel = _adam_many_kernel()
+    n = len(ps)
+    pad = (-n) % CHUNK
+    if pad:
+        empty = (np.empty(0, dt),) * pad
+        ps, gs, ms, vs = ps + empty, gs + empty, ms + empty, vs + empty
+    for i in range(0, n + pad, CHUNK):
+        j = i + CHUNK
+        kernel(ps[i:j], gs[i:j], ms[i:j], vs[i:j], *scalars)
 
 
 def adam(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps_term, step_scale):
