@@ -246,3 +246,26 @@ def test_returns_tuples_and_rejects_other_values():
     assert step.replays == 2
     with pytest.raises(TypeError, match="expected a function"):
         dc.compile(3)
+
+
+def test_trainer_compile_gives_the_eager_parameters():
+    from descend.train import Trainer
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((70, N_IN)).astype(np.float32)
+    t = rng.integers(0, N_OUT, 70)
+
+    def fit(compile):
+        model = _model()
+        trainer = Trainer(model, F.cross_entropy, optim.Adam(model.parameters(), lr=1e-2), batch_size=16,
+                          seed=3, verbose=0, compile=compile)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            history = trainer.fit((dc.from_numpy(x), dc.from_numpy(t)), epochs=4)
+        return model, history, trainer
+
+    m1, h1, _ = fit(False)
+    m2, h2, tr = fit(True)
+    assert tr._compiled.replays > 0
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert h1["loss"] == h2["loss"] and h1["accuracy"] == h2["accuracy"]
