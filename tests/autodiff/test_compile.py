@@ -269,3 +269,46 @@ def test_trainer_compile_gives_the_eager_parameters():
     for p, q in zip(m1.parameters(), m2.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
     assert h1["loss"] == h2["loss"] and h1["accuracy"] == h2["accuracy"]
+
+
+def test_trainer_compile_with_a_layer_monitor_records_what_eager_records():
+    """LayerMonitor's steps run eagerly (its hooks are attached only then); the others are replayed."""
+    from descend.train import LayerMonitor, Trainer
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((64, N_IN)).astype(np.float32)
+    t = rng.integers(0, N_OUT, 64)
+
+    def fit(compile):
+        model = _model()
+        monitor = LayerMonitor(every=3)
+        trainer = Trainer(model, F.cross_entropy, optim.Adam(model.parameters(), lr=1e-2), batch_size=8, seed=3,
+                          verbose=0, compile=compile, callbacks=[monitor])
+        trainer.fit((dc.from_numpy(x), dc.from_numpy(t)), epochs=3)
+        return model, monitor, trainer
+
+    m1, mon1, _ = fit(False)
+    m2, mon2, tr = fit(True)
+    assert tr._compiled.replays > 0 and tr._compiled.eager_reason is None
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert mon1.records == mon2.records and len(mon1.records) > 0
+
+
+def test_a_module_hook_inside_the_step_falls_back():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    calls = []
+    model[0].register_forward_hook(lambda m, a, out: calls.append(1))
+
+    def step(x, t):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), t)
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn = dc.compile(step)
+    with pytest.warns(RuntimeWarning, match="Linear has hooks"):
+        for x, t in _batches(4):
+            fn(x, t)
+    assert len(calls) == 4

@@ -195,7 +195,8 @@ class Trainer:
             else:
                 opt.step(closure)
             out, loss, parts = first["out"], first["loss"], first["parts"]
-        elif self.compile and not after and self._applicable is not None:
+        elif self.compile and self._applicable is not None and \
+                not any(c.needs_eager_step(self) if hasattr(c, "needs_eager_step") else True for c in after):
             if self._compiled is None:
                 self._compiled = dc_compile(self._plain_step)
             out, loss, parts = self._compiled(x, *targets)

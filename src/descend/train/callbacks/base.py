@@ -44,6 +44,11 @@ class Callback:
     def on_after_backward(self, trainer):
         pass
 
+    def needs_eager_step(self, trainer):
+        """Whether the coming step must run eagerly for this callback (``Trainer(compile=True)``):
+        by default, if it defines ``on_after_backward`` (Python that a replayed step would skip)."""
+        return overrides(self, "on_after_backward")
+
     def state_dict(self):
         return {}
 
