@@ -19,3 +19,4 @@ def _descend_defaults():
     _grad_state.grad_enabled = True
     _grad_state.forward_tag = None
     _grad_state.anomaly = False
+    _grad_state.tracer = None

@@ -10,6 +10,7 @@ from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import get_rng_state, manual_seed, set_rng_state
 from .tensor import Tensor
 from .anomaly import detect_anomaly
+from .compile import CompileError, compile
 from .forward import jvp
 from .functional import grad, hessian, hvp, jacobian, value_and_grad, vjp
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck

@@ -150,11 +150,15 @@ def _propagate(roots, seeds, retain_graph, create_graph, capture):
         inputs = node.inputs
         if g is not None:
             if node._hooks:
+                if state.tracer is not None:
+                    state.tracer.escape("a gradient hook (register_hook) runs inside the step")
                 for hook in node._hooks:
                     new = hook(g)
                     if new is not None:
                         g = new
             if node._retained is not None:
+                if state.tracer is not None:
+                    state.tracer.escape("retain_grad() keeps the gradient of an intermediate tensor")
                 out = node._retained()
                 if out is not None:
                     mine = g if create_graph else Tensor._make(g.data.copy())
@@ -196,8 +200,13 @@ def _propagate(roots, seeds, retain_graph, create_graph, capture):
             node.release()
     fast = not create_graph and state.forward_tag is None
     handed = set()
+    tracer = state.tracer if state.special else None
     for t, gi, fresh in leaves.values():
+        if tracer is not None:
+            tracer.leaf_begin(t, capture is not None or not fast)
         _to_leaf(t, gi, fresh, capture, fast, handed)
+        if tracer is not None:
+            tracer.leaf_end(t, gi.data)
 
 
 def _collect(leaves, t, gi, fresh):

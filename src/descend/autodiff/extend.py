@@ -21,16 +21,22 @@ these names (and the public ``descend.autodiff`` API), never through a name that
   primitive may then skip its value (``LinearGradWeight`` does).
 - :func:`held_by` says which box holds a tensor's array read-only (why NumPy says "assignment
   destination is read-only": a live graph saved the array for its backward pass).
+- :func:`not_replayable` tells a ``dc.compile`` trace that Python is running inside the step that
+  a replay would skip (a module's hooks): the step then runs eagerly.
+- :func:`host_op` marks Python that works on arrays in place inside a training step (an
+  optimizer's ``step``, ``clip_grad_norm_``, a scheduler's ``step``): ``dc.compile`` records the
+  call and makes it again at each replay instead of tracing what it does.
 - An optimizer whose ``step`` needs a closure says so with the class attribute
   ``needs_closure = True``; :func:`needs_closure` reads it (the training loop asks it, never a name).
 """
 
+from .compile import host_op
 from .hold import holder, lift, restore
 from .mode import state
 from .tensor import Tensor, check_array
 
 __all__ = ["wrap", "inplace", "held_by", "set_tangent", "clear_tangent", "tangent", "only_tangent_wanted",
-           "needs_closure"]
+           "needs_closure", "host_op", "not_replayable"]
 
 
 def wrap(array, requires_grad=False):
@@ -64,6 +70,8 @@ class inplace:
         self.lifted = ()
 
     def __enter__(self):
+        if state.special and state.tracer is not None:
+            state.tracer.escape("the step writes into tensors' arrays in place (extend.inplace)")
         self.lifted = [lift(t.data) for t in self.tensors]
         return tuple(t.data for t in self.tensors)
 
@@ -116,3 +124,11 @@ def only_tangent_wanted(x):
 def needs_closure(optimizer):
     """True when ``optimizer.step`` must be given a closure (class attribute ``needs_closure``)."""
     return bool(getattr(optimizer, "needs_closure", False))
+
+
+def not_replayable(what):
+    """Inside a ``dc.compile`` trace, mark the step as one that cannot be replayed because of
+    ``what`` (e.g. "Linear has forward hooks"): it runs eagerly, after one warning naming it.
+    Outside a trace it does nothing."""
+    if state.special and state.tracer is not None:
+        state.tracer.escape(what)

@@ -109,6 +109,8 @@ class Function:
                     self._out_fw = result._fw
             if state.anomaly:
                 _check_anomaly(self, result, "forward")
+            if state.tracer is not None:
+                state.tracer.box(self, inputs, arrays, options, out)
         return result
 
     # ----------------------------------------------------------------- helpers for subclasses

@@ -12,13 +12,14 @@ import threading
 class _State(threading.local):
     """Per-thread switches (as PyTorch's grad mode): a no_grad block in one thread leaves others alone.
 
-    ``special`` is true while a forward-mode pass or anomaly detection is on, so that every
-    primitive asks one question for both rare kinds of extra work."""
+    ``special`` is true while a forward-mode pass, anomaly detection or a ``dc.compile`` trace is
+    on, so that every primitive asks one question for the rare kinds of extra work."""
 
     def __init__(self):
         self.grad_enabled = True
         self._forward_tag = None  # the tag of the active forward-mode (dual-number) pass, if any
         self._anomaly = False
+        self._tracer = None  # the active dc.compile trace, if any
         self.special = False
         # ids of leaves whose gradient is wanted only for its tangent (``hvp``'s own leaves)
         self.tangent_only = frozenset()
@@ -30,7 +31,7 @@ class _State(threading.local):
     @forward_tag.setter
     def forward_tag(self, tag):
         self._forward_tag = tag
-        self.special = tag is not None or self._anomaly
+        self.special = tag is not None or self._anomaly or self._tracer is not None
 
     @property
     def anomaly(self):
@@ -39,7 +40,16 @@ class _State(threading.local):
     @anomaly.setter
     def anomaly(self, on):
         self._anomaly = on
-        self.special = on or self._forward_tag is not None
+        self.special = on or self._forward_tag is not None or self._tracer is not None
+
+    @property
+    def tracer(self):
+        return self._tracer
+
+    @tracer.setter
+    def tracer(self, tracer):
+        self._tracer = tracer
+        self.special = tracer is not None or self._anomaly or self._forward_tag is not None
 
 
 state = _State()

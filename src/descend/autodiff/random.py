@@ -7,6 +7,8 @@ dict (checkpoints use them).
 
 import numpy as np
 
+from .mode import state as _state
+
 _generator = [np.random.default_rng()]
 
 
@@ -20,6 +22,8 @@ def manual_seed(seed):
 
 def generator():
     """The ``numpy.random.Generator`` every random factory draws from."""
+    if _state.special and _state.tracer is not None:
+        _state.tracer.escape("draws random numbers inside the step", who=True)
     return _generator[0]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from descend.autodiff import Function, Tensor, is_grad_enabled
 from descend.autodiff.dtype import as_dtype
-from descend.autodiff.extend import inplace, wrap
+from descend.autodiff.extend import inplace, not_replayable, wrap
 
 from .parameter import Parameter
 
@@ -390,6 +390,7 @@ class Module:
             ) from None
         if not hooked:
             return self.forward(*args, **kwargs)
+        not_replayable(f"{type(self).__name__} has hooks (Python that a replay would not run)")
         for hook in list(d["_forward_pre_hooks"].values()):
             res = hook(self, args)
             if res is not None:

@@ -21,10 +21,11 @@ import math
 
 import numpy as np
 
+from . import fused
 from .gradient import coupled_grad
 from .hyperparameters import Flag, Hyperparameters, Number, Pair
 from .optimizer import Optimizer
-from .parallel import across_threads, scratch
+from .parallel import PARALLEL_MIN, across_threads, scratch
 
 __all__ = ["Adam", "adam_update"]
 
@@ -37,6 +38,10 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.9
     if weight_decay != 0 and decoupled_weight_decay:
         param *= 1.0 - lr * weight_decay
     grad = coupled_grad(param, grad, 0.0 if decoupled_weight_decay else weight_decay, maximize)
+    if not amsgrad:
+        bc1, bc2_sqrt = 1.0 - beta1 ** step, math.sqrt(1.0 - beta2 ** step)
+        if fused.adam(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps * bc2_sqrt, lr * bc2_sqrt / bc1):
+            return  # the same arithmetic in one pass (Numba; see optim/fused.py)
     t = scratch(param, 0)
     # s ← s + (1 − ρ₁)(g − s)
     np.subtract(grad, exp_avg, out=t)
@@ -76,6 +81,46 @@ class Adam(Optimizer):
         Flag("amsgrad", False, doc="use max(r_max, r) in place of r"),
         Flag("maximize", False, keyword_only=True, doc="ascend instead of descend"),
         Flag("decoupled_weight_decay", False, keyword_only=True, doc="AdamW's θ ← θ(1 − ελ)"))
+
+    def _update_group(self, group, grads, loss):
+        """Tensors below ``PARALLEL_MIN`` values go through one multi-tensor fused call when the
+        fused kernels are available (same numbers as one update per tensor), the rest one by one."""
+        if len(grads) > 1 and not group["amsgrad"] and not group["maximize"] and fused.available() and \
+                (group["weight_decay"] == 0 or group["decoupled_weight_decay"]):
+            small = [(p, g) for p, g in grads if p.data.size < PARALLEL_MIN]
+            if len(small) > 1 and self._fused_many(group, small):
+                grads = [(p, g) for p, g in grads if p.data.size >= PARALLEL_MIN]
+        for p, g in grads:
+            self._update_param(group, p, g)
+
+    def _fused_many(self, group, grads):
+        """The Adam step of every (p, g) in ``grads`` in one fused call; False (nothing changed)
+        when the parameters are at different steps or the kernel does not take the arrays."""
+        states = [self.state[p] for p, _ in grads]
+        steps = {st["step"] if st else 0 for st in states}
+        if len(steps) != 1:
+            return False  # parameters at different steps: one at a time
+        step = steps.pop() + 1
+        zeros = [np.zeros_like(p.data) if not st else None for (p, _), st in zip(grads, states)]
+        ms = [st["exp_avg"] if st else z for st, z in zip(states, zeros)]
+        vs = [st["exp_avg_sq"] if st else np.zeros_like(z) for st, z in zip(states, zeros)]
+        params = [p.data for p, _ in grads]
+        work = fused.adam_many_arrays(params, [g for _, g in grads], ms, vs)
+        if work is None:
+            return False
+        beta1, beta2 = group["betas"]
+        lr, wd = group["lr"], group["weight_decay"]
+        for st, m, v in zip(states, ms, vs):
+            if not st:
+                st["step"] = 0
+                st["exp_avg"], st["exp_avg_sq"] = m, v
+            st["step"] = step
+        if wd != 0:  # AdamW: θ ← θ (1 − ελ) first, as adam_update does
+            for a in params:
+                a *= 1.0 - lr * wd
+        bc1, bc2_sqrt = 1.0 - beta1 ** step, math.sqrt(1.0 - beta2 ** step)
+        fused.adam_many(work, beta1, beta2, group["eps"] * bc2_sqrt, lr * bc2_sqrt / bc1)
+        return True
 
     def _update_param(self, group, p, g):
         beta1, beta2 = group["betas"]

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..autodiff.extend import inplace, wrap
+from ..autodiff.extend import host_op, inplace, wrap
 from ..autodiff.tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
@@ -47,6 +47,7 @@ def get_total_norm(tensors, norm_type=2.0):
     return sum(n ** p for n in norms) ** (1.0 / p)
 
 
+@host_op
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scale the gradients of ``parameters`` (a Tensor or an iterable of Tensors) so that their
     global ``norm_type``-norm is at most ``max_norm``; returns the norm before clipping (a 0-d
@@ -70,6 +71,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return wrap(np.array(total, dtype=dtype))
 
 
+@host_op
 def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient value of ``parameters`` into [−clip_value, clip_value] in place."""
     if isinstance(clip_value, bool) or not isinstance(clip_value, (int, float)) or math.isnan(clip_value) \

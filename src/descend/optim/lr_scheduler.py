@@ -58,7 +58,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..autodiff.extend import wrap
+from ..autodiff.extend import host_op, wrap
 from . import schedules, sgd
 from .hyperparameters import check_number
 from .optimizer import Optimizer
@@ -106,6 +106,12 @@ class LRScheduler:
 
     _is_initial = False
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "host_op", False):
+            cls.step = host_op(step)  # dc.compile calls it again at each replay
+
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
         _check_int("last_epoch", last_epoch, -1)
@@ -152,6 +158,7 @@ class LRScheduler:
                           "`optimizer.step()` first, or the first value of the learning-rate schedule is skipped.",
                           UserWarning, stacklevel=3)
 
+    @host_op
     def step(self, epoch=None):
         """Advance one epoch (or set ``last_epoch = epoch`` and use the closed form) and write the
         new rates into the optimizer's groups."""

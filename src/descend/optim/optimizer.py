@@ -29,7 +29,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..autodiff.extend import inplace
+from ..autodiff.extend import host_op, inplace
 from ..autodiff.tensor import Tensor
 from .closure import evaluate_closure
 from .hyperparameters import Hyperparameters, ParamGroup, declarations, required
@@ -104,7 +104,12 @@ class Optimizer:
                 ".hyperparameters``):\n\n    " + cls.hyperparameters.describe().replace("\n", "\n    ") + "\n"
         step = cls.__dict__.get("step")
         if step is not None and not getattr(step, "own_step_path", False):
-            cls.step = _wrapped_step(step)
+            step = cls.step = _wrapped_step(step)
+        if step is not None and not getattr(step, "host_op", False):
+            cls.step = host_op(step)  # dc.compile calls it again at each replay (see autodiff.compile)
+        zero = cls.__dict__.get("zero_grad")
+        if zero is not None and not getattr(zero, "host_op", False):
+            cls.zero_grad = host_op(zero)
 
     def __init__(self, params, defaults):
         name = type(self).__name__
@@ -198,6 +203,7 @@ class Optimizer:
                 spec.check(group["lr"], type(self).__name__)
 
     # ------------------------------------------------------------------ the step
+    @host_op
     def zero_grad(self, set_to_none=True):
         """Reset the gradients: ``p.grad = None`` (default) or fill them with zeros in place."""
         for group in self.param_groups:
@@ -209,6 +215,7 @@ class Optimizer:
                         with inplace(p.grad) as (g,):
                             g[...] = 0
 
+    @host_op
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss (or None).
 

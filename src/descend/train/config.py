@@ -83,6 +83,7 @@ checkpoint_every = 1      # save the full training state every this many epochs
 monitor_every = 0         # layer statistics every this many steps (0 = once per epoch)
 sanity_check = false      # run the babysitting checks before training
 threads = 1               # BLAS threads while training (0 = the library's default, all cores)
+compile = false           # replay the training step with dc.compile (falls back to eager, with a warning, if it cannot)
 
 [training.early_stopping]
 enabled = true

@@ -312,7 +312,8 @@ def build_trainer(spec, run_dir, data, out):
                           fixed_batches=d.fixed_batches, drop_last=d.drop_last,
                           transform=d.augment.build(d.image_shape))
     trainer = Trainer(model, d.loss(), optimizer, callbacks=callbacks, metrics=d.metrics(),
-                      progress=spec.output.progress, verbose=0)   # RunLogger prints the epochs
+                      progress=spec.output.progress, verbose=0,   # RunLogger prints the epochs
+                      compile=spec.training.compile)
     return trainer, loader, monitor
 
 

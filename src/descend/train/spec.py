@@ -191,6 +191,7 @@ class TrainingSpec:
     sanity_check: bool
     threads: int                        # 0: the BLAS library's default
     early_stopping: EarlyStoppingSpec   # None when disabled
+    compile: bool = False               # Trainer(compile=True): dc.compile the training step
 
 
 @dataclass(frozen=True)
@@ -384,7 +385,7 @@ def resolve(config):
         raise ConfigError("config key 'training.sanity_check' = true: its checks (an initial loss near ln C) are for "
                           "classifiers; set it false for data.task = \"regression\"")
     training = TrainingSpec(t["epochs"], t["seed"], t["checkpoint_every"], t["monitor_every"], t["sanity_check"],
-                            t["threads"], stopping)
+                            t["threads"], stopping, t["compile"])
     return RunSpec(config, model, optimizer, schedule, data, training,
                    OutputSpec(out["dir"], out["name"], out["plots"], out["progress"], out["tensorboard"], out["csv"],
                               out["trajectory_max_parameters"]))

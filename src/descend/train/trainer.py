@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from ..autodiff import Tensor, get_rng_state, no_grad, set_rng_state
+from ..autodiff import compile as dc_compile
 from ..autodiff.extend import needs_closure, wrap
 from ..data import DataLoader, Dataset, TensorDataset
 from .callbacks.base import Callback, overrides
@@ -82,14 +83,20 @@ class Trainer:
     ``verbose``: 1 a progress bar and one line per epoch, 2 the lines only, 0 silent; ``progress`` turns the
     bar on or off whatever ``verbose`` says (None: on with verbose=1).
 
+    ``compile=True`` replays the training step with :func:`descend.compile` (same numbers, less Python per
+    step); the first batch, optimizers that need a closure and ``on_after_backward`` callbacks run eagerly, and
+    a step that cannot be compiled (e.g. dropout) runs eagerly after one warning.
+
     Per-epoch logs hold ``loss``, each metric, ``val_loss`` and ``val_<metric>`` when ``val`` is given,
     ``lr`` and ``time``; for multi-task losses also ``loss_<task>``. Counters: ``epoch`` (epochs done) and
     ``global_step`` (optimizer steps done).
     """
 
     def __init__(self, model, loss, optimizer, callbacks=(), metrics="auto", loss_weights=None, batch_size=32,
-                 shuffle=True, seed=None, verbose=1, progress=None, eval_batch_size=1024):
+                 shuffle=True, seed=None, verbose=1, progress=None, eval_batch_size=1024, compile=False):
         self.model = model
+        self.compile = bool(compile)
+        self._compiled = None
         self.loss = loss
         self.optimizer = optimizer
         self.multitask = isinstance(loss, dict)
@@ -188,17 +195,28 @@ class Trainer:
             else:
                 opt.step(closure)
             out, loss, parts = first["out"], first["loss"], first["parts"]
+        elif self.compile and self._applicable is not None and \
+                not any(c.needs_eager_step(self) if hasattr(c, "needs_eager_step") else True for c in after):
+            if self._compiled is None:
+                self._compiled = dc_compile(self._plain_step)
+            out, loss, parts = self._compiled(x, *targets)
         else:
-            opt.zero_grad()
-            out, loss, parts = self._forward(x, targets)
-            loss.backward()
-            for c in after:
-                c.on_after_backward(self)
-            opt.step()
+            out, loss, parts = self._plain_step(x, *targets, after=after)
         self.last_output = out
         self.last_parts = parts
         self.last_loss = float(loss.data)
         return self.last_loss
+
+    def _plain_step(self, x, *targets, after=()):
+        """zero_grad, forward, loss, backward, (callbacks,) step: the function ``compile=True`` compiles."""
+        opt = self.optimizer
+        opt.zero_grad()
+        out, loss, parts = self._forward(x, targets)
+        loss.backward()
+        for c in after:
+            c.on_after_backward(self)
+        opt.step()
+        return out, loss, parts
 
     # ------------------------------------------------------------------ fit
     def fit(self, train, val=None, epochs=1):

@@ -53,6 +53,11 @@ class Callback:
         """After backward, before the optimizer step: the gradients are in ``p.grad``."""
         pass
 
+    def needs_eager_step(self, trainer):
+        """Whether the coming step must run eagerly for this callback (``Trainer(compile=True)``):
+        by default, if it defines ``on_after_backward`` (Python that a replayed step would skip)."""
+        return overrides(self, "on_after_backward")
+
     def state_dict(self):
         """What a checkpoint keeps to resume this callback bit for bit (a dict of JSON values and arrays)."""
         return {}

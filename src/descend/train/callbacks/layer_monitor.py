@@ -46,13 +46,7 @@ class LayerMonitor(Callback):
 
     def on_fit_start(self, trainer):
         model = trainer.model
-        modules = list(model.named_modules()) if hasattr(model, "named_modules") else []
-        for name, m in modules:
-            if name == "" or not hasattr(m, "register_forward_hook"):
-                continue
-            if list(getattr(m, "_modules", {}) or {}):
-                continue  # containers: their children report
-            self._handles.append(m.register_forward_hook(self._hook(name or type(m).__name__, type(m).__name__)))
+        self._model = model
         self._named = list(model.named_parameters()) if hasattr(model, "named_parameters") else \
             [(f"param{i}", p) for i, p in enumerate(model.parameters())]
 
@@ -67,9 +61,30 @@ class LayerMonitor(Callback):
     def on_epoch_start(self, trainer, epoch):
         self._epoch_start_step = trainer.global_step
 
+    def _attach(self):
+        """Forward hooks on the leaf modules, only for a recorded step (so other steps stay hook-free)."""
+        model = self._model
+        modules = list(model.named_modules()) if hasattr(model, "named_modules") else []
+        for name, m in modules:
+            if name == "" or not hasattr(m, "register_forward_hook"):
+                continue
+            if list(getattr(m, "_modules", {}) or {}):
+                continue  # containers: their children report
+            self._handles.append(m.register_forward_hook(self._hook(name or type(m).__name__, type(m).__name__)))
+
+    def _detach(self):
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
     def on_batch_start(self, trainer, batch):
         self._active = self._due(trainer)
         self._acts = {}
+        if self._active and not self._handles:
+            self._attach()
+
+    def needs_eager_step(self, trainer):
+        return self._active
 
     def on_after_backward(self, trainer):
         if not self._active:
@@ -81,6 +96,7 @@ class LayerMonitor(Callback):
         if not self._active:
             return
         self._active = False
+        self._detach()
         epoch, step = trainer.epoch + 1, trainer.global_step
         for name, (kind, a) in self._acts.items():
             rec = {"epoch": epoch, "step": step, "layer": name, "kind": "activation",
@@ -122,9 +138,7 @@ class LayerMonitor(Callback):
             tqdm.write(msg)  # above a progress bar, if one is shown
 
     def on_fit_end(self, trainer):
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+        self._detach()
 
     def summary(self, epoch=None):
         """The last record of each layer (of ``epoch`` if given), as {layer: {stat: value}}."""

@@ -1,0 +1,512 @@
+"""``dc.compile``: trace a training step once, then replay its NumPy kernels without the graph.
+
+``step = dc.compile(step_fn)`` returns a function with ``step_fn``'s signature. A step is the
+composition of the boxes y = f(x₁, ..., xₙ) that its forward pass and its backward rules run
+(the vector-Jacobian products are boxes too), the writes of the leaves' gradients
+∂L/∂θ into ``θ.grad``, and host operations (``optimizer.zero_grad()``, ``optimizer.step()``,
+``clip_grad_norm_``, ``scheduler.step()``) that work on the arrays in place. Eager execution
+rebuilds that composition at every call: one Tensor and one box object per operation, a graph,
+a topological sort. Compiled, the composition is recorded once as a flat list (a *tape*) and
+replayed: each entry calls the box's ``forward`` on the arrays of its inputs, with no Tensor,
+box or graph made per step; the host operations are called again as they are, in their order,
+so that an optimizer sees exactly the gradients the eager step would give it.
+
+How a call runs (per *signature*: the shapes and dtypes of the Tensor and array arguments and the
+values of the other arguments):
+
+1. the first two calls run eagerly while the tape is recorded (they are ordinary eager steps);
+2. the two tapes are compared. They must run the same boxes with the same options in the same
+   order. An array that no recorded box made and that is not an argument (a parameter, a buffer,
+   a constant such as the seed 1 of backward) is read at replay from the same Tensor or array
+   when both calls used the same one; one whose values were equal in both calls is a constant;
+   one equal to an argument's values (the integer labels that ``cross_entropy`` copies) is that
+   argument, recomputed; anything else differs between calls with no box that explains it, so
+   the step is not replayable;
+3. later calls replay the tape. While both traced calls had the same argument values, a replay
+   first checks that the arguments still have them (a different batch is traced once more and
+   compared, which proves that constants do not depend on the data).
+
+What cannot be compiled falls back to eager execution for this function with one warning naming
+the cause (``strict=True`` raises instead, after the step ran eagerly once): random draws
+(dropout), reading values into Python (``.item()``, ``float()``, ``bool()``: control flow on
+data), in-place changes of tensors outside the host operations (e.g. batch normalization's
+running statistics), gradient hooks, ``create_graph``/``dc.grad`` inside the step, forward mode,
+arguments that are not Tensors, arrays or hashable values.
+"""
+
+import functools
+import types
+import warnings
+
+import numpy as np
+
+from .function import Function
+from .mode import state
+from .tensor import Tensor
+
+__all__ = ["compile", "host_op", "CompileError"]
+
+
+class CompileError(RuntimeError):
+    """A step cannot be compiled (raised by ``dc.compile(..., strict=True)``)."""
+
+
+class _Slot:
+    """An array-valued option of a box, replaced by the array of slot ``index`` at replay."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def __eq__(self, other):
+        return isinstance(other, _Slot) and other.index == self.index
+
+    def __hash__(self):
+        return hash(self.index)
+
+
+class _Trace:
+    """The tape of one eager call: ops over numbered array slots.
+
+    Slot kinds: ``("arg", i)`` the array of argument i, ``("out", op)`` made by a recorded box,
+    ``("ext", owner)`` any other array (``owner`` the Tensor that carried it, or None)."""
+
+    def __init__(self, arg_arrays):
+        self.ops = []
+        self.slot_of = {}
+        self.arrays = []   # slot -> the array at trace time (kept alive, so ids stay unique)
+        self.kinds = []
+        self.owners = []
+        self.failure = None
+        self.host_depth = 0
+        self.args = arg_arrays
+        self.arg_copies = [np.array(a, copy=True) for a in arg_arrays]
+        self.box_index = {}
+        self._leaf = None
+        for i, a in enumerate(arg_arrays):
+            self._new_slot(a, "arg", i)
+
+    def _new_slot(self, a, kind, owner):
+        s = len(self.arrays)
+        self.arrays.append(a)
+        self.kinds.append(kind)
+        self.owners.append(owner)
+        self.slot_of[id(a)] = s
+        return s
+
+    def _input_slot(self, a, owner):
+        s = self.slot_of.get(id(a))
+        if s is None or self.arrays[s] is not a:
+            s = self._new_slot(a, "ext", owner)
+        return s
+
+    # ---------------------------------------------------------------- hooks called by the engine
+    def escape(self, what, who=False):
+        """Something happened that the tape cannot replay; ignored inside a host operation."""
+        if self.host_depth or self.failure is not None:
+            return
+        if who:
+            what = f"{_caller()} {what}"
+        self.failure = what
+
+    def box(self, fn, inputs, arrays, options, out):
+        if self.host_depth or self.failure is not None:
+            return
+        if state.forward_tag is not None:
+            self.escape("the step runs forward mode (dc.jvp or tangents)")
+            return
+        ins = [self._input_slot(a, t) for a, t in zip(arrays, inputs)]
+        opts = {}
+        for k, v in options.items():
+            if isinstance(v, np.ndarray):
+                v = _Slot(self._input_slot(v, None))
+            elif isinstance(v, Tensor):
+                v = _Slot(self._input_slot(v.data, v))
+            opts[k] = v
+        self.box_index[id(fn)] = len(self.ops)
+        self.ops.append(("box", fn, ins, opts, None))
+        s = self._new_slot(out, "out", len(self.ops) - 1)
+        op = self.ops[-1]
+        self.ops[-1] = op[:4] + (s,)
+
+    def leaf_begin(self, t, unsupported):
+        if self.host_depth or self.failure is not None:
+            return
+        if unsupported:
+            self.escape("the step computes gradients with create_graph=True, dc.grad or forward mode")
+        elif t._hooks:
+            self.escape("a gradient hook (register_hook) runs on a leaf inside the step")
+        self._leaf = t.grad
+
+    def leaf_end(self, t, gi):
+        if self.host_depth or self.failure is not None:
+            return
+        if self._leaf is not None:
+            mode = "add"
+        else:
+            mode = "set" if t.grad.data is gi else "copy"
+        self.ops.append(("leaf", t, self._input_slot(gi, None), mode))
+
+    def host(self, fn, args, kwargs):
+        for a in list(args) + list(kwargs.values()):
+            for x in (a if isinstance(a, (list, tuple)) else (a,)):
+                if isinstance(x, Tensor) and self.kinds[self.slot_of.get(id(x.data), 0)] == "out" \
+                        and self.arrays[self.slot_of[id(x.data)]] is x.data:
+                    self.escape(f"{_name(fn)} is given a value computed in the step")
+        self.ops.append(("host", fn, args, kwargs))
+
+
+def _name(fn):
+    f = getattr(fn, "__func__", fn)
+    owner = getattr(fn, "__self__", None)
+    return f"{type(owner).__name__}.{f.__name__}()" if owner is not None else f"{f.__name__}()"
+
+
+def _caller():
+    """The class of the nearest caller outside autodiff that is a method (e.g. ``Dropout``), else
+    the nearest function's name, for messages."""
+    import sys
+    f = sys._getframe(2)
+    first = None
+    for _ in range(8):
+        if f is None:
+            break
+        if not f.f_globals.get("__name__", "").startswith("descend.autodiff"):
+            self = f.f_locals.get("self")
+            if self is not None and not isinstance(self, CompiledStep):
+                return type(self).__name__
+            first = first or f.f_code.co_name + "()"
+        f = f.f_back
+    return first or "the step"
+
+
+def host_op(fn):
+    """Mark ``fn`` (an optimizer's ``step``/``zero_grad``, ``clip_grad_norm_``, a scheduler's
+    ``step``) as a host operation: Python that works on arrays in place. Inside a ``dc.compile``
+    trace the call is recorded and called again at each replay, with the same arguments (an
+    iterator argument is turned into a list first); what it does inside is not traced. Outside a
+    trace it costs one attribute test."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if state.special:
+            tracer = state.tracer
+            if tracer is not None and not tracer.host_depth:
+                args = tuple(list(a) if isinstance(a, (types.GeneratorType, map, filter, zip)) else a for a in args)
+                tracer.host(fn, args, kwargs)
+                tracer.host_depth += 1
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    tracer.host_depth -= 1
+        return fn(*args, **kwargs)
+
+    wrapper.host_op = True
+    return wrapper
+
+
+# ------------------------------------------------------------------------ comparing two tapes
+def _same(a, b, t1, t2):
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Function):
+        i = t1.box_index.get(id(a))
+        return i is not None and i == t2.box_index.get(id(b))
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y, t1, t2) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k], t1, t2) for k in a)
+    if isinstance(a, Tensor):
+        return False
+    if isinstance(a, (int, float, complex, str, bytes, bool, np.generic, np.dtype, type, _Slot, types.FunctionType)):
+        try:
+            return bool(a == b) or (a != a and b != b)
+        except (TypeError, ValueError):
+            return False
+    if type(a).__eq__ is not object.__eq__:
+        try:
+            return bool(a == b)
+        except (TypeError, ValueError):
+            return False
+    da = getattr(a, "__dict__", None)
+    db = getattr(b, "__dict__", None)
+    return da is not None and db is not None and _same(da, db, t1, t2)
+
+
+def _compare(t1, t2):
+    """None if tape t2 repeats t1 (same ops, options and slot structure), else what differs."""
+    if len(t1.ops) != len(t2.ops) or len(t1.arrays) != len(t2.arrays):
+        return f"the step ran {len(t1.ops)} operations in one call and {len(t2.ops)} in the next"
+    if t1.kinds != t2.kinds:
+        return "the step's operations are wired differently from one call to the next"
+    for k, (o1, o2) in enumerate(zip(t1.ops, t2.ops)):
+        if o1[0] != o2[0]:
+            return f"operation {k} is {o1[0]} in one call and {o2[0]} in the next"
+        if o1[0] == "box":
+            name = type(o1[1]).__name__
+            if type(o1[1]) is not type(o2[1]):
+                return f"operation {k} is {name} in one call and {type(o2[1]).__name__} in the next"
+            if o1[2] != o2[2] or o1[4] != o2[4]:
+                return f"{name} (operation {k}) reads different inputs from one call to the next"
+            if not _same(o1[3], o2[3], t1, t2):
+                return f"{name} (operation {k}) gets options that change between calls (values computed from data?)"
+        elif o1[0] == "leaf":
+            if o1[1] is not o2[1] or o1[2:] != o2[2:]:
+                return "the gradients reach different leaves from one call to the next"
+        else:
+            if not (o1[1] == o2[1] and _same(o1[2], o2[2], t1, t2) and _same(o1[3], o2[3], t1, t2)):
+                return f"{_name(o1[1])} is called differently from one call to the next"
+    return None
+
+
+def _classify(t1, t2, slot):
+    """How to get the array of 'ext' slot ``slot`` at replay: ("tensor", T), ("array", a),
+    ("derived", arg index, shape, dtype), ("const", a), or ("fail", why)."""
+    a1, a2 = t1.arrays[slot], t2.arrays[slot]
+    o1, o2 = t1.owners[slot], t2.owners[slot]
+    if o2 is not None and o1 is o2:
+        return ("tensor", o2)
+    if a1 is a2:
+        return ("array", a2)
+    if a1.shape != a2.shape or a1.dtype != a2.dtype:
+        return ("fail", f"an array of shape {a2.shape} used in the step is not made by a recorded operation")
+    for i, (c1, c2) in enumerate(zip(t1.arg_copies, t2.arg_copies)):
+        if c2.size == a2.size and c2.size and _values_equal(c1, a1) and _values_equal(c2, a2):
+            return ("derived", i, a2.shape, a2.dtype)
+    if np.array_equal(a1, a2, equal_nan=True):
+        return ("const", a2)
+    return ("fail", f"an array of shape {a2.shape} used in the step changes between calls and is not made by a "
+                    "recorded operation (values computed from data with NumPy?)")
+
+
+def _values_equal(arg, a):
+    if arg.size != a.size:
+        return False
+    with np.errstate(all="ignore"):
+        return bool(np.array_equal(arg.reshape(-1).astype(a.dtype), a.reshape(-1)))
+
+
+class _Program:
+    """The replayable form of a tape: ops over a list of arrays."""
+
+    def __init__(self, t1, t2, ret_spec):
+        self.n = len(t2.arrays)
+        self.template = [None] * self.n
+        self.tensor_slots = []
+        self.derived = []
+        self.arg_slots = []
+        for s, kind in enumerate(t2.kinds):
+            if kind == "arg":
+                self.arg_slots.append((s, t2.owners[s]))
+            elif kind == "ext":
+                how = _classify(t1, t2, s)
+                if how[0] == "fail":
+                    self.failure = how[1]
+                    return
+                if how[0] == "tensor":
+                    self.tensor_slots.append((s, how[1]))
+                elif how[0] == "derived":
+                    self.derived.append((s,) + how[1:])
+                else:
+                    self.template[s] = how[1]
+        self.failure = None
+        ops = []
+        for op in t2.ops:
+            if op[0] == "box":
+                _, fn, ins, opts, out = op
+                dyn = [(k, v.index) for k, v in opts.items() if isinstance(v, _Slot)]
+                ops.append((0, fn.forward, ins, opts, dyn, out))
+            elif op[0] == "leaf":
+                ops.append((1, op[1], op[2], op[3]))
+            else:
+                ops.append((2, op[1], op[2], op[3]))
+        self.ops = ops
+        self.ret = ret_spec
+
+    def run(self, arg_arrays):
+        vals = self.template.copy()
+        for s, i in self.arg_slots:
+            vals[s] = arg_arrays[i]
+        for s, t in self.tensor_slots:
+            vals[s] = t.data
+        for s, i, shape, dtype in self.derived:
+            vals[s] = np.asarray(arg_arrays[i]).reshape(shape).astype(dtype)
+        make = Tensor._make
+        for op in self.ops:
+            kind = op[0]
+            if kind == 0:
+                _, forward, ins, opts, dyn, out = op
+                if dyn:
+                    opts = dict(opts)
+                    for k, s in dyn:
+                        opts[k] = vals[s]
+                vals[out] = forward(*[vals[i] for i in ins], **opts) if opts else forward(*[vals[i] for i in ins])
+            elif kind == 1:
+                _, t, s, mode = op
+                g = vals[s]
+                if mode == "add" and t.grad is not None:
+                    t.grad = make(t.grad.data + g)
+                else:
+                    t.grad = make(g if mode == "set" else g.copy())
+            else:
+                op[1](*op[2], **op[3])
+        return _rebuild(self.ret, vals)
+
+
+def _ret_spec(value, trace):
+    """The structure of the step's return value, Tensors replaced by their slots."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        s = trace.slot_of.get(id(value.data))
+        if s is None or trace.arrays[s] is not value.data:
+            raise _Unsupported("the step returns a tensor that no recorded operation made")
+        return _Slot(s)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_ret_spec(v, trace) for v in value)
+    if isinstance(value, dict):
+        return {k: _ret_spec(v, trace) for k, v in value.items()}
+    raise _Unsupported(f"the step returns a {type(value).__name__}; a compiled step may return Tensors, None, "
+                       "or lists, tuples and dicts of them")
+
+
+def _rebuild(spec, vals):
+    if spec is None:
+        return None
+    if isinstance(spec, _Slot):
+        return Tensor._make(vals[spec.index])
+    if isinstance(spec, (list, tuple)):
+        return type(spec)(_rebuild(v, vals) for v in spec)
+    return {k: _rebuild(v, vals) for k, v in spec.items()}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _signature(args, kwargs):
+    """(key, arrays): the cache key of a call and the argument arrays, in order."""
+    key, arrays = [], []
+    for name, a in [(None, a) for a in args] + sorted(kwargs.items()):
+        if isinstance(a, Tensor):
+            key.append((name, "T", a.data.shape, a.data.dtype.str, a.requires_grad))
+            arrays.append(a.data)
+        elif isinstance(a, np.ndarray):
+            key.append((name, "A", a.shape, a.dtype.str))
+            arrays.append(a)
+        else:
+            try:
+                hash(a)
+            except TypeError:
+                raise _Unsupported(f"argument {name or len(key)} is a {type(a).__name__}, which is not a Tensor, an "
+                                   "array or a hashable value") from None
+            key.append((name, "S", type(a), a))
+    return tuple(key), arrays
+
+
+class _Entry:
+    __slots__ = ("last", "program", "varied")
+
+    def __init__(self):
+        self.last = None
+        self.program = None
+        self.varied = False
+
+
+class CompiledStep:
+    """A step function compiled by :func:`compile` (see the module docstring)."""
+
+    def __init__(self, fn, strict=False):
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.strict = strict
+        self.cache = {}
+        self.eager_reason = None  # set once the step fell back to eager execution
+        self.traces = 0
+        self.replays = 0
+
+    def _give_up(self, why):
+        self.eager_reason = why
+        self.cache.clear()
+        name = getattr(self.fn, "__name__", "step")
+        if self.strict:
+            raise CompileError(f"dc.compile({name}): {why}; the step ran eagerly once and cannot be compiled")
+        warnings.warn(f"dc.compile({name}): {why}; running eagerly", RuntimeWarning, stacklevel=4)
+
+    def __call__(self, *args, **kwargs):
+        if self.eager_reason is not None:
+            return self.fn(*args, **kwargs)
+        try:
+            key, arrays = _signature(args, kwargs)
+        except _Unsupported as e:
+            self._give_up(str(e))
+            return self.fn(*args, **kwargs)
+        entry = self.cache.get(key)
+        if entry is None:
+            entry = self.cache[key] = _Entry()
+        prog = entry.program
+        if prog is not None and (entry.varied or _unchanged(entry.last.arg_copies, arrays)):
+            self.replays += 1
+            return prog.run(arrays)
+        return self._trace(entry, args, kwargs, arrays)
+
+    def _trace(self, entry, args, kwargs, arrays):
+        if state.tracer is not None or state.forward_tag is not None:
+            return self.fn(*args, **kwargs)  # nested in another trace or in forward mode: just run
+        trace = _Trace(arrays)
+        state.tracer = trace
+        try:
+            out = self.fn(*args, **kwargs)
+        finally:
+            state.tracer = None
+        self.traces += 1
+        if trace.failure is None:
+            try:
+                ret = _ret_spec(out, trace)
+            except _Unsupported as e:
+                trace.failure = str(e)
+        if trace.failure is not None:
+            self._give_up(trace.failure)
+            return out
+        prev = entry.last
+        entry.last = trace
+        if prev is not None:
+            why = _compare(prev, trace)
+            if why is None:
+                prog = _Program(prev, trace, ret)
+                why = prog.failure
+            if why is not None:
+                self._give_up(why)
+                return out
+            entry.program = prog
+            entry.varied = entry.varied or not _unchanged(prev.arg_copies, trace.args)
+        return out
+
+
+def _unchanged(copies, arrays):
+    return all(c.shape == a.shape and np.array_equal(c, a) for c, a in zip(copies, arrays))
+
+
+def compile(fn=None, *, strict=False):
+    """Compile a training step: ``step = dc.compile(step_fn)`` (also ``@dc.compile`` and
+    ``dc.compile(strict=True)(step_fn)``).
+
+    ``step_fn`` runs forward, loss, ``backward()`` and the optimizer; it takes Tensors (or arrays,
+    or hashable values, which are part of the signature) and returns a Tensor, None, or a tuple,
+    list or dict of Tensors. The first two calls per signature (shapes and dtypes of the arrays)
+    run eagerly and record the step; later calls replay the recorded NumPy kernels and host
+    operations (see :mod:`descend.autodiff.compile`). A step that cannot be replayed runs eagerly
+    with one ``RuntimeWarning`` naming the cause, or raises :class:`CompileError` with
+    ``strict=True``. The compiled step gives the parameters the eager step gives: the same
+    kernels run in the same order.
+    """
+    if fn is None:
+        return lambda f: CompiledStep(f, strict=strict)
+    if not callable(fn):
+        raise TypeError(f"dc.compile: expected a function, got a {type(fn).__name__}")
+    return CompiledStep(fn, strict=strict)

@@ -1,0 +1,314 @@
+"""dc.compile: a compiled step gives the eager step's parameters, retraces on a new signature, and
+falls back to eager (one warning) on what it cannot replay.
+
+Compiled and eager runs use the same kernels in the same order, so parameters are compared for
+exact equality; a compiled step that silently ran eagerly is caught by counting replays."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import descend as dc
+from descend import nn, optim
+from descend.nn import functional as F
+from descend.optim import clip_grad_norm_
+from descend.optim.lr_scheduler import StepLR
+
+N_IN, N_OUT = 12, 4
+
+
+def _batches(n=100, batch=8, seed=1):
+    rng = np.random.default_rng(seed)
+    return [(dc.from_numpy(rng.standard_normal((batch, N_IN)).astype(np.float32)),
+             dc.from_numpy(rng.integers(0, N_OUT, batch))) for _ in range(n)]
+
+
+def _model(extra=()):
+    dc.manual_seed(0)
+    return nn.Sequential(nn.Linear(N_IN, 16), nn.ReLU(), *extra, nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, N_OUT))
+
+
+def _run(make_opt, batches, compiled, extra=(), clip=None, schedule=False, strict=False):
+    """Train a fresh model on ``batches``; returns (model, optimizer, compiled step or None, losses)."""
+    model = _model(extra)
+    opt = make_opt(model.parameters())
+    sched = StepLR(opt, step_size=10, gamma=0.5) if schedule else None
+
+    def step(x, t):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), t)
+        loss.backward()
+        if clip is not None:
+            clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        if sched is not None:
+            sched.step()
+        return loss
+
+    fn = dc.compile(step, strict=strict) if compiled else step
+    losses = [fn(x, t).data.copy() for x, t in batches]
+    return model, opt, (fn if compiled else None), losses
+
+
+def _assert_same(m1, m2, l1, l2):
+    for (name, p), q in zip(m1.named_parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+    np.testing.assert_array_equal(np.array(l1), np.array(l2))
+
+
+OPTIMIZERS = {
+    "sgd": lambda p: optim.SGD(p, lr=0.05),
+    "sgd-momentum": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.1, weight_decay=1e-3),
+    "sgd-nesterov": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
+    "adam": lambda p: optim.Adam(p, lr=1e-2),
+    "adam-amsgrad": lambda p: optim.Adam(p, lr=1e-2, amsgrad=True, weight_decay=1e-3),
+    "adamw": lambda p: optim.AdamW(p, lr=1e-2),
+    "rmsprop": lambda p: optim.RMSprop(p, lr=1e-3),
+    "rmsprop-centered": lambda p: optim.RMSprop(p, lr=1e-3, centered=True, momentum=0.5),
+    "adagrad": lambda p: optim.Adagrad(p, lr=0.05, lr_decay=1e-3),
+    "adadelta": lambda p: optim.Adadelta(p),
+    "asgd": lambda p: optim.ASGD(p, lr=0.05, t0=20),
+    "rprop": lambda p: optim.Rprop(p, lr=0.01),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_compiled_equals_eager_after_100_steps(name):
+    batches = _batches()
+    m1, _, _, l1 = _run(OPTIMIZERS[name], batches, compiled=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m2, _, fn, l2 = _run(OPTIMIZERS[name], batches, compiled=True)
+    assert (fn.traces, fn.replays) == (2, 98)
+    _assert_same(m1, m2, l1, l2)
+
+
+def test_every_first_order_optimizer_is_covered():
+    """Each optimizer of descend.optim that needs no closure is in OPTIMIZERS (the closure ones fall back)."""
+    names = {n for n in dir(optim) if isinstance(getattr(optim, n), type) and issubclass(getattr(optim, n),
+                                                                                         optim.Optimizer)}
+    first_order = {n.lower() for n in names if n != "Optimizer" and not getattr(optim, n).needs_closure}
+    assert first_order <= {k.split("-")[0] for k in OPTIMIZERS}
+
+
+def test_clipping_and_schedule_inside_the_step():
+    batches = _batches(40)
+    make = OPTIMIZERS["sgd-momentum"]
+    m1, o1, _, l1 = _run(make, batches, compiled=False, clip=0.5, schedule=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m2, o2, fn, l2 = _run(make, batches, compiled=True, clip=0.5, schedule=True)
+    assert fn.replays == 38
+    _assert_same(m1, m2, l1, l2)
+    assert o1.param_groups[0]["lr"] == o2.param_groups[0]["lr"] == pytest.approx(0.05 * 0.5 ** 4)
+
+
+def test_retraces_on_a_new_batch_shape():
+    batches = [b for pair in zip(_batches(30, batch=8, seed=1), _batches(30, batch=5, seed=2)) for b in pair]
+    m1, _, _, l1 = _run(OPTIMIZERS["adam"], batches, compiled=False)
+    m2, _, fn, l2 = _run(OPTIMIZERS["adam"], batches, compiled=True)
+    assert (fn.traces, fn.replays) == (4, 56)
+    assert len(fn.cache) == 2
+    _assert_same(m1, m2, l1, l2)
+
+
+def test_same_batch_then_new_batches():
+    """Two traces on equal arguments cannot tell constants from data: a new batch is traced once more."""
+    b = _batches(1)[0]
+    batches = [b] * 5 + _batches(20, seed=3)
+    m1, _, _, l1 = _run(OPTIMIZERS["adam"], batches, compiled=False)
+    m2, _, fn, l2 = _run(OPTIMIZERS["adam"], batches, compiled=True)
+    assert (fn.traces, fn.replays) == (3, 22)
+    _assert_same(m1, m2, l1, l2)
+
+
+def test_dropout_falls_back_with_one_warning_and_the_random_state_of_eager():
+    batches = _batches(10)
+    m1, _, _, l1 = _run(OPTIMIZERS["adam"], batches, compiled=False, extra=(nn.Dropout(0.3),))
+    state1 = dc.get_rng_state()
+    with pytest.warns(RuntimeWarning, match="Dropout draws random numbers") as record:
+        m2, _, fn, l2 = _run(OPTIMIZERS["adam"], batches, compiled=True, extra=(nn.Dropout(0.3),))
+    assert len([w for w in record if "dc.compile" in str(w.message)]) == 1
+    assert fn.replays == 0 and "Dropout" in fn.eager_reason
+    assert dc.get_rng_state() == state1
+    _assert_same(m1, m2, l1, l2)
+
+
+def test_strict_raises_naming_the_cause():
+    with pytest.raises(dc.CompileError, match="Dropout draws random numbers"):
+        _run(OPTIMIZERS["adam"], _batches(3), compiled=True, extra=(nn.Dropout(0.3),), strict=True)
+
+
+def test_batchnorm_in_training_mode_matches_eager():
+    batches = _batches(12)
+    m1, _, _, l1 = _run(OPTIMIZERS["adam"], batches, compiled=False, extra=(nn.BatchNorm1d(16),))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # falls back: the running statistics change in place
+        m2, _, fn, l2 = _run(OPTIMIZERS["adam"], batches, compiled=True, extra=(nn.BatchNorm1d(16),))
+    _assert_same(m1, m2, l1, l2)
+    bn1, bn2 = m1[2], m2[2]
+    np.testing.assert_array_equal(bn1.running_mean.data, bn2.running_mean.data)
+    np.testing.assert_array_equal(bn1.running_var.data, bn2.running_var.data)
+    assert int(bn1.num_batches_tracked.data) == int(bn2.num_batches_tracked.data) == 12
+
+
+def test_item_inside_the_step_falls_back():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    seen = []
+
+    def step(x, t):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), t)
+        seen.append(loss.item())
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn = dc.compile(step)
+    with pytest.warns(RuntimeWarning, match=r"\.item\(\)"):
+        for x, t in _batches(5):
+            fn(x, t)
+    assert len(seen) == 5 and fn.replays == 0
+
+
+def test_closure_optimizer_falls_back_and_matches_eager():
+    batches = _batches(4)
+
+    def run(compiled):
+        model = _model()
+        opt = optim.LBFGS(model.parameters(), max_iter=3)
+
+        def step(x, t):
+            def closure():
+                opt.zero_grad()
+                loss = F.cross_entropy(model(x), t)
+                loss.backward()
+                return loss
+            return opt.step(closure)
+
+        fn = dc.compile(step) if compiled else step
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            losses = [fn(x, t).data.copy() for x, t in batches]
+        return model, losses
+
+    m1, l1 = run(False)
+    m2, l2 = run(True)
+    _assert_same(m1, m2, l1, l2)
+
+
+def test_parameters_loaded_between_steps_are_read():
+    """A checkpoint loaded into the model (new values, possibly new arrays) is what the replay reads."""
+    batches = _batches(30)
+    make = OPTIMIZERS["adam"]
+    m1, o1, _, _ = _run(make, batches[:10], compiled=False)
+    sd_model = {k: v.data.copy() for k, v in m1.state_dict().items()}
+    sd_opt = o1.state_dict()
+    # eager: resume from the checkpoint
+    m_e = _model()
+    o_e = make(m_e.parameters())
+    m_e.load_state_dict({k: dc.from_numpy(v.copy()) for k, v in sd_model.items()})
+    o_e.load_state_dict(sd_opt)
+    # compiled: a model trained compiled on other data, then the checkpoint loaded into it
+    m_c, o_c, fn, _ = _run(make, _batches(5, seed=7), compiled=True)
+    m_c.load_state_dict({k: dc.from_numpy(v.copy()) for k, v in sd_model.items()})
+    o_c.load_state_dict(sd_opt)
+    l_e, l_c = [], []
+    for x, t in batches[10:]:
+        o_e.zero_grad()
+        loss = F.cross_entropy(m_e(x), t)
+        loss.backward()
+        o_e.step()
+        l_e.append(loss.data.copy())
+        l_c.append(fn(x, t).data.copy())
+    assert fn.replays == 3 + 20
+    _assert_same(m_e, m_c, l_e, l_c)
+
+
+def test_returns_tuples_and_rejects_other_values():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @dc.compile
+    def step(x, t):
+        opt.zero_grad()
+        out = model(x)
+        loss = F.cross_entropy(out, t)
+        loss.backward()
+        opt.step()
+        return loss, out
+
+    for x, t in _batches(4):
+        loss, out = step(x, t)
+        assert isinstance(loss, dc.Tensor) and out.shape == (8, N_OUT)
+    assert step.replays == 2
+    with pytest.raises(TypeError, match="expected a function"):
+        dc.compile(3)
+
+
+def test_trainer_compile_gives_the_eager_parameters():
+    from descend.train import Trainer
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((70, N_IN)).astype(np.float32)
+    t = rng.integers(0, N_OUT, 70)
+
+    def fit(compile):
+        model = _model()
+        trainer = Trainer(model, F.cross_entropy, optim.Adam(model.parameters(), lr=1e-2), batch_size=16,
+                          seed=3, verbose=0, compile=compile)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            history = trainer.fit((dc.from_numpy(x), dc.from_numpy(t)), epochs=4)
+        return model, history, trainer
+
+    m1, h1, _ = fit(False)
+    m2, h2, tr = fit(True)
+    assert tr._compiled.replays > 0
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert h1["loss"] == h2["loss"] and h1["accuracy"] == h2["accuracy"]
+
+
+def test_trainer_compile_with_a_layer_monitor_records_what_eager_records():
+    """LayerMonitor's steps run eagerly (its hooks are attached only then); the others are replayed."""
+    from descend.train import LayerMonitor, Trainer
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((64, N_IN)).astype(np.float32)
+    t = rng.integers(0, N_OUT, 64)
+
+    def fit(compile):
+        model = _model()
+        monitor = LayerMonitor(every=3)
+        trainer = Trainer(model, F.cross_entropy, optim.Adam(model.parameters(), lr=1e-2), batch_size=8, seed=3,
+                          verbose=0, compile=compile, callbacks=[monitor])
+        trainer.fit((dc.from_numpy(x), dc.from_numpy(t)), epochs=3)
+        return model, monitor, trainer
+
+    m1, mon1, _ = fit(False)
+    m2, mon2, tr = fit(True)
+    assert tr._compiled.replays > 0 and tr._compiled.eager_reason is None
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert mon1.records == mon2.records and len(mon1.records) > 0
+
+
+def test_a_module_hook_inside_the_step_falls_back():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    calls = []
+    model[0].register_forward_hook(lambda m, a, out: calls.append(1))
+
+    def step(x, t):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), t)
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn = dc.compile(step)
+    with pytest.warns(RuntimeWarning, match="Linear has hooks"):
+        for x, t in _batches(4):
+            fn(x, t)
+    assert len(calls) == 4
