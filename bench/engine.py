@@ -12,10 +12,9 @@ Each framework runs in a fresh process, alternating over rounds, and times its f
 :func:`timing.compare`; each function's best round counts (bench/timing.py).
 """
 
-import argparse
 
 import numpy as np
-from timing import alternate, best, compare, installed, line, worker_main
+from timing import installed, line, time_frameworks
 
 CHAIN = 1000
 
@@ -165,21 +164,12 @@ def tangents(ws, bs):
     return [rng.standard_normal(a.shape).astype(np.float32) for w, b in zip(ws, bs) for a in (w, b)]
 
 
-def work(framework, args):
-    fns = {"descend": descend_worker, "torch": torch_worker, "jax": jax_worker}[framework]()
-    return {"times": compare(fns, rounds=args.inner)}
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of fresh processes (best kept)")
-    parser.add_argument("--inner", type=int, default=2, help="timing rounds inside each process")
-    args = worker_main(parser, work)
-    if args is None:
-        return
     frameworks = ["descend"] + [fw for fw in ("torch", "jax") if installed(fw)]
-    runs = alternate(__file__, frameworks, args.rounds, "--inner", args.inner)
-    t = {fw: best(runs[fw]) for fw in frameworks}
+    cases = {"descend": descend_worker, "torch": torch_worker, "jax": jax_worker}
+    t = time_frameworks(__file__, __doc__, frameworks, lambda framework: cases[framework]())
+    if t is None:
+        return
     d, th, jx = t["descend"], t.get("torch", {}), t.get("jax")
     print(f"(a) chain of {CHAIN} elementwise ops on 100 elements, forward + backward")
     print(line("per-op overhead (fwd+bwd)", d["chain"] / CHAIN, th["chain"] / CHAIN if th else None, "us/op", 1e6))

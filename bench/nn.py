@@ -7,10 +7,9 @@ MLP cases where JAX is installed, also a ``(jax.jit of jax.grad)`` line against 
 of the same network. Goals: MLP ≤ 0.9×, CNN ≤ 1.5× PyTorch.
 """
 
-import argparse
 
 import numpy as np
-from timing import alternate, best, compare, installed, line, worker_main
+from timing import installed, line, time_frameworks
 
 MLP_BATCHES = (16, 128, 1024)
 CNN_BATCH = 64
@@ -102,21 +101,12 @@ def jax_cases():
     return fns
 
 
-def work(framework, args):
-    fns = {"descend": descend_cases, "torch": torch_cases, "jax": jax_cases}[framework]()
-    return {"times": compare(fns, rounds=args.inner)}
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of fresh processes (best kept)")
-    parser.add_argument("--inner", type=int, default=2, help="timing rounds inside each process")
-    args = worker_main(parser, work)
-    if args is None:
-        return
     frameworks = ["descend"] + [fw for fw in ("torch", "jax") if installed(fw)]
-    runs = alternate(__file__, frameworks, args.rounds, "--inner", args.inner)
-    t = {fw: best(runs[fw]) for fw in frameworks}
+    cases = {"descend": descend_cases, "torch": torch_cases, "jax": jax_cases}
+    t = time_frameworks(__file__, __doc__, frameworks, lambda framework: cases[framework]())
+    if t is None:
+        return
     for name, ours in t["descend"].items():
         print(line(name, ours, t["torch"][name] if "torch" in t else None))
         if name in t.get("jax", {}):

@@ -8,10 +8,9 @@ and on one thread, the context of a loaded machine), alternating over rounds, ti
 Prints ``case: descend X ms, torch Y ms, ratio X/Y = R``.
 """
 
-import argparse
 
 import numpy as np
-from timing import alternate, best, compare, installed, line, worker_main
+from timing import installed, line, time_frameworks
 
 N = 1_000_000
 LAYOUTS = {"1x1M": [N], "100x10k": [10_000] * 100}
@@ -53,29 +52,23 @@ def bench_torch(make, sizes, rng):
     return step
 
 
-def work(framework, args):
-    """Seconds per step of every case, in this process: framework "descend", "torch" or "torch1" (one thread)."""
+def cases(framework):
+    """Every case's step, in this process: framework "descend", "torch" or "torch1" (one thread)."""
     if framework == "torch1":
         import torch
 
         torch.set_num_threads(1)
     make_step = bench_descend if framework == "descend" else bench_torch
     rng = np.random.default_rng(0)
-    fns = {f"{name} {layout}": make_step(make, sizes, rng) for layout, sizes in LAYOUTS.items()
-           for name, make in OPTS.items()}
-    return {"times": compare(fns, rounds=args.inner)}
+    return {f"{name} {layout}": make_step(make, sizes, rng) for layout, sizes in LAYOUTS.items()
+            for name, make in OPTS.items()}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of fresh processes (best kept)")
-    parser.add_argument("--inner", type=int, default=2, help="timing rounds inside each process")
-    args = worker_main(parser, work)
-    if args is None:
-        return
     frameworks = ["descend"] + (["torch", "torch1"] if installed("torch") else [])
-    runs = alternate(__file__, frameworks, args.rounds, "--inner", args.inner)
-    t = {fw: best(runs[fw]) for fw in frameworks}
+    t = time_frameworks(__file__, __doc__, frameworks, cases)
+    if t is None:
+        return
     for theirs, suffix in (("torch", ""), ("torch1", " (torch 1 thread)")):
         if theirs not in t and suffix:
             continue

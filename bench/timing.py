@@ -112,3 +112,19 @@ def worker_main(parser, work):
         print(json.dumps(work(args.worker, args)))
         return None
     return args
+
+
+def time_frameworks(script, doc, frameworks, cases):
+    """Shared ``main`` of a script whose workers time a dict of callables: the command line takes
+    ``--rounds`` (alternating rounds of fresh processes) and ``--inner`` (timing rounds inside each
+    process, :func:`compare`); a worker (``--worker FRAMEWORK``) times ``cases(FRAMEWORK)`` and prints
+    them, returning None; the parent runs ``frameworks`` (:func:`alternate`) and returns
+    {framework: {case: best seconds per call}}."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of fresh processes (best kept)")
+    parser.add_argument("--inner", type=int, default=2, help="timing rounds inside each process")
+    args = worker_main(parser, lambda framework, args: {"times": compare(cases(framework), rounds=args.inner)})
+    if args is None:
+        return None
+    runs = alternate(script, frameworks, args.rounds, "--inner", args.inner)
+    return {fw: best(runs[fw]) for fw in frameworks}

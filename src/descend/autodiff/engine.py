@@ -15,7 +15,7 @@ is freed unless ``retain_graph=True`` (default: the value of ``create_graph``).
 import numpy as np
 
 from .function import _check_anomaly
-from .mode import state
+from .mode import not_replayable, state
 from .ops.shape import sum_to
 from .tensor import Tensor
 
@@ -150,15 +150,13 @@ def _propagate(roots, seeds, retain_graph, create_graph, capture):
         inputs = node.inputs
         if g is not None:
             if node._hooks:
-                if state.tracer is not None:
-                    state.tracer.escape("a gradient hook (register_hook) runs inside the step")
+                not_replayable("a gradient hook (register_hook) runs inside the step")
                 for hook in node._hooks:
                     new = hook(g)
                     if new is not None:
                         g = new
             if node._retained is not None:
-                if state.tracer is not None:
-                    state.tracer.escape("retain_grad() keeps the gradient of an intermediate tensor")
+                not_replayable("retain_grad() keeps the gradient of an intermediate tensor")
                 out = node._retained()
                 if out is not None:
                     mine = g if create_graph else Tensor._make(g.data.copy())

@@ -32,7 +32,7 @@ these names (and the public ``descend.autodiff`` API), never through a name that
 
 from .compile import host_op
 from .hold import holder, lift, restore
-from .mode import state
+from .mode import not_replayable, state
 from .tensor import Tensor, check_array
 
 __all__ = ["wrap", "inplace", "held_by", "set_tangent", "clear_tangent", "tangent", "only_tangent_wanted",
@@ -70,8 +70,7 @@ class inplace:
         self.lifted = ()
 
     def __enter__(self):
-        if state.special and state.tracer is not None:
-            state.tracer.escape("the step writes into tensors' arrays in place (extend.inplace)")
+        not_replayable("the step writes into tensors' arrays in place (extend.inplace)")
         self.lifted = [lift(t.data) for t in self.tensors]
         return tuple(t.data for t in self.tensors)
 
@@ -125,10 +124,3 @@ def needs_closure(optimizer):
     """True when ``optimizer.step`` must be given a closure (class attribute ``needs_closure``)."""
     return bool(getattr(optimizer, "needs_closure", False))
 
-
-def not_replayable(what):
-    """Inside a ``dc.compile`` trace, mark the step as one that cannot be replayed because of
-    ``what`` (e.g. "Linear has forward hooks"): it runs eagerly, after one warning naming it.
-    Outside a trace it does nothing."""
-    if state.special and state.tracer is not None:
-        state.tracer.escape(what)

@@ -31,7 +31,7 @@ class _State(threading.local):
     @forward_tag.setter
     def forward_tag(self, tag):
         self._forward_tag = tag
-        self.special = tag is not None or self._anomaly or self._tracer is not None
+        self._update_special()
 
     @property
     def anomaly(self):
@@ -40,7 +40,7 @@ class _State(threading.local):
     @anomaly.setter
     def anomaly(self, on):
         self._anomaly = on
-        self.special = on or self._forward_tag is not None or self._tracer is not None
+        self._update_special()
 
     @property
     def tracer(self):
@@ -49,10 +49,21 @@ class _State(threading.local):
     @tracer.setter
     def tracer(self, tracer):
         self._tracer = tracer
-        self.special = tracer is not None or self._anomaly or self._forward_tag is not None
+        self._update_special()
+
+    def _update_special(self):
+        self.special = self._forward_tag is not None or self._anomaly or self._tracer is not None
 
 
 state = _State()
+
+
+def not_replayable(what, who=False):
+    """Inside a ``dc.compile`` trace, mark the step as one that cannot be replayed because of
+    ``what`` (e.g. "Linear has forward hooks"): it runs eagerly, after one warning naming it
+    (prefixed with the calling layer's class when ``who``). Outside a trace it does nothing."""
+    if state.special and state.tracer is not None:
+        state.tracer.escape(what, who)
 
 
 class _GradMode:

@@ -7,7 +7,7 @@ dict (checkpoints use them).
 
 import numpy as np
 
-from .mode import state as _state
+from .mode import not_replayable
 
 _generator = [np.random.default_rng()]
 
@@ -22,8 +22,7 @@ def manual_seed(seed):
 
 def generator():
     """The ``numpy.random.Generator`` every random factory draws from."""
-    if _state.special and _state.tracer is not None:
-        _state.tracer.escape("draws random numbers inside the step", who=True)
+    not_replayable("draws random numbers inside the step", who=True)
     return _generator[0]
 
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import dtype as _dt
 from .hold import lift, restore
+from .mode import not_replayable
 from .mode import state as _state
 
 
@@ -125,13 +126,11 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError("item(): only a tensor with one element can be converted to a Python number; "
                              f"this one has shape {self.shape}")
-        if _state.special and _state.tracer is not None:
-            _state.tracer.escape("the step reads a tensor's value into Python (.item(), float(), int())")
+        not_replayable("the step reads a tensor's value into Python (.item(), float(), int())")
         return self.data.item()
 
     def tolist(self):
-        if _state.special and _state.tracer is not None:
-            _state.tracer.escape("the step reads a tensor's values into Python (.tolist())")
+        not_replayable("the step reads a tensor's values into Python (.tolist())")
         return self.data.tolist()
 
     def detach(self):
@@ -195,8 +194,7 @@ class Tensor:
         """Run ``write(array)`` on this tensor's array (lifting a graph's read-only hold for the
         write), then move the version. ``value`` is the array written from (for the dtype check)."""
         self._check_inplace(what)
-        if _state.special and _state.tracer is not None:
-            _state.tracer.escape(f"the step changes a tensor in place ({what})")
+        not_replayable(f"the step changes a tensor in place ({what})")
         data = self.data
         if value.dtype != data.dtype and not np.can_cast(value.dtype, data.dtype, "same_kind"):
             raise TypeError(f"{what}: cannot write values of dtype {value.dtype} into a tensor of dtype {data.dtype}")
@@ -304,8 +302,7 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
                              "use .any() or .all()")
-        if _state.special and _state.tracer is not None:
-            _state.tracer.escape("the step branches on a tensor's value (bool(), if/while on data)")
+        not_replayable("the step branches on a tensor's value (bool(), if/while on data)")
         return bool(self.data)
 
     def __float__(self):

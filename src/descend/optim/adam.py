@@ -30,6 +30,13 @@ from .parallel import PARALLEL_MIN, across_threads, scratch
 __all__ = ["Adam", "adam_update"]
 
 
+def step_terms(step, lr, beta1, beta2, eps):
+    """(δ √bc₂, ε √bc₂ / bc₁) with bc₁ = 1 − ρ₁ᵗ and bc₂ = 1 − ρ₂ᵗ: the bias corrections folded into
+    θ ← θ − (ε √bc₂ / bc₁) · s / (√r + δ √bc₂), which equals ε ŝ / (√r̂ + δ) with one pass fewer."""
+    bc1, bc2_sqrt = 1.0 - beta1 ** step, math.sqrt(1.0 - beta2 ** step)
+    return eps * bc2_sqrt, lr * bc2_sqrt / bc1
+
+
 def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
                 amsgrad=False, max_exp_avg_sq=None, maximize=False, decoupled_weight_decay=False):
     """One Adam step in place on ``param``, ``exp_avg`` (s), ``exp_avg_sq`` (r) and
@@ -38,10 +45,9 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.9
     if weight_decay != 0 and decoupled_weight_decay:
         param *= 1.0 - lr * weight_decay
     grad = coupled_grad(param, grad, 0.0 if decoupled_weight_decay else weight_decay, maximize)
-    if not amsgrad:
-        bc1, bc2_sqrt = 1.0 - beta1 ** step, math.sqrt(1.0 - beta2 ** step)
-        if fused.adam(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps * bc2_sqrt, lr * bc2_sqrt / bc1):
-            return  # the same arithmetic in one pass (Numba; see optim/fused.py)
+    eps_term, step_scale = step_terms(step, lr, beta1, beta2, eps)
+    if not amsgrad and fused.adam(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps_term, step_scale):
+        return  # the same arithmetic in one pass (Numba; see optim/fused.py)
     t = scratch(param, 0)
     # s ← s + (1 − ρ₁)(g − s)
     np.subtract(grad, exp_avg, out=t)
@@ -52,17 +58,15 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.9
     np.square(grad, out=t)
     t *= 1.0 - beta2
     exp_avg_sq += t
-    bias_correction1 = 1.0 - beta1 ** step
-    bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
     if amsgrad:
         np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         np.sqrt(max_exp_avg_sq, out=t)
     else:
         np.sqrt(exp_avg_sq, out=t)
     # ε_t s / (√r / √bc₂ + δ) / bc₁ = (ε √bc₂ / bc₁) · s / (√r + δ √bc₂): one pass fewer
-    t += eps * bias_correction2_sqrt
+    t += eps_term
     np.divide(exp_avg, t, out=t)
-    t *= lr * bias_correction2_sqrt / bias_correction1
+    t *= step_scale
     param -= t
 
 
@@ -118,8 +122,7 @@ class Adam(Optimizer):
         if wd != 0:  # AdamW: θ ← θ (1 − ελ) first, as adam_update does
             for a in params:
                 a *= 1.0 - lr * wd
-        bc1, bc2_sqrt = 1.0 - beta1 ** step, math.sqrt(1.0 - beta2 ** step)
-        fused.adam_many(work, beta1, beta2, group["eps"] * bc2_sqrt, lr * bc2_sqrt / bc1)
+        fused.adam_many(work, beta1, beta2, *step_terms(step, lr, beta1, beta2, group["eps"]))
         return True
 
     def _update_param(self, group, p, g):

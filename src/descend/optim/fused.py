@@ -83,17 +83,18 @@ def adam_many_arrays(params, grads, exp_avgs, exp_avg_sqs):
     if not available() or not params:
         return None
     dt = params[0].dtype
-    if dt not in (np.float32, np.float64):
+    if not all(_takes(dt, *arrays) for arrays in zip(params, grads, exp_avgs, exp_avg_sqs)):
         return None
-    flat = ([], [], [], [])
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        for a, out in zip((p, g, m, v), flat):
-            if a.dtype != dt or not a.flags.c_contiguous or a.shape != p.shape:
-                return None
-            out.append(a.reshape(-1))
-        if not (p.flags.writeable and m.flags.writeable and v.flags.writeable):
-            return None
-    return tuple(tuple(f) for f in flat)
+    return tuple(tuple(a.reshape(-1) for a in arrays) for arrays in (params, grads, exp_avgs, exp_avg_sqs))
+
+
+def _takes(dt, param, grad, exp_avg, exp_avg_sq):
+    """Whether the kernel takes these arrays: float32 or float64 ``dt`` for all, C-contiguous, of
+    θ's shape, and θ, s and r writable."""
+    return (dt in (np.float32, np.float64)
+            and all(a.dtype == dt and a.flags.c_contiguous and a.shape == param.shape
+                    for a in (param, grad, exp_avg, exp_avg_sq))
+            and param.flags.writeable and exp_avg.flags.writeable and exp_avg_sq.flags.writeable)
 
 
 #: tensors per compiled multi-tensor call: a fixed tuple length, so that one compiled signature
@@ -124,16 +125,8 @@ def adam(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps_term, step_scale):
     """One Adam update in one pass, bit-identical to :func:`descend.optim.adam.adam_update`
     without amsgrad (``eps_term`` = δ√bc₂, ``step_scale`` = ε√bc₂/bc₁, ``grad`` already coupled).
     Returns False (and changes nothing) when the fused kernel cannot take these arrays."""
-    if not available():
-        return False
     dt = param.dtype
-    if dt not in (np.float32, np.float64):
-        return False
-    arrays = (param, grad, exp_avg, exp_avg_sq)
-    for a in arrays:
-        if a.dtype != dt or not a.flags.c_contiguous or a.shape != param.shape:
-            return False
-    if not (param.flags.writeable and exp_avg.flags.writeable and exp_avg_sq.flags.writeable):
+    if not available() or not _takes(dt, param, grad, exp_avg, exp_avg_sq):
         return False
     s = dt.type
     _adam_kernel()(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
