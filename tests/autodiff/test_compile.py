@@ -123,34 +123,118 @@ def test_same_batch_then_new_batches():
     _assert_same(m1, m2, l1, l2)
 
 
-def test_dropout_falls_back_with_one_warning_and_the_random_state_of_eager():
-    batches = _batches(10)
-    m1, _, _, l1 = _run(OPTIMIZERS["adam"], batches, compiled=False, extra=(nn.Dropout(0.3),))
+def _no_warnings_run(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return _run(*args, **kwargs)
+
+
+@pytest.mark.parametrize("p", [0.3, 1.0])
+def test_dropout_is_replayed_and_draws_as_eager_does(p):
+    """Each replay draws a new mask from descend's generator: after 100 steps the parameters, the
+    losses and the generator's state are those of the eager run."""
+    batches = _batches()
+    m1, _, _, l1 = _run(OPTIMIZERS["adam"], batches, compiled=False, extra=(nn.Dropout(p),))
     state1 = dc.get_rng_state()
-    with pytest.warns(RuntimeWarning, match="Dropout draws random numbers") as record:
-        m2, _, fn, l2 = _run(OPTIMIZERS["adam"], batches, compiled=True, extra=(nn.Dropout(0.3),))
-    assert len([w for w in record if "dc.compile" in str(w.message)]) == 1
-    assert fn.replays == 0 and "Dropout" in fn.eager_reason
+    m2, _, fn, l2 = _no_warnings_run(OPTIMIZERS["adam"], batches, compiled=True, extra=(nn.Dropout(p),))
+    assert (fn.traces, fn.replays) == (2, 98)
     assert dc.get_rng_state() == state1
     _assert_same(m1, m2, l1, l2)
 
 
+def test_noise_drawn_with_randn_inside_the_step_is_replayed():
+    batches = _batches(30)
+
+    def run(compiled):
+        model = _model()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, t):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x + 0.1 * dc.randn(*x.shape)), t)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = dc.compile(step, strict=True) if compiled else step
+        return model, [fn(x, t).data.copy() for x, t in batches], fn
+
+    m1, l1, _ = run(False)
+    state1 = dc.get_rng_state()
+    m2, l2, fn = run(True)
+    assert fn.replays == 28 and dc.get_rng_state() == state1
+    _assert_same(m1, m2, l1, l2)
+
+
 def test_strict_raises_naming_the_cause():
-    with pytest.raises(dc.CompileError, match="Dropout draws random numbers"):
-        _run(OPTIMIZERS["adam"], _batches(3), compiled=True, extra=(nn.Dropout(0.3),), strict=True)
+    model = _model()
+
+    def step(x, t):
+        loss = F.cross_entropy(model(x), t)
+        if loss.item() > 0:
+            loss.backward()
+        return loss
+
+    with pytest.raises(dc.CompileError, match=r"\.item\(\)"):
+        b = _batches(1)[0]
+        dc.compile(step, strict=True)(*b)
 
 
-def test_batchnorm_in_training_mode_matches_eager():
-    batches = _batches(12)
-    m1, _, _, l1 = _run(OPTIMIZERS["adam"], batches, compiled=False, extra=(nn.BatchNorm1d(16),))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # falls back: the running statistics change in place
-        m2, _, fn, l2 = _run(OPTIMIZERS["adam"], batches, compiled=True, extra=(nn.BatchNorm1d(16),))
+@pytest.mark.parametrize("layer", [lambda: nn.BatchNorm1d(16), lambda: nn.BatchNorm1d(16, affine=False)])
+def test_batchnorm_in_training_mode_is_replayed(layer):
+    """The running statistics and the batch count move at each replay as in eager."""
+    batches = _batches()
+    m1, _, _, l1 = _run(OPTIMIZERS["adam"], batches, compiled=False, extra=(layer(),))
+    m2, _, fn, l2 = _no_warnings_run(OPTIMIZERS["adam"], batches, compiled=True, extra=(layer(),))
+    assert (fn.traces, fn.replays) == (2, 98)
     _assert_same(m1, m2, l1, l2)
     bn1, bn2 = m1[2], m2[2]
     np.testing.assert_array_equal(bn1.running_mean.data, bn2.running_mean.data)
     np.testing.assert_array_equal(bn1.running_var.data, bn2.running_var.data)
-    assert int(bn1.num_batches_tracked.data) == int(bn2.num_batches_tracked.data) == 12
+    assert int(bn1.num_batches_tracked.data) == int(bn2.num_batches_tracked.data) == 100
+
+
+def test_batchnorm_with_dropout_in_eval_mode_reads_statistics_loaded_later():
+    """Frozen batch normalization (eval mode inside a training step) reads the running statistics
+    at each replay: statistics loaded between calls are used, not those seen while tracing."""
+    batches = _batches(20)
+    results = []
+    for compiled in (False, True):
+        model = _model(extra=(nn.BatchNorm1d(16), nn.Dropout(0.2)))
+        model[2].eval()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, t):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), t)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = dc.compile(step, strict=True) if compiled else step
+        losses = []
+        for k, (x, t) in enumerate(batches):
+            if k == 10:
+                sd = model[2].state_dict()
+                sd["running_mean"] = dc.from_numpy(np.full(16, 0.5, np.float32))
+                sd["running_var"] = dc.from_numpy(np.full(16, 2.0, np.float32))
+                model[2].load_state_dict(sd)
+            losses.append(fn(x, t).data.copy())
+        results.append((model, losses))
+    assert fn.replays == 18
+    _assert_same(results[0][0], results[1][0], results[0][1], results[1][1])
+
+
+def test_batchnorm_cumulative_average_falls_back_with_one_warning():
+    """momentum=None averages with 1/num_batches_tracked, a number read into Python each step: the
+    step runs eagerly after one warning and gives the eager numbers."""
+    batches = _batches(10)
+    m1, _, _, l1 = _run(OPTIMIZERS["adam"], batches, compiled=False, extra=(nn.BatchNorm1d(16, momentum=None),))
+    with pytest.warns(RuntimeWarning, match="dc.compile") as record:
+        m2, _, fn, l2 = _run(OPTIMIZERS["adam"], batches, compiled=True, extra=(nn.BatchNorm1d(16, momentum=None),))
+    assert len(record) == 1 and fn.eager_reason is not None and fn.replays == 0
+    _assert_same(m1, m2, l1, l2)
+    np.testing.assert_array_equal(m1[2].running_mean.data, m2[2].running_mean.data)
 
 
 def test_item_inside_the_step_falls_back():
@@ -312,3 +396,25 @@ def test_a_module_hook_inside_the_step_falls_back():
         for x, t in _batches(4):
             fn(x, t)
     assert len(calls) == 4
+
+
+def test_array_op_outside_a_trace_is_a_plain_call_and_inside_checks_its_result():
+    from descend.autodiff.extend import array_op
+    assert array_op(np.add, np.ones(2), 1.0).tolist() == [2.0, 2.0]
+    model = _model()
+
+    def step(x, t):
+        loss = F.cross_entropy(model(x), t)
+        array_op(lambda a: float(a.sum()), loss.data)   # returns a number: not a value a replay can use
+        return loss
+
+    with pytest.raises(dc.CompileError, match="returned a float; expected an array or None"):
+        dc.compile(step, strict=True)(*_batches(1)[0])
+
+    def step2(x, t):
+        loss = F.cross_entropy(model(x), t)
+        array_op(lambda t: None, loss)   # a Tensor of the step: the replay would pass the traced one
+        return loss
+
+    with pytest.raises(dc.CompileError, match="given a Tensor computed in the step"):
+        dc.compile(step2, strict=True)(*_batches(1)[0])

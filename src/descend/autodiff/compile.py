@@ -26,12 +26,22 @@ values of the other arguments):
    first checks that the arguments still have them (a different batch is traced once more and
    compared, which proves that constants do not depend on the data).
 
+Random draws (dropout's masks, ``dc.rand``/``dc.randn`` in the step) and batch normalization's
+running statistics are :func:`array_op` calls: recorded, and made again at each replay, so a
+replay draws from descend's generator exactly as the eager step would.
+
 What cannot be compiled falls back to eager execution for this function with one warning naming
-the cause (``strict=True`` raises instead, after the step ran eagerly once): random draws
-(dropout), reading values into Python (``.item()``, ``float()``, ``bool()``: control flow on
-data), in-place changes of tensors outside the host operations (e.g. batch normalization's
-running statistics), gradient hooks, ``create_graph``/``dc.grad`` inside the step, forward mode,
-arguments that are not Tensors, arrays or hashable values.
+the cause (``strict=True`` raises instead, after the step ran eagerly once): reading values into
+Python (``.item()``, ``float()``, ``bool()``: control flow on data), other in-place changes of
+tensors outside the host operations and ``array_op`` calls, an ``array_op`` whose arguments
+change between calls (batch normalization with ``momentum=None``), random draws outside an
+``array_op`` (``nn.init`` in the step), gradient and module hooks, ``create_graph``/``dc.grad``
+inside the step, forward mode, arguments that are not Tensors, arrays or hashable values.
+
+Python values that the traced forward code reads are frozen into the replay: ``model.train()``/
+``eval()`` or a new ``Dropout.p`` between calls is not seen (compile the step again, or pass the
+value as an argument: a new argument value is a new signature). The host operations read theirs
+at each call, so learning rates set by hand or by a scheduler take effect.
 """
 
 import functools
@@ -44,7 +54,7 @@ from .function import Function
 from .mode import state
 from .tensor import Tensor
 
-__all__ = ["compile", "host_op", "CompileError"]
+__all__ = ["compile", "host_op", "array_op", "CompileError"]
 
 
 class CompileError(RuntimeError):
@@ -148,11 +158,37 @@ class _Trace:
             mode = "set" if t.grad.data is gi else "copy"
         self.ops.append(("leaf", t, self._input_slot(gi, None), mode))
 
+    def call(self, fn, args):
+        """Run and record ``fn(*args)`` (:func:`array_op`): its array arguments become slots, its
+        result (an array or None) a new slot."""
+        if self.failure is not None:
+            return fn(*args)
+        if any(isinstance(a, Tensor) and self._made_here(a.data) for a in args):
+            self.escape(f"array_op({_name(fn)}) is given a Tensor computed in the step (pass its .data)")
+            return fn(*args)
+        spec = tuple(_Slot(self._input_slot(a, None)) if isinstance(a, np.ndarray) else a for a in args)
+        self.host_depth += 1
+        try:
+            out = fn(*args)
+        finally:
+            self.host_depth -= 1
+        if out is not None and not isinstance(out, np.ndarray):
+            self.escape(f"array_op({_name(fn)}) returned a {type(out).__name__}; expected an array or None")
+            return out
+        self.ops.append(("call", fn, spec, None if out is None else len(self.arrays), _caller()))
+        if out is not None:
+            self._new_slot(out, "out", len(self.ops) - 1)
+        return out
+
+    def _made_here(self, a):
+        """Whether array ``a`` was made by a recorded operation of this trace."""
+        s = self.slot_of.get(id(a))
+        return s is not None and self.kinds[s] == "out" and self.arrays[s] is a
+
     def host(self, fn, args, kwargs):
         for a in list(args) + list(kwargs.values()):
             for x in (a if isinstance(a, (list, tuple)) else (a,)):
-                if isinstance(x, Tensor) and self.kinds[self.slot_of.get(id(x.data), 0)] == "out" \
-                        and self.arrays[self.slot_of[id(x.data)]] is x.data:
+                if isinstance(x, Tensor) and self._made_here(x.data):
                     self.escape(f"{_name(fn)} is given a value computed in the step")
         self.ops.append(("host", fn, args, kwargs))
 
@@ -204,6 +240,24 @@ def host_op(fn):
 
     wrapper.host_op = True
     return wrapper
+
+
+def array_op(fn, *args):
+    """``fn(*args)``: a computation on arrays that the graph does not record (a dropout mask drawn
+    from descend's generator, batch normalization's running statistics), made again at each replay
+    of a ``dc.compile`` step. ``fn`` may draw random numbers and write into Tensors' arrays (with
+    :class:`~descend.autodiff.extend.inplace`); it returns an array (a new value of the step) or None.
+
+    Inside a trace the call is recorded: at replay ``fn`` is called again, in its place among the
+    step's operations, with the same arguments, except that an array argument made by the step
+    (e.g. ``mean.data`` of a batch mean) is the replay's array. So a replayed dropout draws from the
+    generator exactly as the eager step would, and the generator's state advances alike. Outside
+    a trace it costs one attribute test."""
+    if state.special:
+        tracer = state.tracer
+        if tracer is not None and not tracer.host_depth:
+            return tracer.call(fn, args)
+    return fn(*args)
 
 
 # ------------------------------------------------------------------------ comparing two tapes
@@ -258,6 +312,10 @@ def _compare(t1, t2):
         elif o1[0] == "leaf":
             if o1[1] is not o2[1] or o1[2:] != o2[2:]:
                 return "the gradients reach different leaves from one call to the next"
+        elif o1[0] == "call":
+            if not (o1[1] == o2[1] and o1[3] == o2[3] and _same(o1[2], o2[2], t1, t2)):
+                return (f"{o1[4]} calls {_name(o1[1])} with arguments that change between calls (numbers read "
+                        "from data, e.g. BatchNorm with momentum=None)")
         else:
             if not (o1[1] == o2[1] and _same(o1[2], o2[2], t1, t2) and _same(o1[3], o2[3], t1, t2)):
                 return f"{_name(o1[1])} is called differently from one call to the next"
@@ -323,6 +381,10 @@ class _Program:
                 ops.append((0, fn.forward, ins, opts, dyn, out))
             elif op[0] == "leaf":
                 ops.append((1, op[1], op[2], op[3]))
+            elif op[0] == "call":
+                _, fn, spec, out, _ = op
+                dyn = [(i, v.index) for i, v in enumerate(spec) if isinstance(v, _Slot)]
+                ops.append((3, fn, spec, dyn, out))
             else:
                 ops.append((2, op[1], op[2], op[3]))
         self.ops = ops
@@ -353,8 +415,17 @@ class _Program:
                     t.grad = make(t.grad.data + g)
                 else:
                     t.grad = make(g if mode == "set" else g.copy())
-            else:
+            elif kind == 2:
                 op[1](*op[2], **op[3])
+            else:
+                _, fn, args, dyn, out = op
+                if dyn:
+                    args = list(args)
+                    for i, s in dyn:
+                        args[i] = vals[s]
+                r = fn(*args)
+                if out is not None:
+                    vals[out] = r
         return _rebuild(self.ret, vals)
 
 

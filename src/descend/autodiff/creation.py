@@ -10,6 +10,7 @@ datetimes (as data, dtype or fill value) raise TypeError saying what was given.
 import numpy as np
 
 from . import dtype as _dt
+from .compile import array_op
 from .random import generator
 from .tensor import Tensor, as_array, check_array  # noqa: F401  (as_array is part of this module's API)
 
@@ -125,30 +126,40 @@ def eye(n, m=None, dtype=None, requires_grad=False):
     return _finish(np.eye(n, m, dtype=_dt.as_dtype(dtype)), requires_grad)
 
 
+def _draw(method, shape, dt, *args):
+    """``generator().method(*args, shape)`` as dtype ``dt``: an ``array_op``, so that a step compiled
+    with ``dc.compile`` draws afresh at each replay, as the eager step does."""
+    return getattr(generator(), method)(*args, shape).astype(dt, copy=False)
+
+
+def _random(method, shape, dt, requires_grad, *args):
+    if requires_grad:  # a new leaf that wants a gradient: not a value a replay can remake
+        return _finish(_draw(method, shape, dt, *args), True)
+    return _finish(array_op(_draw, method, shape, dt, *args), False)
+
+
 def rand(*size, dtype=None, requires_grad=False):
     """Samples of U[0, 1) from descend's generator (seeded by ``dc.manual_seed``)."""
-    dt = _dt.as_dtype(dtype)
-    return _finish(generator().random(_shape(size)).astype(dt, copy=False), requires_grad)
+    return _random("random", _shape(size), _dt.as_dtype(dtype), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False):
     """Samples of N(0, 1) from descend's generator (seeded by ``dc.manual_seed``)."""
-    dt = _dt.as_dtype(dtype)
-    return _finish(generator().standard_normal(_shape(size)).astype(dt, copy=False), requires_grad)
+    return _random("standard_normal", _shape(size), _dt.as_dtype(dtype), requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None):
     """Integers in [low, high) (or [0, low) if ``high`` is omitted) of the given shape."""
     if high is None:
         low, high = 0, low
-    return _finish(
-        generator()
-        .integers(low, high, size=_shape((size,)) if size != () else ())
-        .astype(_dt.as_dtype(dtype or np.int64)),
-        False,
-    )
+    shape = _shape((size,)) if size != () else ()
+    return _random("integers", shape, _dt.as_dtype(dtype or np.int64), False, low, high)
 
 
 def randperm(n, dtype=None):
     """A random permutation of 0..n-1."""
-    return _finish(generator().permutation(n).astype(_dt.as_dtype(dtype or np.int64)), False)
+    return _finish(array_op(_permutation, n, _dt.as_dtype(dtype or np.int64)), False)
+
+
+def _permutation(n, dt):
+    return generator().permutation(n).astype(dt)

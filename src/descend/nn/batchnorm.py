@@ -3,7 +3,7 @@
 import numpy as np
 
 from descend.autodiff.dtype import as_dtype, get_default_dtype
-from descend.autodiff.extend import inplace, wrap
+from descend.autodiff.extend import array_op, inplace, wrap
 
 from . import functional as F
 from .module import Module
@@ -70,8 +70,7 @@ class _BatchNorm(Module):
             F.batch_norm(x, None, None, training=True)  # raises the batch-of-one error
         m = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            with inplace(self.num_batches_tracked) as (count,):
-                count[...] += 1
+            array_op(_count_batch, self.num_batches_tracked)
             if self.momentum is None:
                 m = 1.0 / float(self.num_batches_tracked.data)
         use_batch = self.training or not self.track_running_stats
@@ -94,3 +93,9 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalization over (N, C, H, W) inputs, per channel C."""
 
     _dims = (4,)
+
+
+def _count_batch(num_batches_tracked):
+    """num_batches_tracked += 1 (an ``array_op``: a compiled step counts at each replay)."""
+    with inplace(num_batches_tracked) as (count,):
+        count[...] += 1

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from descend.autodiff.extend import array_op
 from descend.autodiff.random import generator
 
 from ._util import check_float, const
@@ -20,7 +21,13 @@ def dropout(input, p=0.5, training=True):
     dt = input.dtype
     if p == 1.0:
         return input * 0.0
-    u = generator().random(input.shape, dtype=np.float32 if dt == np.float32 else np.float64)
+    return input * const(array_op(_scaled_mask, input.shape, p, dt))
+
+
+def _scaled_mask(shape, p, dt):
+    """m/(1 − p) with mᵢ ~ Bernoulli(1 − p) drawn from descend's generator (an ``array_op``, so that a
+    compiled step draws a new mask at each replay)."""
+    u = generator().random(shape, dtype=np.float32 if dt == np.float32 else np.float64)
     mask = (u >= p).astype(dt)
     mask *= dt.type(1.0 / (1.0 - p))
-    return input * const(mask)
+    return mask

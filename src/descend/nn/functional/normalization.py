@@ -8,7 +8,7 @@ variance σ² n/(n − 1) stored in ``running_var``; in evaluation x̂ uses the 
 
 import numpy as np
 
-from descend.autodiff.extend import inplace
+from descend.autodiff.extend import array_op, inplace
 
 from ._util import check_float, const
 
@@ -17,6 +17,29 @@ def _axes_and_shape(x):
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     return axes, shape
+
+
+def _update_running(running_mean, running_var, mean, var, m, n):
+    """r ← (1 − m) r + m·stat in place, with the unbiased variance σ² n/(n − 1) (an ``array_op``:
+    a compiled step updates the running statistics at each replay)."""
+    C = running_mean.shape[0]
+    dt = running_mean.dtype.type
+    bm = mean.reshape(C)
+    bv = var.reshape(C) * dt(n / max(n - 1, 1))
+    with inplace(running_mean, running_var) as (rm, rv):
+        rm[...] = rm * dt(1 - m) + bm * dt(m)
+        rv[...] = rv * dt(1 - m) + bv * dt(m)
+
+
+def _running_mean(running_mean, dt, shape):
+    """The running mean in the input's dtype, shaped to broadcast over (N, C, ...)."""
+    return running_mean.data.astype(dt, copy=False).reshape(shape)
+
+
+def _inverse_std(running_var, dt, shape, eps):
+    """1/√(r + ε) from the running variance, in the input's dtype, shaped like :func:`_running_mean`."""
+    inv = 1.0 / np.sqrt(running_var.data.astype(dt, copy=False) + dt.type(eps))
+    return inv.reshape(shape).astype(dt, copy=False)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -48,18 +71,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         var = (xc * xc).mean(dim=axes, keepdim=True)
         xhat = xc / (var + eps).sqrt()
         if training and running_mean is not None and running_var is not None:
-            m = float(momentum)
-            dt = running_mean.dtype.type
-            bm = mean.data.reshape(C)
-            bv = var.data.reshape(C) * dt(n / max(n - 1, 1))
-            with inplace(running_mean, running_var) as (rm, rv):
-                rm[...] = rm * dt(1 - m) + bm * dt(m)
-                rv[...] = rv * dt(1 - m) + bv * dt(m)
+            array_op(_update_running, running_mean, running_var, mean.data, var.data, float(momentum), n)
     else:
         dt = input.dtype
-        rm = running_mean.data.astype(dt, copy=False).reshape(shape)
-        inv = (1.0 / np.sqrt(running_var.data.astype(dt, copy=False) + dt.type(eps))).reshape(shape)
-        xhat = (input - const(rm)) * const(inv.astype(dt, copy=False))
+        rm = array_op(_running_mean, running_mean, dt, shape)
+        inv = array_op(_inverse_std, running_var, dt, shape, eps)
+        xhat = (input - const(rm)) * const(inv)
     y = xhat
     if weight is not None:
         y = y * weight.reshape(*shape)
