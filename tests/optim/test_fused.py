@@ -60,3 +60,30 @@ def test_multi_tensor_step_is_bit_identical_to_one_tensor_at_a_time(make, monkey
             results.append([p.data.copy() for p in ps] + [a for st in opt.state.values() for a in st.values()])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+def test_multi_tensor_step_follows_arrays_replaced_between_steps(monkeypatch):
+    """The fused path keeps flat views of θ, s and r between steps; a parameter array or a state
+    array replaced in between (``p.data = ...``, ``load_state_dict``) is the one updated next."""
+    rng = np.random.default_rng(1)
+    shapes = [(4, 3), (3,)]
+    start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(6)]
+    results = []
+    for use in (False, True):
+        with monkeypatch.context() as mp:
+            if not use:
+                mp.setitem(fused._STATE, "numba", None)
+            ps = [dc.tensor(a.copy(), requires_grad=True) for a in start]
+            opt = optim.Adam(ps, lr=1e-2)
+            for k, gs in enumerate(grads):
+                if k == 2:
+                    ps[0].data = ps[0].data * 2
+                if k == 4:
+                    opt.load_state_dict(opt.state_dict())   # new state arrays, same values
+                for p, g in zip(ps, gs):
+                    p.grad = dc.tensor(g)
+                opt.step()
+            results.append([p.data.copy() for p in ps])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)

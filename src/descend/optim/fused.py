@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-__all__ = ["available", "adam", "adam_many", "adam_many_arrays"]
+__all__ = ["available", "adam", "adam_many", "takes"]
 
 _KERNELS = {}
 _STATE = {"tried": False, "numba": None}
@@ -77,17 +77,6 @@ def _adam_many_kernel():
     return k
 
 
-def adam_many_arrays(params, grads, exp_avgs, exp_avg_sqs):
-    """The flattened arrays for :func:`adam_many`, or None when the kernel does not take them all
-    (not the same float dtype, not contiguous, read-only)."""
-    if not available() or not params:
-        return None
-    dt = params[0].dtype
-    if not all(_takes(dt, *arrays) for arrays in zip(params, grads, exp_avgs, exp_avg_sqs)):
-        return None
-    return tuple(tuple(a.reshape(-1) for a in arrays) for arrays in (params, grads, exp_avgs, exp_avg_sqs))
-
-
 def _takes(dt, param, grad, exp_avg, exp_avg_sq):
     """Whether the kernel takes these arrays: float32 or float64 ``dt`` for all, C-contiguous, of
     θ's shape, and θ, s and r writable."""
@@ -95,6 +84,12 @@ def _takes(dt, param, grad, exp_avg, exp_avg_sq):
             and all(a.dtype == dt and a.flags.c_contiguous and a.shape == param.shape
                     for a in (param, grad, exp_avg, exp_avg_sq))
             and param.flags.writeable and exp_avg.flags.writeable and exp_avg_sq.flags.writeable)
+
+
+def takes(param, exp_avg, exp_avg_sq):
+    """Whether the kernels take these persistent arrays of one tensor: θ, s, r of one float32 or
+    float64 dtype and one shape, C-contiguous and writable (its gradient is checked per step)."""
+    return available() and _takes(param.dtype, param, param, exp_avg, exp_avg_sq)
 
 
 #: tensors per compiled multi-tensor call: a fixed tuple length, so that one compiled signature
@@ -105,7 +100,8 @@ CHUNK = 8
 def adam_many(arrays, beta1, beta2, eps_term, step_scale):
     """:func:`adam` on many tensors with the same step and hyperparameters, ``CHUNK`` tensors per
     compiled call (a multi-tensor update: a few dispatches for the whole model, not one per
-    tensor); ``arrays`` is what :func:`adam_many_arrays` returned."""
+    tensor); ``arrays`` = (θs, gs, ss, rs), tuples of flat arrays that :func:`takes` and the
+    gradients' C-contiguity and dtype have been checked for."""
     ps, gs, ms, vs = arrays
     dt = ps[0].dtype
     s = dt.type
