@@ -3,7 +3,8 @@
     python bench/compile.py [--rounds 3] [--workloads mlp128,mlp16,mlp1024,deep]
 
 Frameworks: the BLAS floor (only the step's matrix products, in NumPy), descend eager, descend
-compiled (``dc.compile``), PyTorch eager and JAX ``jit`` (where installed). Each runs in a fresh
+compiled (``dc.compile``), PyTorch eager and JAX ``jit`` (where installed). Each step takes the next
+of ``BATCHES`` batches (the same arrays in every framework), as training does. Each runs in a fresh
 Python process, so that no library's spinning worker threads slow another's; in that process the
 step is warmed up, then timed in blocks of calls, ``--rounds`` times, and the time is the best
 round's median. Prints the table of the issue and the ratios descend/PyTorch, descend/JAX and
@@ -33,9 +34,27 @@ FRAMEWORKS = ("floor", "descend", "descend-compiled", "torch", "jax")
 LR = 1e-3
 
 
+#: each step takes the next of this many batches in turn, as a training loop does (a compiled step
+#: that saw only one batch would check each call that the batch is unchanged, which training never needs)
+BATCHES = 4
+
+
 def data(batch, n_in):
+    """``BATCHES`` (inputs, labels) pairs, the same in every framework."""
     rng = np.random.default_rng(0)
-    return rng.standard_normal((batch, n_in)).astype(np.float32), rng.integers(0, 10, batch).astype(np.int64)
+    return [(rng.standard_normal((batch, n_in)).astype(np.float32), rng.integers(0, 10, batch).astype(np.int64))
+            for _ in range(BATCHES)]
+
+
+def cycle(batches):
+    """A function returning the next batch of ``batches`` at each call, round and round."""
+    state = [0]
+
+    def next_batch():
+        state[0] = (state[0] + 1) % len(batches)
+        return batches[state[0]]
+
+    return next_batch
 
 
 def time_calls(step, rounds, block=0.25, min_calls=10):
@@ -90,8 +109,7 @@ def descend_step(sizes, batch, compiled=False):
     from descend.nn import functional as F
     model = _descend_model(sizes)
     opt = optim.Adam(model.parameters(), lr=LR)
-    x, t = data(batch, sizes[0])
-    x, t = dc.from_numpy(x), dc.from_numpy(t)
+    batches = cycle([(dc.from_numpy(x), dc.from_numpy(t)) for x, t in data(batch, sizes[0])])
 
     def step(x, t):
         opt.zero_grad()
@@ -101,7 +119,7 @@ def descend_step(sizes, batch, compiled=False):
         return loss
 
     fn = dc.compile(step) if compiled else step
-    return lambda: fn(x, t)
+    return lambda: fn(*batches())
 
 
 def torch_step(sizes, batch):
@@ -112,9 +130,10 @@ def torch_step(sizes, batch):
         layers += [torch.nn.Linear(i, o), torch.nn.ReLU()]
     model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-2], sizes[-1]))
     opt = torch.optim.Adam(model.parameters(), lr=LR)
-    x, t = (torch.from_numpy(a) for a in data(batch, sizes[0]))
+    batches = cycle([(torch.from_numpy(x), torch.from_numpy(t)) for x, t in data(batch, sizes[0])])
 
     def step():
+        x, t = batches()
         opt.zero_grad()
         loss = torch.nn.functional.cross_entropy(model(x), t)
         loss.backward()
@@ -156,10 +175,10 @@ def jax_step(sizes, batch):
 
     zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
     state = [params, zeros, zeros, jnp.zeros((), jnp.float32)]
-    x, t = (jnp.asarray(a) for a in data(batch, sizes[0]))
+    batches = cycle([(jnp.asarray(x), jnp.asarray(t)) for x, t in data(batch, sizes[0])])
 
     def run():
-        state[0], state[1], state[2], state[3], loss = step(*state, x, t)
+        state[0], state[1], state[2], state[3], loss = step(*state, *batches())
         loss.block_until_ready()
 
     return run
