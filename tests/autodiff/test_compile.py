@@ -84,6 +84,20 @@ def test_compiled_equals_eager_after_100_steps(name):
     _assert_same(m1, m2, l1, l2)
 
 
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_with_dropout_and_batchnorm_compiled_equals_eager_after_100_steps(name):
+    """Every optimizer again, with dropout and batch normalization in training mode in the model: the
+    parameters, losses, running statistics and the generator's state are eager's."""
+    batches = _batches()
+    extra = lambda: (nn.BatchNorm1d(16), nn.Dropout(0.25))  # noqa: E731
+    m1, _, _, l1 = _run(OPTIMIZERS[name], batches, compiled=False, extra=extra())
+    state1 = dc.get_rng_state()
+    m2, _, fn, l2 = _no_warnings_run(OPTIMIZERS[name], batches, compiled=True, extra=extra())
+    assert (fn.traces, fn.replays) == (2, 98) and dc.get_rng_state() == state1
+    _assert_same(m1, m2, l1, l2)
+    np.testing.assert_array_equal(m1[2].running_var.data, m2[2].running_var.data)
+
+
 def test_every_first_order_optimizer_is_covered():
     """Each optimizer of descend.optim that needs no closure is in OPTIMIZERS (the closure ones fall back)."""
     names = {n for n in dir(optim) if isinstance(getattr(optim, n), type) and issubclass(getattr(optim, n),
@@ -418,3 +432,41 @@ def test_array_op_outside_a_trace_is_a_plain_call_and_inside_checks_its_result()
 
     with pytest.raises(dc.CompileError, match="given a Tensor computed in the step"):
         dc.compile(step2, strict=True)(*_batches(1)[0])
+
+
+class _ReadsAValue(nn.Module):
+    """A layer that branches on data (cannot be compiled)."""
+
+    def forward(self, x):
+        return x * 2.0 if float(x.sum().item()) > 0 else x
+
+
+def _fit_reading_model(compile, **kwargs):
+    from descend.train import Trainer
+    rng = np.random.default_rng(6)
+    x, t = rng.standard_normal((40, N_IN)).astype(np.float32), rng.integers(0, N_OUT, 40)
+    model = _model(extra=(_ReadsAValue(),))
+    trainer = Trainer(model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.1), batch_size=8, seed=1,
+                      verbose=0, **({} if compile is None else {"compile": compile}))
+    trainer.fit((dc.from_numpy(x), dc.from_numpy(t)), epochs=2)
+    return model, trainer
+
+
+def test_trainer_compiles_by_default_and_falls_back_silently():
+    """compile="auto" (the default, as Keras' jit_compile="auto"): a step that cannot be compiled runs
+    eagerly with no warning; the cause is in ``compile_fallback`` and the numbers are eager's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m1, tr1 = _fit_reading_model(None)
+    assert tr1.compile == "auto" and ".item()" in tr1.compile_fallback
+    m2, tr2 = _fit_reading_model(False)
+    assert tr2.compile_fallback is None
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    with pytest.warns(RuntimeWarning, match=r"\.item\(\)"):
+        _fit_reading_model(True)
+
+
+def test_trainer_rejects_an_unknown_compile_value():
+    with pytest.raises(ValueError, match=r"compile='yes'; expected True, False or \"auto\""):
+        _fit_reading_model("yes")

@@ -39,6 +39,8 @@ from descend.train.spec import ScheduleSpec, resolve
     ("training.early_stopping.min_delta=nan", r"expected a finite number"),
     ("data.augment.rotate=-3", r"'data.augment.rotate' = -3: expected a value >= 0.0 and <= 180.0"),
     ("data.augment.noise=loud", r"'data.augment.noise' = 'loud': expected a number or \"auto\", got a string"),
+    ("training.compile=yes", r"'training.compile' = 'yes': expected true, false or \"auto\""),
+    ("training.compile=1", r"'training.compile' = 1: expected true, false or \"auto\""),
     ("data.augment.shift=8", r"'data.augment.shift' = 8: expected less than the image size \(8, 8\)"),
     ("output.name=../../x", r"'output.name' = '../../x': expected one directory name inside output.dir"),
     ("output.name=/tmp/x", r"'output.name' = '/tmp/x': expected one directory name"),
@@ -159,3 +161,9 @@ def test_validate_takes_a_complete_config():
     with pytest.raises(ConfigError, match="config key 'data.val' is missing"):
         validate(cfg)
     assert not math.isnan(default_config()["optimizer"]["lr"])
+
+
+@pytest.mark.parametrize("value, expected", [(None, "auto"), ("true", True), ("false", False), ("auto", "auto")])
+def test_training_compile_is_a_flag_or_auto(value, expected):
+    config = load_config(None, [] if value is None else [f"training.compile={value}"])
+    assert config["training"]["compile"] == expected

@@ -492,10 +492,11 @@ class _Entry:
 class CompiledStep:
     """A step function compiled by :func:`compile` (see the module docstring)."""
 
-    def __init__(self, fn, strict=False):
+    def __init__(self, fn, strict=False, warn=True):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.strict = strict
+        self.warn = warn
         self.cache = {}
         self.eager_reason = None  # set once the step fell back to eager execution
         self.traces = 0
@@ -507,7 +508,8 @@ class CompiledStep:
         name = getattr(self.fn, "__name__", "step")
         if self.strict:
             raise CompileError(f"dc.compile({name}): {why}; the step ran eagerly once and cannot be compiled")
-        warnings.warn(f"dc.compile({name}): {why}; running eagerly", RuntimeWarning, stacklevel=4)
+        if self.warn:
+            warnings.warn(f"dc.compile({name}): {why}; running eagerly", RuntimeWarning, stacklevel=4)
 
     def __call__(self, *args, **kwargs):
         if self.eager_reason is not None:
@@ -563,7 +565,7 @@ def _unchanged(copies, arrays):
     return all(c.shape == a.shape and np.array_equal(c, a) for c, a in zip(copies, arrays))
 
 
-def compile(fn=None, *, strict=False):
+def compile(fn=None, *, strict=False, warn=True):
     """Compile a training step: ``step = dc.compile(step_fn)`` (also ``@dc.compile`` and
     ``dc.compile(strict=True)(step_fn)``).
 
@@ -572,12 +574,12 @@ def compile(fn=None, *, strict=False):
     list or dict of Tensors. The first two calls per signature (shapes and dtypes of the arrays)
     run eagerly and record the step; later calls replay the recorded NumPy kernels and host
     operations (see :mod:`descend.autodiff.compile`). A step that cannot be replayed runs eagerly
-    with one ``RuntimeWarning`` naming the cause, or raises :class:`CompileError` with
-    ``strict=True``. The compiled step gives the parameters the eager step gives: the same
+    with one ``RuntimeWarning`` naming the cause (silently with ``warn=False``; the cause is then
+    in the returned step's ``eager_reason``), or raises :class:`CompileError` with ``strict=True``. The compiled step gives the parameters the eager step gives: the same
     kernels run in the same order.
     """
     if fn is None:
-        return lambda f: CompiledStep(f, strict=strict)
+        return lambda f: CompiledStep(f, strict=strict, warn=warn)
     if not callable(fn):
         raise TypeError(f"dc.compile: expected a function, got a {type(fn).__name__}")
-    return CompiledStep(fn, strict=strict)
+    return CompiledStep(fn, strict=strict, warn=warn)

@@ -83,7 +83,7 @@ checkpoint_every = 1      # save the full training state every this many epochs
 monitor_every = 0         # layer statistics every this many steps (0 = once per epoch)
 sanity_check = false      # run the babysitting checks before training
 threads = 1               # BLAS threads while training (0 = the library's default, all cores)
-compile = false           # replay the training step with dc.compile (falls back to eager, with a warning, if it cannot)
+compile = "auto"          # replay the training step with dc.compile: "auto" (falls back to eager silently if it cannot), true (with a warning), false
 
 [training.early_stopping]
 enabled = true
@@ -130,6 +130,7 @@ RANGES = {  # key: (low, high, low included, high included); None = unbounded
     "training.early_stopping.min_delta": (0.0, None, True, True),
 }
 AUTO = ("data.augment.rotate", "data.augment.noise")   # a number, or "auto" (the data set's default)
+FLAG_OR_AUTO = ("training.compile",)                    # true, false or "auto"
 FREE_TABLES = ("optimizer", "schedule")                # hold keyword arguments of the chosen class
 OWN_KEYS = {"optimizer": ("name",), "schedule": ("name", "interval", "monitor")}
 
@@ -215,6 +216,10 @@ def check_finite(path, value):
 
 def _check_type(path, value, default):
     if path in AUTO and value == "auto":
+        return
+    if path in FLAG_OR_AUTO:
+        if not (isinstance(value, bool) or value == "auto"):
+            raise ConfigError(f'config key {path!r} = {value!r}: expected true, false or "auto"')
         return
     if path in AUTO or isinstance(default, float):
         ok = _is_number(value)

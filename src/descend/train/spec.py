@@ -191,7 +191,7 @@ class TrainingSpec:
     sanity_check: bool
     threads: int                        # 0: the BLAS library's default
     early_stopping: EarlyStoppingSpec   # None when disabled
-    compile: bool = False               # Trainer(compile=True): dc.compile the training step
+    compile: object = "auto"            # Trainer(compile=...): True, False or "auto"
 
 
 @dataclass(frozen=True)

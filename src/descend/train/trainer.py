@@ -83,9 +83,12 @@ class Trainer:
     ``verbose``: 1 a progress bar and one line per epoch, 2 the lines only, 0 silent; ``progress`` turns the
     bar on or off whatever ``verbose`` says (None: on with verbose=1).
 
-    ``compile=True`` replays the training step with :func:`descend.compile` (same numbers, less Python per
-    step); the first batch, optimizers that need a closure and ``on_after_backward`` callbacks run eagerly, and
-    a step that cannot be compiled (e.g. dropout) runs eagerly after one warning.
+    ``compile`` (default ``"auto"``) replays the training step with :func:`descend.compile`: the same numbers
+    as eager execution, with less Python per step. The first two batches of each shape, optimizers that need
+    a closure and ``on_after_backward`` callbacks run eagerly. A step that cannot be compiled (e.g. a layer
+    that reads a value into Python) runs eagerly: silently with ``"auto"`` (as Keras' ``jit_compile="auto"``;
+    the cause is then in ``trainer.compile_fallback``), after one ``RuntimeWarning`` with ``True``.
+    ``False`` always runs eagerly.
 
     Per-epoch logs hold ``loss``, each metric, ``val_loss`` and ``val_<metric>`` when ``val`` is given,
     ``lr`` and ``time``; for multi-task losses also ``loss_<task>``. Counters: ``epoch`` (epochs done) and
@@ -93,9 +96,11 @@ class Trainer:
     """
 
     def __init__(self, model, loss, optimizer, callbacks=(), metrics="auto", loss_weights=None, batch_size=32,
-                 shuffle=True, seed=None, verbose=1, progress=None, eval_batch_size=1024, compile=False):
+                 shuffle=True, seed=None, verbose=1, progress=None, eval_batch_size=1024, compile="auto"):
         self.model = model
-        self.compile = bool(compile)
+        if not (isinstance(compile, bool) or compile == "auto"):
+            raise ValueError(f"Trainer: compile={compile!r}; expected True, False or \"auto\"")
+        self.compile = compile
         self._compiled = None
         self.loss = loss
         self.optimizer = optimizer
@@ -198,7 +203,7 @@ class Trainer:
         elif self.compile and self._applicable is not None and \
                 not any(c.needs_eager_step(self) if hasattr(c, "needs_eager_step") else True for c in after):
             if self._compiled is None:
-                self._compiled = dc_compile(self._plain_step)
+                self._compiled = dc_compile(self._plain_step, warn=self.compile is True)
             out, loss, parts = self._compiled(x, *targets)
         else:
             out, loss, parts = self._plain_step(x, *targets, after=after)
@@ -206,6 +211,12 @@ class Trainer:
         self.last_parts = parts
         self.last_loss = float(loss.data)
         return self.last_loss
+
+    @property
+    def compile_fallback(self):
+        """Why the compiled training step runs eagerly (e.g. "the step reads a tensor's value into
+        Python"), or None while it is compiled or not used."""
+        return None if self._compiled is None else self._compiled.eager_reason
 
     def _plain_step(self, x, *targets, after=()):
         """zero_grad, forward, loss, backward, (callbacks,) step: the function ``compile=True`` compiles."""
