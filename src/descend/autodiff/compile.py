@@ -575,8 +575,9 @@ def compile(fn=None, *, strict=False, warn=True):
     run eagerly and record the step; later calls replay the recorded NumPy kernels and host
     operations (see :mod:`descend.autodiff.compile`). A step that cannot be replayed runs eagerly
     with one ``RuntimeWarning`` naming the cause (silently with ``warn=False``; the cause is then
-    in the returned step's ``eager_reason``), or raises :class:`CompileError` with ``strict=True``. The compiled step gives the parameters the eager step gives: the same
-    kernels run in the same order.
+    in the returned step's ``eager_reason``), or raises :class:`CompileError` with ``strict=True``.
+    The compiled step gives the parameters the eager step gives: the same kernels run in the same
+    order.
     """
     if fn is None:
         return lambda f: CompiledStep(f, strict=strict, warn=warn)

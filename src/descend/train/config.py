@@ -83,7 +83,8 @@ checkpoint_every = 1      # save the full training state every this many epochs
 monitor_every = 0         # layer statistics every this many steps (0 = once per epoch)
 sanity_check = false      # run the babysitting checks before training
 threads = 1               # BLAS threads while training (0 = the library's default, all cores)
-compile = "auto"          # replay the training step with dc.compile: "auto" (falls back to eager silently if it cannot), true (with a warning), false
+compile = "auto"          # replay the training step with dc.compile ("auto": eager, silently, where it cannot;
+                          # true: eager with a warning where it cannot; false: never)
 
 [training.early_stopping]
 enabled = true
