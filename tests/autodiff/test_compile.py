@@ -470,3 +470,30 @@ def test_trainer_compiles_by_default_and_falls_back_silently():
 def test_trainer_rejects_an_unknown_compile_value():
     with pytest.raises(ValueError, match=r"compile='yes'; expected True, False or \"auto\""):
         _fit_reading_model("yes")
+
+
+def test_switching_train_and_eval_between_calls_keeps_one_recording_per_mode():
+    """A module's ``training`` flag is part of the key: after ``model.eval()`` the step is traced in
+    eval mode (no dropout, running statistics), and back in training mode the first recording is
+    replayed again; the numbers are eager's throughout."""
+    batches = _batches(40)
+    results = []
+    for compiled in (False, True):
+        model = _model(extra=(nn.BatchNorm1d(16), nn.Dropout(0.3)))
+        opt = optim.SGD(model.parameters(), lr=0.05)
+
+        def step(x, t):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), t)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = dc.compile(step, strict=True) if compiled else step
+        losses = []
+        for k, (x, t) in enumerate(batches):
+            model.train(k // 10 % 2 == 0)   # 10 steps in training mode, 10 in eval mode, ...
+            losses.append(fn(x, t).data.copy())
+        results.append((model, losses))
+    assert (fn.traces, fn.replays) == (4, 36) and len(fn.cache) == 2
+    _assert_same(results[0][0], results[1][0], results[0][1], results[1][1])

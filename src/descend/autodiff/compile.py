@@ -38,8 +38,10 @@ change between calls (batch normalization with ``momentum=None``), random draws 
 ``array_op`` (``nn.init`` in the step), gradient and module hooks, ``create_graph``/``dc.grad``
 inside the step, forward mode, arguments that are not Tensors, arrays or hashable values.
 
-Python values that the traced forward code reads are frozen into the replay: ``model.train()``/
-``eval()`` or a new ``Dropout.p`` between calls is not seen (compile the step again, or pass the
+Attributes read through :func:`guard_attribute` (every module's ``training`` flag) are part of
+the key: after ``model.eval()`` the step is traced again, and back in training mode the first
+recording is replayed. Other Python values that the traced forward code reads are frozen into
+the replay: a new ``Dropout.p`` between calls is not seen (compile the step again, or pass the
 value as an argument: a new argument value is a new signature). The host operations read theirs
 at each call, so learning rates set by hand or by a scheduler take effect.
 """
@@ -54,7 +56,7 @@ from .function import Function
 from .mode import state
 from .tensor import Tensor
 
-__all__ = ["compile", "host_op", "array_op", "CompileError"]
+__all__ = ["compile", "host_op", "array_op", "guard_attribute", "CompileError"]
 
 
 class CompileError(RuntimeError):
@@ -93,6 +95,7 @@ class _Trace:
         self.args = arg_arrays
         self.arg_copies = [np.array(a, copy=True) for a in arg_arrays]
         self.box_index = {}
+        self.reads = {}    # (id(obj), attr) -> (obj, attr, value) of guard_attribute calls
         self._leaf = None
         for i, a in enumerate(arg_arrays):
             self._new_slot(a, "arg", i)
@@ -180,6 +183,16 @@ class _Trace:
             self._new_slot(out, "out", len(self.ops) - 1)
         return out
 
+    def read(self, obj, attr, value):
+        if self.host_depth or self.failure is not None:
+            return
+        try:
+            hash(value)
+        except TypeError:
+            self.escape(f"the step reads {type(obj).__name__}.{attr}, whose value is not hashable")
+            return
+        self.reads.setdefault((id(obj), attr), (obj, attr, value))
+
     def _made_here(self, a):
         """Whether array ``a`` was made by a recorded operation of this trace."""
         s = self.slot_of.get(id(a))
@@ -258,6 +271,20 @@ def array_op(fn, *args):
         if tracer is not None and not tracer.host_depth:
             return tracer.call(fn, args)
     return fn(*args)
+
+
+def guard_attribute(obj, attr):
+    """``getattr(obj, attr)``, read by Python inside a step (e.g. a module's ``training`` flag, which
+    decides whether dropout draws a mask): a ``dc.compile`` step keeps one recording per value, so
+    that after ``model.eval()`` a replay does not run what was recorded in training mode (the call
+    with the new value is traced, as a new input shape is). The value must be hashable. Outside a
+    trace it costs one attribute test."""
+    value = getattr(obj, attr)
+    if state.special:
+        tracer = state.tracer
+        if tracer is not None:
+            tracer.read(obj, attr, value)
+    return value
 
 
 # ------------------------------------------------------------------------ comparing two tapes
@@ -499,6 +526,7 @@ class CompiledStep:
         self.warn = warn
         self.cache = {}
         self.eager_reason = None  # set once the step fell back to eager execution
+        self.guards = []          # (obj, attr) read through guard_attribute in any trace: part of the key
         self.traces = 0
         self.replays = 0
 
@@ -519,6 +547,8 @@ class CompiledStep:
         except _Unsupported as e:
             self._give_up(str(e))
             return self.fn(*args, **kwargs)
+        if self.guards:
+            key = (key, tuple(getattr(o, a) for o, a in self.guards))
         entry = self.cache.get(key)
         if entry is None:
             entry = self.cache[key] = _Entry()
@@ -526,9 +556,9 @@ class CompiledStep:
         if prog is not None and (entry.varied or _unchanged(entry.last.arg_copies, arrays)):
             self.replays += 1
             return prog.run(arrays)
-        return self._trace(entry, args, kwargs, arrays)
+        return self._trace(key, entry, args, kwargs, arrays)
 
-    def _trace(self, entry, args, kwargs, arrays):
+    def _trace(self, key, entry, args, kwargs, arrays):
         if state.tracer is not None or state.forward_tag is not None:
             return self.fn(*args, **kwargs)  # nested in another trace or in forward mode: just run
         trace = _Trace(arrays)
@@ -539,6 +569,7 @@ class CompiledStep:
             state.tracer = None
         self.traces += 1
         if trace.failure is None:
+            self._add_guards(key, entry, trace)
             try:
                 ret = _ret_spec(out, trace)
             except _Unsupported as e:
@@ -559,6 +590,21 @@ class CompiledStep:
             entry.program = prog
             entry.varied = entry.varied or not _unchanged(prev.arg_copies, trace.args)
         return out
+
+
+    def _add_guards(self, key, entry, trace):
+        """Make the attributes this trace read part of the cache key; the entry moves to the key
+        with the values the trace saw (an attribute new to the key drops the other entries, made
+        without it)."""
+        known = {(id(o), a) for o, a in self.guards}
+        new = [(o, a) for (i, a), (o, _, _) in trace.reads.items() if (i, a) not in known]
+        if not new:
+            return
+        base = key[0] if self.guards else key
+        self.guards += new
+        values = tuple(trace.reads[(id(o), a)][2] if (id(o), a) in trace.reads else getattr(o, a)
+                       for o, a in self.guards)
+        self.cache = {(base, values): entry}
 
 
 def _unchanged(copies, arrays):

@@ -14,7 +14,7 @@ import numpy as np
 
 from descend.autodiff import Function, Tensor, is_grad_enabled
 from descend.autodiff.dtype import as_dtype
-from descend.autodiff.extend import inplace, not_replayable, wrap
+from descend.autodiff.extend import guard_attribute, inplace, not_replayable, wrap
 
 from .parameter import Parameter
 
@@ -388,6 +388,7 @@ class Module:
                 f"{type(self).__name__} was not initialised: call super().__init__() first in "
                 f"{type(self).__name__}.__init__"
             ) from None
+        guard_attribute(self, "training")  # a compiled step keeps one recording per mode
         if not hooked:
             return self.forward(*args, **kwargs)
         not_replayable(f"{type(self).__name__} has hooks (Python that a replay would not run)")
