@@ -497,3 +497,29 @@ def test_switching_train_and_eval_between_calls_keeps_one_recording_per_mode():
         results.append((model, losses))
     assert (fn.traces, fn.replays) == (4, 36) and len(fn.cache) == 2
     _assert_same(results[0][0], results[1][0], results[0][1], results[1][1])
+
+
+def test_profile_times_each_recorded_operation_of_a_replay():
+    batches = _batches(4)
+    model = _model()
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+
+    def step(x, t):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), t)
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn = dc.compile(step, strict=True)
+    with pytest.raises(dc.CompileError, match="no recording that replays these arguments yet"):
+        fn.profile(*batches[0])
+    fn(*batches[0])
+    fn(*batches[1])
+    before = [p.data.copy() for p in model.parameters()]
+    times = fn.profile(*batches[2])
+    names = [n for n, _ in times]
+    assert names[0] == "Adam.zero_grad()" and names[-1] == "Adam.step()"
+    assert names.count("LinearFn") == 3 and names.count("LinearGradWeight") == 3
+    assert names.count("gradient into .grad") == 6 and all(t >= 0 for _, t in times)
+    assert fn.replays == 1 and not np.array_equal(before[0], model[0].weight.data)   # it was a real step
