@@ -523,3 +523,24 @@ def test_profile_times_each_recorded_operation_of_a_replay():
     assert names.count("LinearFn") == 3 and names.count("LinearGradWeight") == 3
     assert names.count("gradient into .grad") == 6 and all(t >= 0 for _, t in times)
     assert fn.replays == 1 and not np.array_equal(before[0], model[0].weight.data)   # it was a real step
+
+
+def test_a_lambda_made_at_each_call_is_the_same_operation_unless_what_it_closes_over_changes():
+    x = dc.ones(3)
+    scale = [2.0]
+
+    def step(x):
+        k = scale[0]
+        return (x * dc.from_numpy(array_op(lambda n: np.full(n, k, np.float32), 3))).sum()
+
+    from descend.autodiff.extend import array_op
+    fn = dc.compile(step, strict=True)
+    assert [fn(x).item() for _ in range(4)] == [6.0] * 4 and fn.replays == 2
+    scale[0] = 3.0   # frozen into the recording (a Python value read while tracing)...
+    assert fn(x).item() == 6.0
+    fn2 = dc.compile(step)
+    fn2(x)
+    scale[0] = 4.0   # ... but a value that differs between the two traced calls is caught
+    with pytest.warns(RuntimeWarning, match="with arguments that change between calls"):
+        fn2(x)
+    assert fn2.eager_reason is not None and fn2(x).item() == 12.0

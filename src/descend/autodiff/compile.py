@@ -311,7 +311,10 @@ def _same(a, b, t1, t2):
         return a.keys() == b.keys() and all(_same(a[k], b[k], t1, t2) for k in a)
     if isinstance(a, Tensor):
         return False
-    if isinstance(a, (int, float, complex, str, bytes, bool, np.generic, np.dtype, type, _Slot, types.FunctionType)):
+    if isinstance(a, types.FunctionType):   # a lambda made anew at each call is the same if its code and
+        return a.__code__ is b.__code__ and a.__defaults__ == b.__defaults__ and \
+            _same(_cells(a), _cells(b), t1, t2)   # the values it closes over are
+    if isinstance(a, (int, float, complex, str, bytes, bool, np.generic, np.dtype, type, _Slot)):
         try:
             return bool(a == b) or (a != a and b != b)
         except (TypeError, ValueError):
@@ -324,6 +327,17 @@ def _same(a, b, t1, t2):
     da = getattr(a, "__dict__", None)
     db = getattr(b, "__dict__", None)
     return da is not None and db is not None and _same(da, db, t1, t2)
+
+
+def _cells(fn):
+    """The values a function closes over (an empty cell as the cell itself)."""
+    out = []
+    for c in fn.__closure__ or ():
+        try:
+            out.append(c.cell_contents)
+        except ValueError:
+            out.append(c)
+    return out
 
 
 def _compare(t1, t2):
@@ -347,9 +361,9 @@ def _compare(t1, t2):
             if o1[1] is not o2[1] or o1[2:] != o2[2:]:
                 return "the gradients reach different leaves from one call to the next"
         elif o1[0] == "call":
-            if not (o1[1] == o2[1] and o1[3] == o2[3] and _same(o1[2], o2[2], t1, t2)):
+            if not (o1[3] == o2[3] and _same(o1[1], o2[1], t1, t2) and _same(o1[2], o2[2], t1, t2)):
                 return (f"{o1[4]} calls {_name(o1[1])} with arguments that change between calls (numbers read "
-                        "from data, e.g. BatchNorm with momentum=None)")
+                        "from data, e.g. BatchNorm with momentum=None, or values a lambda closes over)")
         else:
             if not (o1[1] == o2[1] and _same(o1[2], o2[2], t1, t2) and _same(o1[3], o2[3], t1, t2)):
                 return f"{_host_name(o1[1], o1[2])} is called differently from one call to the next"
