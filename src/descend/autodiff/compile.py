@@ -596,12 +596,10 @@ class CompiledStep:
         if self.eager_reason is not None:
             return self.fn(*args, **kwargs)
         try:
-            key, arrays = _signature(args, kwargs)
+            key, arrays = self._key(args, kwargs)
         except _Unsupported as e:
             self._give_up(str(e))
             return self.fn(*args, **kwargs)
-        if self.guards:
-            key = (key, tuple(getattr(o, a) for o, a in self.guards))
         entry = self.cache.get(key)
         if entry is None:
             entry = self.cache[key] = _Entry()
@@ -644,6 +642,12 @@ class CompiledStep:
             entry.varied = entry.varied or not _unchanged(prev.arg_copies, trace.args)
         return out
 
+    def _key(self, args, kwargs):
+        """(cache key, argument arrays): the call's signature and the values of the guarded attributes."""
+        key, arrays = _signature(args, kwargs)
+        if self.guards:
+            key = (key, tuple(getattr(o, a) for o, a in self.guards))
+        return key, arrays
 
     def profile(self, *args, **kwargs):
         """Call the step with these arguments once, replayed, timing each recorded operation: returns
@@ -655,9 +659,7 @@ class CompiledStep:
         name = getattr(self.fn, "__name__", "step")
         if self.eager_reason is not None:
             raise CompileError(f"{name}.profile(): the step runs eagerly ({self.eager_reason})")
-        key, arrays = _signature(args, kwargs)
-        if self.guards:
-            key = (key, tuple(getattr(o, a) for o, a in self.guards))
+        key, arrays = self._key(args, kwargs)
         entry = self.cache.get(key)
         if entry is None or entry.program is None or not (entry.varied or _unchanged(entry.last.arg_copies, arrays)):
             raise CompileError(f"{name}.profile(): no recording that replays these arguments yet (call the step with "
