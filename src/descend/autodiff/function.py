@@ -59,12 +59,20 @@ class Function:
     _trace = None
 
     def forward(self, *arrays, **options):
+        """y = f(x₁, ..., xₙ) on NumPy arrays (the inputs' data, then the options ``apply`` was given):
+        returns an array, new or a view of an input, never an input written in place (a ``dc.compile``
+        replay calls it again on the step's new arrays). Subclasses define it."""
         raise TypeError(f"{type(self).__name__} must define forward()")
 
     def backward(self, gy):
+        """The vector-Jacobian products x̄ᵢ = ȳ ∂y/∂xᵢ, given ȳ = ``gy`` (a Tensor of y's shape): a tuple
+        with one Tensor (or None: no gradient) per input, built from boxes so that it can itself be
+        differentiated (``create_graph``). The inputs are ``self.inputs``, y is ``self.output()``."""
         raise RuntimeError(f"{type(self).__name__} defines no backward(); it cannot be differentiated in reverse mode")
 
     def jvp(self, *tangents):
+        """The Jacobian-vector product ẏ = Σᵢ ∂y/∂xᵢ ẋᵢ, given one tangent Tensor (or None: zero) per
+        input: forward mode (``dc.jvp``, ``dc.hvp``). Returns a Tensor of y's shape, or None."""
         raise RuntimeError(f"{type(self).__name__} defines no jvp(); it cannot be used in forward mode (dc.jvp)")
 
     @classmethod

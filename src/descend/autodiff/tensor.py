@@ -78,17 +78,21 @@ class Tensor:
     # ----------------------------------------------------------------- basic attributes
     @property
     def shape(self):
+        """The shape of the tensor's array, a tuple of ints (PyTorch's ``Tensor.shape``)."""
         return self.data.shape
 
     @property
     def dtype(self):
+        """The NumPy dtype of the tensor's array (float32 by default; see ``dc.set_default_dtype``)."""
         return self.data.dtype
 
     @property
     def ndim(self):
+        """The number of dimensions (0 for a scalar)."""
         return self.data.ndim
 
     def dim(self):
+        """The number of dimensions, as PyTorch's ``Tensor.dim()`` (the same as :attr:`ndim`)."""
         return self.data.ndim
 
     def size(self, dim=None):
@@ -96,6 +100,7 @@ class Tensor:
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def numel(self):
+        """The number of elements, the product of the shape."""
         return self.data.size
 
     @property
@@ -105,6 +110,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        """The recorded box (a :class:`~descend.autodiff.function.Function`) that made this tensor, or
+        None for a leaf or a tensor made without recording."""
         return self._ctx
 
     @property
@@ -130,6 +137,8 @@ class Tensor:
         return self.data.item()
 
     def tolist(self):
+        """The values as nested Python lists (a Python number for a scalar); inside a
+        ``dc.compile`` step it makes the step run eagerly (control flow on data)."""
         not_replayable("the step reads a tensor's values into Python (.tolist())")
         return self.data.tolist()
 
