@@ -544,3 +544,31 @@ def test_a_lambda_made_at_each_call_is_the_same_operation_unless_what_it_closes_
     with pytest.warns(RuntimeWarning, match="with arguments that change between calls"):
         fn2(x)
     assert fn2.eager_reason is not None and fn2(x).item() == 12.0
+
+
+@pytest.mark.parametrize("pool", [lambda: nn.MaxPool2d(2), lambda: nn.MaxPool2d(3, stride=2, padding=1),
+                                  lambda: nn.AvgPool2d(2)])
+def test_a_convolutional_step_is_replayed(pool):
+    """Convolutions, 2-d batch normalization, pooling (max pooling's backward reads the argmax
+    positions its forward kept: read from that box at each replay) and dropout."""
+    rng = np.random.default_rng(4)
+    batches = [(dc.from_numpy(rng.standard_normal((6, 2, 8, 8)).astype(np.float32)),
+                dc.from_numpy(rng.integers(0, 3, 6))) for _ in range(30)]
+    results = []
+    for compiled in (False, True):
+        dc.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), pool(), nn.Dropout(0.2),
+                              nn.Flatten(), nn.Linear(4 * 4 * 4, 3))   # every pool here gives 4 x 4
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+
+        def step(x, t):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), t)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = dc.compile(step, strict=True) if compiled else step
+        results.append((model, [fn(x, t).data.copy() for x, t in batches]))
+    assert (fn.traces, fn.replays) == (2, 28)
+    _assert_same(results[0][0], results[1][0], results[0][1], results[1][1])

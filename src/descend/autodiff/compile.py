@@ -78,6 +78,26 @@ class _Slot:
         return hash(self.index)
 
 
+class _Attr:
+    """An option of a box that an earlier box's ``forward`` made and kept as ``self.<name>`` (max
+    pooling's argmax positions): read from that box at replay, after its forward made it anew."""
+
+    __slots__ = ("op", "name")
+
+    def __init__(self, op, name):
+        self.op, self.name = op, name
+
+    def __eq__(self, other):
+        return isinstance(other, _Attr) and (other.op, other.name) == (self.op, self.name)
+
+    def __hash__(self):
+        return hash((self.op, self.name))
+
+
+_PLAIN = (Tensor, np.ndarray, int, float, complex, str, bytes, bool, tuple, list, dict, type(None), np.generic,
+          np.dtype)
+
+
 class _Trace:
     """The tape of one eager call: ops over numbered array slots.
 
@@ -96,6 +116,7 @@ class _Trace:
         self.arg_copies = [np.array(a, copy=True) for a in arg_arrays]
         self.box_index = {}
         self.reads = {}    # (id(obj), attr) -> (obj, attr, value) of guard_attribute calls
+        self.kept = {}     # id(object) -> (op, attribute name, object) a box's forward kept on itself
         self._leaf = None
         for i, a in enumerate(arg_arrays):
             self._new_slot(a, "arg", i)
@@ -136,7 +157,12 @@ class _Trace:
                 v = _Slot(self._input_slot(v, None))
             elif isinstance(v, Tensor):
                 v = _Slot(self._input_slot(v.data, v))
+            elif id(v) in self.kept and self.kept[id(v)][2] is v:
+                v = _Attr(*self.kept[id(v)][:2])
             opts[k] = v
+        for name, v in getattr(fn, "__dict__", {}).items():
+            if not isinstance(v, _PLAIN):
+                self.kept[id(v)] = (len(self.ops), name, v)
         self.box_index[id(fn)] = len(self.ops)
         self.ops.append(("box", fn, ins, opts, None))
         s = self._new_slot(out, "out", len(self.ops) - 1)
@@ -314,7 +340,7 @@ def _same(a, b, t1, t2):
     if isinstance(a, types.FunctionType):   # a lambda made anew at each call is the same if its code and
         return a.__code__ is b.__code__ and a.__defaults__ == b.__defaults__ and \
             _same(_cells(a), _cells(b), t1, t2)   # the values it closes over are
-    if isinstance(a, (int, float, complex, str, bytes, bool, np.generic, np.dtype, type, _Slot)):
+    if isinstance(a, (int, float, complex, str, bytes, bool, np.generic, np.dtype, type, _Slot, _Attr)):
         try:
             return bool(a == b) or (a != a and b != b)
         except (TypeError, ValueError):
@@ -324,9 +350,17 @@ def _same(a, b, t1, t2):
             return bool(a == b)
         except (TypeError, ValueError):
             return False
-    da = getattr(a, "__dict__", None)
-    db = getattr(b, "__dict__", None)
-    return da is not None and db is not None and _same(da, db, t1, t2)
+    return _same(_fields(a), _fields(b), t1, t2)
+
+
+def _fields(obj):
+    """An object's attributes as a dict (its ``__dict__`` and ``__slots__``), to compare two of them."""
+    out = dict(getattr(obj, "__dict__", {}))
+    for cls in type(obj).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            if name not in ("__dict__", "__weakref__") and hasattr(obj, name):
+                out[name] = getattr(obj, name)
+    return out
 
 
 def _cells(fn):
@@ -426,6 +460,7 @@ class _Program:
             if op[0] == "box":
                 _, fn, ins, opts, out = op
                 dyn = [(k, v.index) for k, v in opts.items() if isinstance(v, _Slot)]
+                dyn += [(k, (t2.ops[v.op][1], v.name)) for k, v in opts.items() if isinstance(v, _Attr)]
                 ops.append((0, fn.forward, ins, opts, dyn, out))
             elif op[0] == "leaf":
                 ops.append((1, op[1], op[2], op[3]))
@@ -481,8 +516,8 @@ class _Program:
                 _, forward, ins, opts, dyn, out = op
                 if dyn:
                     opts = dict(opts)
-                    for k, s in dyn:
-                        opts[k] = vals[s]
+                    for k, s in dyn:   # a slot's array, or (box, name): what that box's forward kept
+                        opts[k] = vals[s] if s.__class__ is int else getattr(*s)
                 vals[out] = forward(*[vals[i] for i in ins], **opts) if opts else forward(*[vals[i] for i in ins])
             elif kind == 1:
                 _write_grad(op[1], op[3], vals[op[2]])
