@@ -572,3 +572,48 @@ def test_a_convolutional_step_is_replayed(pool):
         results.append((model, [fn(x, t).data.copy() for x, t in batches]))
     assert (fn.traces, fn.replays) == (2, 28)
     _assert_same(results[0][0], results[1][0], results[0][1], results[1][1])
+
+
+def _cases():
+    """(name, model, loss, targets kind): layers and losses whose backward reads data-dependent masks,
+    weights or indices (now array_ops or arrays their forward keeps)."""
+    lin = lambda: nn.Linear(8, 4)   # noqa: E731
+    return [
+        ("ELU", lambda: nn.Sequential(nn.Linear(8, 16), nn.ELU(), nn.Linear(16, 4)), F.cross_entropy, "labels"),
+        ("LeakyReLU", lambda: nn.Sequential(nn.Linear(8, 16), nn.LeakyReLU(), nn.Linear(16, 4)), F.cross_entropy,
+         "labels"),
+        ("Maxout", lambda: nn.Sequential(nn.Maxout(8, 16, 3), nn.Linear(16, 4)), F.cross_entropy, "labels"),
+        ("l1_loss", lin, F.l1_loss, "values"),
+        ("huber_loss", lin, F.huber_loss, "values"),
+        ("smooth_l1_loss", lin, F.smooth_l1_loss, "values"),
+        ("nll_loss", lambda: nn.Sequential(nn.Linear(8, 4), nn.LogSoftmax(dim=1)), F.nll_loss, "labels"),
+        ("multi_margin_loss", lin, F.multi_margin_loss, "labels"),
+        ("std, clamp, abs, pow, max", lin,
+         lambda z, t: F.cross_entropy(z.clamp(-2, 2), t) + 0.01 * (z.std() + z.abs().pow(1.5).mean()
+                                                                    + z.max(1)[0].mean() + z.amax(1).mean()), "labels"),
+    ]
+
+
+@pytest.mark.parametrize("name, make, loss, kind", _cases(), ids=[c[0] for c in _cases()])
+def test_layers_and_losses_with_data_dependent_backward_are_replayed(name, make, loss, kind):
+    rng = np.random.default_rng(7)
+    xs = [dc.from_numpy(rng.standard_normal((6, 8)).astype(np.float32)) for _ in range(3)]
+    ts = [dc.from_numpy(rng.integers(0, 4, 6) if kind == "labels" else rng.standard_normal((6, 4)).astype(np.float32))
+          for _ in range(3)]
+    results = []
+    for compiled in (False, True):
+        dc.manual_seed(0)
+        model = make()
+        opt = optim.SGD(model.parameters(), lr=0.05)
+
+        def step(x, t):
+            opt.zero_grad()
+            value = loss(model(x), t)
+            value.backward()
+            opt.step()
+            return value
+
+        fn = dc.compile(step, strict=True) if compiled else step
+        results.append((model, [fn(xs[i % 3], ts[i % 3]).data.copy() for i in range(12)]))
+    assert fn.replays == 10
+    _assert_same(results[0][0], results[1][0], results[0][1], results[1][1])

@@ -102,6 +102,8 @@ class _Trace:
     """The tape of one eager call: ops over numbered array slots.
 
     Slot kinds: ``("arg", i)`` the array of argument i, ``("out", op)`` made by a recorded box,
+    ``("attr", (op, name))`` an array that box ``op``'s forward kept as ``self.<name>`` (read from it
+    at replay right after it runs),
     ``("ext", owner)`` any other array (``owner`` the Tensor that carried it, or None)."""
 
     def __init__(self, arg_arrays):
@@ -132,7 +134,11 @@ class _Trace:
     def _input_slot(self, a, owner):
         s = self.slot_of.get(id(a))
         if s is None or self.arrays[s] is not a:
-            s = self._new_slot(a, "ext", owner)
+            kept = self.kept.get(id(a))
+            if kept is not None and kept[2] is a:   # kept by a recorded box's forward: read from it at replay
+                s = self._new_slot(a, "attr", kept[:2])
+            else:
+                s = self._new_slot(a, "ext", owner)
         return s
 
     # ---------------------------------------------------------------- hooks called by the engine
@@ -159,9 +165,11 @@ class _Trace:
                 v = _Slot(self._input_slot(v.data, v))
             elif id(v) in self.kept and self.kept[id(v)][2] is v:
                 v = _Attr(*self.kept[id(v)][:2])
+            elif isinstance(v, tuple) and any(isinstance(x, np.ndarray) for x in v):   # an index (rows, cols)
+                v = tuple(_Slot(self._input_slot(x, None)) if isinstance(x, np.ndarray) else x for x in v)
             opts[k] = v
         for name, v in getattr(fn, "__dict__", {}).items():
-            if not isinstance(v, _PLAIN):
+            if isinstance(v, np.ndarray) or not isinstance(v, _PLAIN):
                 self.kept[id(v)] = (len(self.ops), name, v)
         self.box_index[id(fn)] = len(self.ops)
         self.ops.append(("box", fn, ins, opts, None))
@@ -195,12 +203,15 @@ class _Trace:
         if any(isinstance(a, Tensor) and self._made_here(a.data) for a in args):
             self.escape(f"array_op({_name(fn)}) is given a Tensor computed in the step (pass its .data)")
             return fn(*args)
-        spec = tuple(_Slot(self._input_slot(a, None)) if isinstance(a, np.ndarray) else a for a in args)
+        spec = tuple(_Slot(self._input_slot(a, None)) if isinstance(a, (np.ndarray, np.generic)) else a
+                     for a in args)   # (a 0-d box output may be a NumPy scalar)
         self.host_depth += 1
         try:
             out = fn(*args)
         finally:
             self.host_depth -= 1
+        if isinstance(out, np.generic):   # a NumPy scalar (e.g. of np.sum): kept as a 0-d array
+            fn, out = _as_array(fn), np.asarray(out)
         if out is not None and not isinstance(out, np.ndarray):
             self.escape(f"array_op({_name(fn)}) returned a {type(out).__name__}; expected an array or None")
             return out
@@ -222,7 +233,7 @@ class _Trace:
     def _made_here(self, a):
         """Whether array ``a`` was made by a recorded operation of this trace."""
         s = self.slot_of.get(id(a))
-        return s is not None and self.kinds[s] == "out" and self.arrays[s] is a
+        return s is not None and self.kinds[s] in ("out", "attr") and self.arrays[s] is a
 
     def host(self, fn, args, kwargs):
         for a in list(args) + list(kwargs.values()):
@@ -235,7 +246,8 @@ class _Trace:
 def _name(fn):
     f = getattr(fn, "__func__", fn)
     owner = getattr(fn, "__self__", None)
-    return f"{type(owner).__name__}.{f.__name__}()" if owner is not None else f"{f.__name__}()"
+    name = getattr(f, "__name__", type(f).__name__)
+    return f"{type(owner).__name__}.{name}()" if owner is not None else f"{name}()"
 
 
 def _host_name(fn, args):
@@ -304,6 +316,14 @@ def array_op(fn, *args):
         if tracer is not None and not tracer.host_depth:
             return tracer.call(fn, args)
     return fn(*args)
+
+
+def _as_array(fn):
+    """``fn`` whose NumPy-scalar result is returned as a 0-d array."""
+    def as_array(*args):
+        return np.asarray(fn(*args))
+    as_array.__name__ = getattr(fn, "__name__", "array_op")
+    return as_array
 
 
 def guard_attribute(obj, attr):
@@ -378,7 +398,8 @@ def _compare(t1, t2):
     """None if tape t2 repeats t1 (same ops, options and slot structure), else what differs."""
     if len(t1.ops) != len(t2.ops) or len(t1.arrays) != len(t2.arrays):
         return f"the step ran {len(t1.ops)} operations in one call and {len(t2.ops)} in the next"
-    if t1.kinds != t2.kinds:
+    if t1.kinds != t2.kinds or [o for o, k in zip(t1.owners, t1.kinds) if k == "attr"] != \
+            [o for o, k in zip(t2.owners, t2.kinds) if k == "attr"]:
         return "the step's operations are wired differently from one call to the next"
     for k, (o1, o2) in enumerate(zip(t1.ops, t2.ops)):
         if o1[0] != o2[0]:
@@ -455,12 +476,15 @@ class _Program:
                 else:
                     self.template[s] = how[1]
         self.failure = None
+        loads = {}   # op index -> [(slot, name)]: arrays that box's forward keeps, read right after it runs
+        for slot, (kind, owner) in enumerate(zip(t2.kinds, t2.owners)):
+            if kind == "attr":
+                loads.setdefault(owner[0], []).append((slot, owner[1]))
         ops = []
-        for op in t2.ops:
+        for k, op in enumerate(t2.ops):
             if op[0] == "box":
                 _, fn, ins, opts, out = op
-                dyn = [(k, v.index) for k, v in opts.items() if isinstance(v, _Slot)]
-                dyn += [(k, (t2.ops[v.op][1], v.name)) for k, v in opts.items() if isinstance(v, _Attr)]
+                dyn = [(k, _replay_value(v, t2)) for k, v in opts.items() if _varies(v)]
                 ops.append((0, fn.forward, ins, opts, dyn, out))
             elif op[0] == "leaf":
                 ops.append((1, op[1], op[2], op[3]))
@@ -470,6 +494,8 @@ class _Program:
                 ops.append((3, fn, spec, dyn, out))
             else:
                 ops.append((2, op[1], op[2], op[3]))
+            for slot, name in loads.get(k, ()):
+                ops.append((3, functools.partial(getattr, op[1], name), (), [], slot))
         self.ops = ops
         self.ret = ret_spec
 
@@ -516,8 +542,8 @@ class _Program:
                 _, forward, ins, opts, dyn, out = op
                 if dyn:
                     opts = dict(opts)
-                    for k, s in dyn:   # a slot's array, or (box, name): what that box's forward kept
-                        opts[k] = vals[s] if s.__class__ is int else getattr(*s)
+                    for k, s in dyn:   # a slot's array, or how to make the option from the arrays
+                        opts[k] = vals[s] if s.__class__ is int else s(vals)
                 vals[out] = forward(*[vals[i] for i in ins], **opts) if opts else forward(*[vals[i] for i in ins])
             elif kind == 1:
                 _write_grad(op[1], op[3], vals[op[2]])
@@ -533,6 +559,21 @@ class _Program:
                 if out is not None:
                     vals[out] = r
         return _rebuild(self.ret, vals)
+
+
+def _varies(v):
+    """Whether a recorded option is made anew at each replay (holds a slot or a kept attribute)."""
+    return isinstance(v, (_Slot, _Attr)) or (isinstance(v, tuple) and any(isinstance(x, _Slot) for x in v))
+
+
+def _replay_value(v, t2):
+    """How a replay makes option ``v``: a slot index, or a function of the replay's arrays."""
+    if isinstance(v, _Slot):
+        return v.index
+    if isinstance(v, _Attr):
+        box, name = t2.ops[v.op][1], v.name
+        return lambda vals: getattr(box, name)
+    return lambda vals: tuple(vals[x.index] if isinstance(x, _Slot) else x for x in v)
 
 
 def _write_grad(t, mode, g):

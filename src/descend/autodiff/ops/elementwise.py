@@ -10,8 +10,10 @@ clamp passes the gradient where min ≤ x ≤ max, maximum/minimum split it equa
 
 import numpy as np
 
+from ..compile import array_op
 from ..dtype import as_dtype
 from ..function import Function
+from ..mode import state
 from ..tensor import Tensor
 from .convert import constant, floating, pair
 
@@ -201,16 +203,15 @@ class Pow(Function):
     def _da(self):
         a, b = self.inputs
         d = b * a ** (b - 1)
-        b0 = b.data == 0
-        if b0.any():
+        b0 = array_op(np.equal, b.data, 0)
+        if state.tracer is not None or b0.any():   # (a compiled step takes the branch whatever the data)
             d = where(b0, _const(np.zeros((), d.data.dtype)), d)
         return d
 
     def _db(self):
         a, b = self.inputs
-        a0 = a.data == 0
-        if a0.any():
-            edge = a0 & (b.data >= 0)
+        edge = array_op(_zero_base, a.data, b.data)
+        if state.tracer is not None or edge.any():   # (a compiled step takes the branch whatever the data)
             a = where(edge, _const(np.ones((), a.data.dtype)), a)
         return a ** b * a.log()
 
@@ -251,17 +252,28 @@ class PowScalar(Function):
         return tx if d is None else tx * d
 
 
+def _zero_base(a, b):
+    """[a = 0 and b ≥ 0]: where aᵇ log a is taken as 0 (log is replaced by log 1)."""
+    return (a == 0) & (b >= 0)
+
+
+def _first_weight(a, b, wins):
+    """[wins(a, b)] + ½[a = b] in a and b's result dtype: the share of the gradient that goes to a."""
+    return ((wins(a, b)) + 0.5 * (a == b)).astype(np.result_type(a, b))
+
+
 class Maximum(Function):
     """y = max(a, b);  the gradient goes to the larger input, half to each on a tie."""
 
     def forward(self, a, b):
         return np.maximum(a, b)
 
+    wins = staticmethod(np.greater)
+
     def _weights(self):
-        a, b = self.inputs[0].data, self.inputs[1].data
-        wa = (a > b) + 0.5 * (a == b)
-        dt = np.result_type(a, b)
-        return _const(wa.astype(dt)), _const((1 - wa).astype(dt))
+        """(w_a, w_b) = ([a wins] + ½[a = b], 1 − w_a): array_ops, so that a dc.compile replay remakes them."""
+        wa = array_op(_first_weight, self.inputs[0].data, self.inputs[1].data, type(self).wins)
+        return _const(wa), _const(array_op(np.subtract, 1, wa))
 
     def backward(self, gy):
         wa, wb = self._weights()
@@ -278,11 +290,7 @@ class Minimum(Maximum):
     def forward(self, a, b):
         return np.minimum(a, b)
 
-    def _weights(self):
-        a, b = self.inputs[0].data, self.inputs[1].data
-        wa = (a < b) + 0.5 * (a == b)
-        dt = np.result_type(a, b)
-        return _const(wa.astype(dt)), _const((1 - wa).astype(dt))
+    wins = staticmethod(np.less)
 
 
 class Where(Function):
@@ -491,10 +499,10 @@ class Abs(Function):
         return np.abs(x)
 
     def backward(self, gy):
-        return (gy * _const(np.sign(self.inputs[0].data)),)
+        return (gy * _const(array_op(np.sign, self.inputs[0].data)),)
 
     def jvp(self, tx):
-        return tx * _const(np.sign(self.inputs[0].data))
+        return tx * _const(array_op(np.sign, self.inputs[0].data))
 
 
 class Sign(Function):
@@ -512,6 +520,16 @@ class Sign(Function):
         return _zeros(tx)
 
 
+def _inside(x, lo, hi):
+    """1 where lo ≤ x ≤ hi (a missing bound: no limit), else 0, in x's dtype."""
+    m = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        m &= x >= lo
+    if hi is not None:
+        m &= x <= hi
+    return m.astype(x.dtype)
+
+
 class Clamp(Function):
     """y = min(max(x, lo), hi);  dy/dx = 1 where lo ≤ x ≤ hi, else 0."""
 
@@ -520,13 +538,7 @@ class Clamp(Function):
         return np.clip(x, lo, hi)
 
     def _mask(self):
-        x = self.inputs[0].data
-        m = np.ones(x.shape, dtype=bool)
-        if self.lo is not None:
-            m &= x >= self.lo
-        if self.hi is not None:
-            m &= x <= self.hi
-        return _const(m.astype(x.dtype))
+        return _const(array_op(_inside, self.inputs[0].data, self.lo, self.hi))
 
     def backward(self, gy):
         return (gy * self._mask(),)

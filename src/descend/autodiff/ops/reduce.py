@@ -14,7 +14,9 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..compile import array_op
 from ..function import Function
+from ..mode import state
 from ..tensor import Tensor
 from .convert import floating
 
@@ -209,16 +211,22 @@ class StdSqrt(Function):
 
     def _dydv(self):
         y = self.output()
-        at0 = y.data == 0
-        if not at0.any():
+        at0 = array_op(np.equal, y.data, 0)
+        if state.tracer is None and not at0.any():   # (a compiled step takes the general branch)
             return 1 / (y * 2)
-        return Tensor._make((~at0).astype(y.data.dtype)) / (y * 2 + Tensor._make(at0.astype(y.data.dtype)))
+        dt = y.data.dtype
+        return Tensor._make(array_op(_as_dtype, at0, dt, True)) / (y * 2 + Tensor._make(array_op(_as_dtype, at0, dt)))
 
     def backward(self, gy):
         return (gy * self._dydv(),)
 
     def jvp(self, tv):
         return tv * self._dydv()
+
+
+def _as_dtype(mask, dt, invert=False):
+    """A boolean mask (or its negation) as 0/1 in dtype ``dt``."""
+    return (~mask if invert else mask).astype(dt)
 
 
 # --------------------------------------------------------------------------- Tensor-level functions

@@ -12,6 +12,7 @@ import numpy as np
 
 import descend.autodiff as ad
 from descend.autodiff import Function
+from descend.autodiff.extend import array_op
 
 from ._util import check_float, const
 from .erf import erf
@@ -39,6 +40,11 @@ def relu(x):
     return ad.relu(x)
 
 
+def _leaky_slope(x, slope):
+    """1 where x > 0, else s, in x's dtype (an ``array_op``: a compiled step remakes it)."""
+    return np.where(x > 0, x.dtype.type(1), x.dtype.type(slope))
+
+
 class LeakyRelu(Function):
     """y = x if x > 0 else s·x;  dy/dx = 1 if x > 0 else s (so the slope at 0 is s, as PyTorch)."""
 
@@ -47,8 +53,7 @@ class LeakyRelu(Function):
         return np.where(x > 0, x, x * x.dtype.type(slope))
 
     def _dydx(self):
-        x = self.inputs[0].data
-        return const(np.where(x > 0, x.dtype.type(1), x.dtype.type(self.slope)))
+        return const(array_op(_leaky_slope, self.inputs[0].data, self.slope))
 
     def backward(self, gy):
         return (gy * self._dydx(),)
@@ -67,7 +72,7 @@ def elu(x, alpha=1.0):
     """g(a) = a if a > 0 else α(eᵃ − 1); g'(a) = 1 if a > 0 else α eᵃ (so g'(0) = α, as PyTorch)."""
     check_float(x, "elu")
     neg = x.clamp(max=0.0)
-    return ad.where(x.data > 0, x, (neg.exp() - 1.0) * alpha)
+    return ad.where(array_op(np.greater, x.data, 0), x, (neg.exp() - 1.0) * alpha)
 
 
 def gelu(x, approximate="none"):

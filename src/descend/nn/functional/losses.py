@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from descend.autodiff import Function, Tensor, where
+from descend.autodiff.extend import array_op
 
 from ._util import as_tensor, check_float, check_reduction, const, elementwise_target, reduce, same_dtype, same_shape
 from .activations import SoftplusCore
@@ -41,7 +42,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
         raise ValueError(f"huber_loss: delta={delta}; expected delta > 0")
     d = input - target
     a = d.abs()
-    loss = where(a.data < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+    loss = where(array_op(np.less, a.data, delta), d * d * 0.5, (a - 0.5 * delta) * delta)
     return reduce(loss, reduction)
 
 
@@ -52,7 +53,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     a = d.abs()
     if beta == 0:
         return reduce(a, reduction)
-    loss = where(a.data < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+    loss = where(array_op(np.less, a.data, beta), d * d * (0.5 / beta), a - 0.5 * beta)
     return reduce(loss, reduction)
 
 
@@ -322,16 +323,40 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     x2, C, sample_shape = _classes_last(input, target, name)
     w = _class_weight(weight, C, input, name)
     y = _labels(target, sample_shape, C, ignore_index, name)
-    valid = y != ignore_index
-    ys = np.where(valid, y, 0)
-    wy = (np.ones(len(y), dtype=input.data.dtype) if w is None else w[ys]) * valid
-    picked = x2[np.arange(len(y)), ys]
-    loss = -picked * const(wy.astype(input.data.dtype, copy=False))
+    ys = array_op(_picked_labels, y, ignore_index)
+    wy = array_op(_label_weights, y, ys, w, ignore_index, input.data.dtype)
+    picked = x2[array_op(np.arange, len(y)), ys]
+    loss = -picked * const(wy)
     if reduction == "none":
         return loss.reshape(*sample_shape)
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / float(wy.sum())
+    return loss.sum() / const(array_op(_total, wy))
+
+
+def _total(w):
+    """Σ w as a 0-d array (the divisor of the "mean" reduction)."""
+    return np.asarray(w.sum())
+
+
+def _other_classes(y, C, w, dt):
+    """(M, C): 1 (or the class weight w_y) in every column but the label's, 0 there."""
+    mask = np.ones((len(y), C), dtype=dt)
+    mask[np.arange(len(y)), y] = 0
+    if w is not None:
+        mask *= w[y][:, None]
+    return mask
+
+
+def _picked_labels(y, ignore_index):
+    """The label of each sample, 0 for an ignored one (any valid index: its weight is 0)."""
+    return np.where(y != ignore_index, y, 0)
+
+
+def _label_weights(y, ys, w, ignore_index, dt):
+    """w_y per sample (1 without class weights), 0 for an ignored sample, in dtype ``dt``."""
+    wy = (np.ones(len(y), dtype=dt) if w is None else w[ys]) * (y != ignore_index)
+    return wy.astype(dt, copy=False)
 
 
 # --------------------------------------------------------------------------- binary classification
@@ -435,16 +460,11 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     w = _class_weight(weight, C, input, name)
     y = _labels(target, sample_shape, C, None, name)
     M = len(y)
-    rows = np.arange(M)
-    xy = x2[rows, y].reshape(M, 1)
+    xy = x2[array_op(np.arange, M), y].reshape(M, 1)
     z = (x2 - xy + margin).relu()
     if p == 2:
         z = z * z
-    mask = np.ones((M, C), dtype=input.data.dtype)
-    mask[rows, y] = 0
-    if w is not None:
-        mask *= w[y][:, None]
-    loss = (z * const(mask)).sum(dim=1) / float(C)
+    loss = (z * const(array_op(_other_classes, y, C, w, input.data.dtype))).sum(dim=1) / float(C)
     if reduction == "none":
         return loss.reshape(*sample_shape)
     return reduce(loss, reduction)
@@ -462,7 +482,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        pos = target.data > 0
+        pos = array_op(np.greater, target.data, 0)
         safe = where(pos, target, const(np.ones((), dtype=input.data.dtype)))
         loss = target * safe.log() - target * input
     if reduction == "batchmean":
