@@ -617,3 +617,32 @@ def test_layers_and_losses_with_data_dependent_backward_are_replayed(name, make,
         results.append((model, [fn(xs[i % 3], ts[i % 3]).data.copy() for i in range(12)]))
     assert fn.replays == 10
     _assert_same(results[0][0], results[1][0], results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("loss", [F.cross_entropy, lambda z, t: F.nll_loss(z.log_softmax(dim=1), t)])
+def test_a_replayed_step_checks_each_batch_of_labels(loss):
+    """A label out of range in a later batch raises the eager error at the replayed call (it is not
+    read as a negative index), and nothing is updated."""
+    batches = _batches(4)
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, t):
+        opt.zero_grad()
+        value = loss(model(x), t)
+        value.backward()
+        opt.step()
+        return value
+
+    fn = dc.compile(step, strict=True)
+    for x, t in batches[:3]:
+        fn(x, t)
+    before = [p.data.copy() for p in model.parameters()]
+    x, t = batches[3]
+    bad = t.data.copy()
+    bad[2] = -1
+    with pytest.raises(ValueError, match=r"label -1 is out of range for 4 classes"):
+        fn(x, dc.from_numpy(bad))
+    assert fn.replays == 2
+    for p, b in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, b)

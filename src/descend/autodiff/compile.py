@@ -56,7 +56,7 @@ from .function import Function
 from .mode import state
 from .tensor import Tensor
 
-__all__ = ["compile", "host_op", "array_op", "guard_attribute", "CompileError"]
+__all__ = ["compile", "host_op", "array_op", "guard_attribute", "tracing", "CompileError"]
 
 
 class CompileError(RuntimeError):
@@ -316,6 +316,13 @@ def array_op(fn, *args):
         if tracer is not None and not tracer.host_depth:
             return tracer.call(fn, args)
     return fn(*args)
+
+
+def tracing():
+    """True while a ``dc.compile`` trace records the running step. Code that branches on data only
+    to skip work (``if mask.any(): y = where(mask, ...)``) takes the general branch while tracing,
+    so that the recording is right for every batch the replay will see."""
+    return state.special and state.tracer is not None
 
 
 def _as_array(fn):

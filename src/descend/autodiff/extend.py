@@ -29,19 +29,21 @@ these names (and the public ``descend.autodiff`` API), never through a name that
 - :func:`array_op` runs a computation on arrays that the graph does not record (a dropout mask
   drawn from the generator, batch normalization's running statistics): ``dc.compile`` records
   the call and makes it again at each replay, with the replay's arrays.
+- :func:`tracing` is True while ``dc.compile`` records a step: a branch on data that only skips
+  work takes its general path then.
 - :func:`guard_attribute` reads an attribute that decides what a step computes (a module's
   ``training`` flag): ``dc.compile`` keeps one recording per value of it.
 - An optimizer whose ``step`` needs a closure says so with the class attribute
   ``needs_closure = True``; :func:`needs_closure` reads it (the training loop asks it, never a name).
 """
 
-from .compile import array_op, guard_attribute, host_op
+from .compile import array_op, guard_attribute, host_op, tracing
 from .hold import holder, lift, restore
 from .mode import not_replayable, state
 from .tensor import Tensor, check_array
 
 __all__ = ["wrap", "inplace", "held_by", "set_tangent", "clear_tangent", "tangent", "only_tangent_wanted",
-           "needs_closure", "host_op", "array_op", "guard_attribute", "not_replayable"]
+           "needs_closure", "host_op", "array_op", "guard_attribute", "tracing", "not_replayable"]
 
 
 def wrap(array, requires_grad=False):

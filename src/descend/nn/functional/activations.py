@@ -12,7 +12,7 @@ import numpy as np
 
 import descend.autodiff as ad
 from descend.autodiff import Function
-from descend.autodiff.extend import array_op
+from descend.autodiff.extend import array_op, tracing
 
 from ._util import check_float, const
 from .erf import erf
@@ -122,8 +122,8 @@ def softplus(x, beta=1.0, threshold=20.0):
     sp = SoftplusCore.apply(z)
     if beta != 1.0:
         sp = sp * (1.0 / beta)
-    over = z.data > threshold
-    if over.any():
+    over = array_op(np.greater, z.data, threshold)
+    if tracing() or over.any():   # (a compiled step takes the general branch)
         return ad.where(over, x, sp)
     return sp
 

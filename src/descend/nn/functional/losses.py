@@ -57,6 +57,13 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     return reduce(loss, reduction)
 
 
+def _clamp_offset(var, eps):
+    """max(σ², ε) − σ², after checking σ² ≥ 0 (an ``array_op``: a compiled step checks each batch)."""
+    if (var < 0).any():
+        raise ValueError("gaussian_nll_loss: var has negative entries; variances must be non-negative")
+    return np.maximum(var, var.dtype.type(eps)) - var
+
+
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """l = ½ (log max(σ², ε) + (ŷ − y)² / max(σ², ε)) (+ ½ log 2π if ``full``), PyTorch's GaussianNLLLoss.
 
@@ -74,10 +81,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         elif not (input.ndim >= 1 and var.shape == input.shape[:-1] + (1,)):
             raise ValueError(f"gaussian_nll_loss: var has shape {tuple(var.shape)}; expected the input's shape "
                              f"{tuple(input.shape)}, or it with a last dimension of 1 or one dimension fewer")
-    if (var.data < 0).any():
-        raise ValueError("gaussian_nll_loss: var has negative entries; variances must be non-negative")
     # max(σ², ε) as σ² plus a constant: the derivative passes through unchanged (also the tangent of σ²)
-    v = var + const(np.maximum(var.data, var.data.dtype.type(eps)) - var.data)
+    v = var + const(array_op(_clamp_offset, var.data, eps))
     d = input - target
     loss = (v.log() + d * d / v) * 0.5
     if full:
@@ -114,7 +119,13 @@ def _labels(target, sample_shape, C, ignore_index, name):
     if tuple(y.shape) != tuple(sample_shape):
         raise ValueError(f"{name}: target shape {tuple(y.shape)} does not match the input: "
                          f"expected {tuple(sample_shape)} (the input's shape without its class dimension)")
-    y = y.reshape(-1).astype(np.int64)  # a copy: the backward pass reads the labels
+    return array_op(_labels_in_range, y, C, ignore_index, name)   # a compiled step checks each batch
+
+
+def _labels_in_range(y, C, ignore_index, name):
+    """y as a flat int64 copy (the backward pass reads the labels); ValueError naming the first label
+    outside 0..C−1 that is not ``ignore_index``."""
+    y = y.reshape(-1).astype(np.int64)
     bad = ((y < 0) | (y >= C)) & (y != ignore_index)
     if bad.any():
         label = int(y[bad][0])
@@ -391,6 +402,12 @@ class BinaryCrossEntropyFn(Function):
         return out
 
 
+def _check_probabilities(p, name):
+    if ((p < 0) | (p > 1)).any():
+        raise ValueError(f"{name}: input must hold probabilities in [0, 1], found values from {p.min()} to "
+                         f"{p.max()}; use binary_cross_entropy_with_logits for logits")
+
+
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """l = −w (y log p + (1 − y) log(1 − p)) for probabilities p ∈ [0, 1] (logs clamped at −100, as PyTorch).
 
@@ -398,9 +415,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """
     name = "binary_cross_entropy"
     target = elementwise_target(input, target, reduction, name)
-    if ((input.data < 0) | (input.data > 1)).any():
-        raise ValueError(f"{name}: input must hold probabilities in [0, 1], found values from {input.data.min()} to "
-                         f"{input.data.max()}; use binary_cross_entropy_with_logits for logits")
+    array_op(_check_probabilities, input.data, name)   # (each batch, also in a compiled step)
     loss = BinaryCrossEntropyFn.apply(input, target)
     if weight is not None:
         loss = loss * as_tensor(weight, name, input)
@@ -427,6 +442,14 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return reduce(loss, reduction)
 
 
+def _signs(t, dt, name):
+    """The targets in dtype ``dt``, after checking each is −1 or +1 (an ``array_op``: checked at each batch)."""
+    if not np.isin(t, (-1, 1)).all():
+        bad = t[~np.isin(t, (-1, 1))].reshape(-1)[0]
+        raise ValueError(f"{name}: target value {bad} is not -1 or +1; the hinge loss needs targets t in {{-1, +1}}")
+    return t.astype(dt)
+
+
 def hinge_loss(input, target, margin=1.0, reduction="mean"):
     """The notes' hinge loss l = max(0, 1 − t·y) for targets t ∈ {−1, +1} and scores y (``margin`` replaces 1).
 
@@ -437,10 +460,7 @@ def hinge_loss(input, target, margin=1.0, reduction="mean"):
     check_reduction(reduction, name)
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
     same_shape(input, const(t), name)
-    if not np.isin(t, (-1, 1)).all():
-        bad = t[~np.isin(t, (-1, 1))].reshape(-1)[0]
-        raise ValueError(f"{name}: target value {bad} is not -1 or +1; the hinge loss needs targets t in {{-1, +1}}")
-    t = const(t.astype(input.data.dtype))
+    t = const(array_op(_signs, t, input.data.dtype, name))
     return reduce((margin - t * input).relu(), reduction)
 
 
