@@ -14,9 +14,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..compile import array_op
+from ..compile import array_op, tracing
 from ..function import Function
-from ..mode import state
 from ..tensor import Tensor
 from .convert import floating
 
@@ -212,7 +211,7 @@ class StdSqrt(Function):
     def _dydv(self):
         y = self.output()
         at0 = array_op(np.equal, y.data, 0)
-        if state.tracer is None and not at0.any():   # (a compiled step takes the general branch)
+        if not tracing() and not at0.any():   # (a compiled step takes the general branch)
             return 1 / (y * 2)
         dt = y.data.dtype
         return Tensor._make(array_op(_as_dtype, at0, dt, True)) / (y * 2 + Tensor._make(array_op(_as_dtype, at0, dt)))
