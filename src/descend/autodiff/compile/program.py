@@ -1,0 +1,172 @@
+"""The replayable form of a tape: a flat list of kernels over numbered arrays, run without a graph."""
+
+import copy
+import functools
+import time
+
+import numpy as np
+
+from ..tensor import Tensor
+from .compare import _classify
+from .trace import _Attr, _Slot, _host_name, _name
+
+
+class _Program:
+    """The replayable form of a tape: ops over a list of arrays."""
+
+    def __init__(self, t1, t2, ret_spec):
+        self.n = len(t2.arrays)
+        self.template = [None] * self.n
+        self.tensor_slots = []
+        self.derived = []
+        self.arg_slots = []
+        for s, kind in enumerate(t2.kinds):
+            if kind == "arg":
+                self.arg_slots.append((s, t2.owners[s]))
+            elif kind == "ext":
+                how = _classify(t1, t2, s)
+                if how[0] == "fail":
+                    self.failure = how[1]
+                    return
+                if how[0] == "tensor":
+                    self.tensor_slots.append((s, how[1]))
+                elif how[0] == "derived":
+                    self.derived.append((s,) + how[1:])
+                else:
+                    self.template[s] = how[1]
+        self.failure = None
+        loads = {}   # op index -> [(slot, name)]: arrays that box's forward keeps, read right after it runs
+        for slot, (kind, owner) in enumerate(zip(t2.kinds, t2.owners)):
+            if kind == "attr":
+                loads.setdefault(owner[0], []).append((slot, owner[1]))
+        ops = []
+        for k, op in enumerate(t2.ops):
+            if op[0] == "box":
+                _, fn, ins, opts, out = op
+                dyn = [(k, _replay_value(v, t2)) for k, v in opts.items() if _varies(v)]
+                ops.append((0, fn.forward, ins, opts, dyn, out))
+            elif op[0] == "leaf":
+                ops.append((1, op[1], op[2], op[3]))
+            elif op[0] == "call":
+                _, fn, spec, out, _ = op
+                dyn = [(i, v.index) for i, v in enumerate(spec) if isinstance(v, _Slot)]
+                ops.append((3, fn, spec, dyn, out))
+            else:
+                ops.append((2, op[1], op[2], op[3]))
+            for slot, name in loads.get(k, ()):
+                ops.append((3, functools.partial(getattr, op[1], name), (), [], slot))
+        self.ops = ops
+        self.ret = ret_spec
+
+    def timed(self, times):
+        """A copy of this program whose operations add their seconds to ``times`` (a list of
+        [name, seconds] per operation, in the tape's order)."""
+        def clock(k, fn):
+            def timed_fn(*args, **kwargs):
+                t0 = time.perf_counter()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    times[k][1] += time.perf_counter() - t0
+            return timed_fn
+
+        names = {0: lambda op: type(op[1].__self__).__name__, 1: lambda op: "gradient into .grad",
+                 2: lambda op: _host_name(op[1], op[2]), 3: lambda op: f"array_op {_name(op[1])}"}
+        timed = copy.copy(self)
+        timed.ops = []
+        for k, op in enumerate(self.ops):
+            times.append([names[op[0]](op), 0.0])
+            if op[0] == 1:   # a leaf's gradient write: timed as a host call of its own
+                t, slot, mode = op[1:]
+                timed.ops.append((3, clock(k, functools.partial(_write_grad, t, mode)), (_Slot(slot),), [(0, slot)],
+                                  None))
+            else:
+                timed.ops.append((op[0], clock(k, op[1])) + op[2:])
+        return timed
+
+    def run(self, arg_arrays):
+        vals = self.template.copy()
+        for s, i in self.arg_slots:
+            vals[s] = arg_arrays[i]
+        for s, t in self.tensor_slots:
+            vals[s] = t.data
+        for s, i, shape, dtype in self.derived:
+            vals[s] = np.asarray(arg_arrays[i]).reshape(shape).astype(dtype)
+        for op in self.ops:
+            kind = op[0]
+            if kind == 0:
+                _, forward, ins, opts, dyn, out = op
+                if dyn:
+                    opts = dict(opts)
+                    for k, s in dyn:   # a slot's array, or how to make the option from the arrays
+                        opts[k] = vals[s] if s.__class__ is int else s(vals)
+                vals[out] = forward(*[vals[i] for i in ins], **opts) if opts else forward(*[vals[i] for i in ins])
+            elif kind == 1:
+                _write_grad(op[1], op[3], vals[op[2]])
+            elif kind == 2:
+                op[1](*op[2], **op[3])
+            else:
+                _, fn, args, dyn, out = op
+                if dyn:
+                    args = list(args)
+                    for i, s in dyn:
+                        args[i] = vals[s]
+                r = fn(*args)
+                if out is not None:
+                    vals[out] = r
+        return _rebuild(self.ret, vals)
+
+
+def _varies(v):
+    """Whether a recorded option is made anew at each replay (holds a slot or a kept attribute)."""
+    return isinstance(v, (_Slot, _Attr)) or (isinstance(v, tuple) and any(isinstance(x, _Slot) for x in v))
+
+
+def _replay_value(v, t2):
+    """How a replay makes option ``v``: a slot index, or a function of the replay's arrays."""
+    if isinstance(v, _Slot):
+        return v.index
+    if isinstance(v, _Attr):
+        box, name = t2.ops[v.op][1], v.name
+        return lambda vals: getattr(box, name)
+    return lambda vals: tuple(vals[x.index] if isinstance(x, _Slot) else x for x in v)
+
+
+def _write_grad(t, mode, g):
+    """Leaf ``t``'s gradient g as the eager engine writes it: added to, stored as, or copied into
+    ``t.grad`` (``mode`` "add", "set", "copy")."""
+    if mode == "add" and t.grad is not None:
+        t.grad = Tensor._make(t.grad.data + g)
+    else:
+        t.grad = Tensor._make(g if mode == "set" else g.copy())
+
+
+def _ret_spec(value, trace):
+    """The structure of the step's return value, Tensors replaced by their slots."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        s = trace.slot_of.get(id(value.data))
+        if s is None or trace.arrays[s] is not value.data:
+            raise _Unsupported("the step returns a tensor that no recorded operation made")
+        return _Slot(s)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_ret_spec(v, trace) for v in value)
+    if isinstance(value, dict):
+        return {k: _ret_spec(v, trace) for k, v in value.items()}
+    raise _Unsupported(f"the step returns a {type(value).__name__}; a compiled step may return Tensors, None, "
+                       "or lists, tuples and dicts of them")
+
+
+def _rebuild(spec, vals):
+    if spec is None:
+        return None
+    if isinstance(spec, _Slot):
+        return Tensor._make(vals[spec.index])
+    if isinstance(spec, (list, tuple)):
+        return type(spec)(_rebuild(v, vals) for v in spec)
+    return {k: _rebuild(v, vals) for k, v in spec.items()}
+
+
+class _Unsupported(Exception):
+    pass
