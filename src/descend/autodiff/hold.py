@@ -161,6 +161,8 @@ def _overlapping(array):
 
 def restore(lifted):
     """Make the arrays returned by :func:`lift` read-only again (views before their bases)."""
+    if not lifted and not _pending:   # nothing was lifted (the usual case): no lock to take
+        return
     with _lock:
         for a in reversed(lifted):
             a.setflags(False)
