@@ -118,6 +118,8 @@ class CompiledStep:
                 return out
             entry.program = prog
             entry.varied = entry.varied or not _unchanged(prev.arg_copies, trace.args)
+            if entry.varied:   # never traced again: keep no recorded arrays
+                entry.last = None
         return out
 
     def _key(self, args, kwargs):
