@@ -1,24 +1,36 @@
 """Fused single-pass updates (Numba, optional): the same arithmetic as the NumPy updates, one sweep.
 
 NumPy has no fused multiply-add, so an Adam step over a tensor is about a dozen passes over
-memory (one per ufunc). With Numba installed (``pip install descend[compile]``) the update is
-one compiled loop per tensor that reads θ, g, s, r once and writes them once. Each element goes
-through the same IEEE operations, in the same order and precision, as the NumPy code (no
-``fastmath``; the Python scalars are rounded to the arrays' dtype first, as NumPy does), so the
+memory (one per ufunc), an RMSprop step about ten, SGD with momentum four to six. With Numba
+installed (``pip install descend[compile]``) each update is one compiled loop per tensor that reads
+θ, g and the state once and writes them once. Each element goes through the same IEEE operations,
+in the same order and precision, as the NumPy code (no ``fastmath``; the Python scalars are
+rounded to the arrays' dtype first, as NumPy 2 does with a Python float and an array), so the
 results are bit-identical to it; ``tests/optim/test_fused.py`` checks that. The kernels release
 the GIL, so :func:`~descend.optim.parallel.across_threads` still splits large tensors among
 threads. Kernels are compiled on first use and cached on disk (``cache=True``).
 
+Fused here (each as its module's NumPy update, with L2 weight decay coupled into g; never
+``maximize``):
+
+- Adam/AdamW without amsgrad (:func:`adam`, :func:`adam_many`);
+- SGD, with or without momentum, dampening and Nesterov, once the momentum buffer exists
+  (:func:`sgd`, :func:`sgd_many`);
+- RMSprop, plain, centered, with momentum or Nesterov momentum (:func:`rmsprop`, :func:`rmsprop_many`);
+- Adagrad with ``lr_decay`` (:func:`adagrad`, :func:`adagrad_many`).
+
 Without Numba, or with ``DESCEND_FUSED=0`` in the environment, or for arrays the kernel does not
-take (not contiguous, not float32/float64, dtypes that differ), :func:`adam` returns False and the
-caller runs its NumPy code.
+take (not contiguous, not float32/float64, dtypes that differ), the single-tensor functions return
+False and the caller runs its NumPy code. The ``*_many`` functions are the multi-tensor updates:
+``CHUNK`` tensors per compiled call, in one thread; :func:`flat_state` gathers their arrays.
 """
 
 import os
 
 import numpy as np
 
-__all__ = ["available", "adam", "adam_many", "takes"]
+__all__ = ["available", "takes", "flat_state", "CHUNK", "adam", "adam_many", "sgd", "sgd_many", "rmsprop",
+           "rmsprop_many", "adagrad", "adagrad_many"]
 
 _KERNELS = {}
 _STATE = {"tried": False, "numba": None}
@@ -41,12 +53,17 @@ def available():
     return _numba() is not None
 
 
+def _jit(fn):
+    return _numba().njit(nogil=True, cache=True, fastmath=False, error_model="numpy")(fn)
+
+
+# ---------------------------------------------------------------- one tensor per call (flat arrays)
+# Each kernel writes, per element, what its module's NumPy update computes with one ufunc per
+# line; the comment above each states the formula, the NumPy code the operation order.
+
 def _adam_kernel():
     k = _KERNELS.get("adam")
     if k is None:
-        numba = _numba()
-
-        @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
         def adam_kernel(p, g, m, v, c1, b2, c2, e, k):  # pragma: no cover - compiled
             # per element, as adam.adam_update: t = (g − s)(1 − ρ₁); s += t; r = r ρ₂ + g²(1 − ρ₂);
             # θ −= s / (√r + δ√bc₂) · (ε√bc₂ / bc₁)
@@ -58,38 +75,188 @@ def _adam_kernel():
                 v[i] = vi
                 p[i] = p[i] - (mi / (np.sqrt(vi) + e)) * k
 
-        k = _KERNELS["adam"] = adam_kernel
+        k = _KERNELS["adam"] = _jit(adam_kernel)
     return k
 
+
+def _sgd_kernel():
+    k = _KERNELS.get("sgd")
+    if k is None:
+        def sgd_kernel(p, g, b, wd, mom, damp, lr, decay, momentum, nesterov):  # pragma: no cover - compiled
+            # per element, as sgd.sgd_update: d = θλ + g (decay); b = bα + d(1 − τ) (momentum; b is
+            # not read otherwise); θ −= (bα + d)ε (nesterov), bε (momentum), dε (neither).
+            # d·(1 − τ) with τ = 0 is d·1 = d exactly, NumPy's b += d.
+            for i in range(p.size):
+                d = g[i]
+                if decay:
+                    d = p[i] * wd + d
+                if momentum:
+                    bi = b[i] * mom + d * damp
+                    b[i] = bi
+                    if nesterov:
+                        t = (bi * mom + d) * lr
+                    else:
+                        t = bi * lr
+                else:
+                    t = d * lr
+                p[i] = p[i] - t
+
+        k = _KERNELS["sgd"] = _jit(sgd_kernel)
+    return k
+
+
+def _rmsprop_kernel():
+    k = _KERNELS.get("rmsprop")
+    if k is None:
+        def rmsprop_kernel(p, g, r, b, a, wd, rho, c, eps, mom, lr,
+                           decay, centered, momentum, nesterov):  # pragma: no cover - compiled
+            # per element, as rmsprop.rmsprop_update: d = θλ + g (decay); r = rρ + d²(1 − ρ);
+            # a = a + (d − a)(1 − ρ) and q = d / (√(r − a²) + δ) (centered), else q = d / (√r + δ);
+            # b = bα + q and θ −= (q + bα)ε (nesterov) or bε (momentum), else θ −= qε.
+            # b and a are not read when their option is off.
+            for i in range(p.size):
+                d = g[i]
+                if decay:
+                    d = p[i] * wd + d
+                ri = r[i] * rho + (d * d) * c
+                r[i] = ri
+                if centered:
+                    ai = a[i] + (d - a[i]) * c
+                    a[i] = ai
+                    q = d / (np.sqrt(ri - ai * ai) + eps)
+                else:
+                    q = d / (np.sqrt(ri) + eps)
+                if momentum:
+                    bi = b[i] * mom + q
+                    b[i] = bi
+                    if nesterov:
+                        t = (q + bi * mom) * lr
+                    else:
+                        t = bi * lr
+                else:
+                    t = q * lr
+                p[i] = p[i] - t
+
+        k = _KERNELS["rmsprop"] = _jit(rmsprop_kernel)
+    return k
+
+
+def _adagrad_kernel():
+    k = _KERNELS.get("adagrad")
+    if k is None:
+        def adagrad_kernel(p, g, s, wd, eps, clr, decay):  # pragma: no cover - compiled
+            # per element, as adagrad.adagrad_update: d = θλ + g (decay); r = r + d²;
+            # θ −= (d / (√r + δ)) ε_t
+            for i in range(p.size):
+                d = g[i]
+                if decay:
+                    d = p[i] * wd + d
+                si = s[i] + d * d
+                s[i] = si
+                p[i] = p[i] - (d / (np.sqrt(si) + eps)) * clr
+
+        k = _KERNELS["adagrad"] = _jit(adagrad_kernel)
+    return k
+
+
+# ---------------------------------------------------------------- CHUNK tensors per call
+# One loop per kernel (Numba cannot index a tuple of arrays by a runtime index inside a generic
+# wrapper of varying arity): each calls its one-tensor kernel on every tensor of the chunk.
 
 def _adam_many_kernel():
     k = _KERNELS.get("adam_many")
     if k is None:
-        numba = _numba()
         one = _adam_kernel()
 
-        @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
         def adam_many_kernel(ps, gs, ms, vs, c1, b2, c2, e, k):  # pragma: no cover - compiled
             for j in range(len(ps)):
                 one(ps[j], gs[j], ms[j], vs[j], c1, b2, c2, e, k)
 
-        k = _KERNELS["adam_many"] = adam_many_kernel
+        k = _KERNELS["adam_many"] = _jit(adam_many_kernel)
     return k
 
 
-def _takes(dt, param, grad, exp_avg, exp_avg_sq):
-    """Whether the kernel takes these arrays: float32 or float64 ``dt`` for all, C-contiguous, of
-    θ's shape, and θ, s and r writable."""
+def _sgd_many_kernel():
+    k = _KERNELS.get("sgd_many")
+    if k is None:
+        one = _sgd_kernel()
+
+        def sgd_many_kernel(ps, gs, bs, wd, mom, damp, lr, decay, momentum, nesterov):  # pragma: no cover
+            for j in range(len(ps)):
+                one(ps[j], gs[j], bs[j], wd, mom, damp, lr, decay, momentum, nesterov)
+
+        k = _KERNELS["sgd_many"] = _jit(sgd_many_kernel)
+    return k
+
+
+def _rmsprop_many_kernel():
+    k = _KERNELS.get("rmsprop_many")
+    if k is None:
+        one = _rmsprop_kernel()
+
+        def rmsprop_many_kernel(ps, gs, rs, bs, as_, wd, rho, c, eps, mom, lr,
+                                decay, centered, momentum, nesterov):  # pragma: no cover - compiled
+            for j in range(len(ps)):
+                one(ps[j], gs[j], rs[j], bs[j], as_[j], wd, rho, c, eps, mom, lr, decay, centered, momentum, nesterov)
+
+        k = _KERNELS["rmsprop_many"] = _jit(rmsprop_many_kernel)
+    return k
+
+
+def _adagrad_many_kernel():
+    k = _KERNELS.get("adagrad_many")
+    if k is None:
+        one = _adagrad_kernel()
+
+        def adagrad_many_kernel(ps, gs, ss, wd, eps, clr, decay):  # pragma: no cover - compiled
+            for j in range(len(ps)):
+                one(ps[j], gs[j], ss[j], wd, eps, clr, decay)
+
+        k = _KERNELS["adagrad_many"] = _jit(adagrad_many_kernel)
+    return k
+
+
+# ---------------------------------------------------------------- which arrays the kernels take
+
+def _takes(dt, param, *arrays):
+    """Whether the kernel takes these arrays: float32 or float64 ``dt`` for θ and all ``arrays``,
+    C-contiguous, of θ's shape, and θ and the state (all but the gradient) writable."""
     return (dt in (np.float32, np.float64)
-            and all(a.dtype == dt and a.flags.c_contiguous and a.shape == param.shape
-                    for a in (param, grad, exp_avg, exp_avg_sq))
-            and param.flags.writeable and exp_avg.flags.writeable and exp_avg_sq.flags.writeable)
+            and all(a.dtype == dt and a.flags.c_contiguous and a.shape == param.shape for a in (param,) + arrays)
+            and param.flags.writeable and all(a.flags.writeable for a in arrays[1:]))
 
 
-def takes(param, exp_avg, exp_avg_sq):
-    """Whether the kernels take these persistent arrays of one tensor: θ, s, r of one float32 or
-    float64 dtype and one shape, C-contiguous and writable (its gradient is checked per step)."""
-    return available() and _takes(param.dtype, param, param, exp_avg, exp_avg_sq)
+def takes(param, *state):
+    """Whether the kernels take these persistent arrays of one tensor: θ and its state arrays, of
+    one float32 or float64 dtype and one shape, C-contiguous and writable (its gradient is checked
+    per step)."""
+    return available() and _takes(param.dtype, param, param, *state)
+
+
+def flat_state(optimizer, grads, names):
+    """For each (p, g) of ``grads``: (θ, g, state[name] for name in ``names``) as flat views, or None
+    when the kernels do not take one of them (a state array missing, not contiguous, another dtype).
+
+    The flat views of θ and the state are made once and kept in ``optimizer._flat`` while
+    ``p.data`` and those state arrays stay the same objects (a parameter or state array replaced,
+    by ``p.data = ...`` or ``load_state_dict``, gets new views), so a step costs a few µs of Python
+    per tensor."""
+    flat = optimizer.__dict__.setdefault("_flat", {})
+    out = []
+    for p, g in grads:
+        st = optimizer.state[p]
+        if any(st.get(name) is None for name in names):
+            return None
+        arrays = (p.data,) + tuple(st[name] for name in names)
+        views = flat.get(id(p))
+        if views is None or len(views[0]) != len(arrays) or any(a is not b for a, b in zip(views[0], arrays)):
+            if not takes(*arrays):
+                return None
+            views = flat[id(p)] = (arrays, tuple(a.reshape(-1) for a in arrays))
+        if not g.flags.c_contiguous:  # Optimizer._grads checked its shape and dtype
+            return None
+        out.append((views[1][0], g.reshape(-1)) + views[1][1:])
+    return out
 
 
 #: tensors per compiled multi-tensor call: a fixed tuple length, so that one compiled signature
@@ -97,34 +264,118 @@ def takes(param, exp_avg, exp_avg_sq):
 CHUNK = 8
 
 
+def _run_many(kernel, arrays, floats, flags=()):
+    """``kernel(*chunk, *floats, *flags)`` over every tensor, ``CHUNK`` tensors per call (a
+    multi-tensor update: a few dispatches for the whole model, not one per tensor), in one thread.
+
+    ``arrays`` = tuples of flat arrays, one tuple per kernel argument (θs, gs, then the state), all
+    taken by the kernels; ``floats`` are rounded to each tensor's dtype first (as NumPy 2 does with
+    a Python float and an array), so the tensors of each dtype go through the kernel together."""
+    by_dtype = {}
+    for k, p in enumerate(arrays[0]):
+        by_dtype.setdefault(p.dtype, []).append(k)
+    for dt, idx in by_dtype.items():
+        cols = arrays if len(by_dtype) == 1 else [tuple(col[k] for k in idx) for col in arrays]
+        pad = (-len(idx)) % CHUNK
+        if pad:
+            empty = (np.empty(0, dt),) * pad
+            cols = [col + empty for col in cols]
+        scalars = tuple(dt.type(x) for x in floats) + tuple(bool(f) for f in flags)
+        for i in range(0, len(idx) + pad, CHUNK):
+            kernel(*[col[i:i + CHUNK] for col in cols], *scalars)
+
+
+def _run_one(kernel, param, grad, state, floats, flags=()):
+    """``kernel`` on one tensor (flat views), the floats rounded to its dtype; False (nothing
+    changed) when the kernels are unavailable or do not take these arrays."""
+    dt = param.dtype
+    if not available() or not _takes(dt, param, grad, *state):
+        return False
+    kernel(param.reshape(-1), grad.reshape(-1), *[a.reshape(-1) for a in state],
+           *(dt.type(x) for x in floats), *(bool(f) for f in flags))
+    return True
+
+
+# ---------------------------------------------------------------- the updates
+
+def _adam_floats(beta1, beta2, eps_term, step_scale):
+    return 1.0 - beta1, beta2, 1.0 - beta2, eps_term, step_scale
+
+
 def adam_many(arrays, beta1, beta2, eps_term, step_scale):
-    """:func:`adam` on many tensors with the same step and hyperparameters, ``CHUNK`` tensors per
-    compiled call (a multi-tensor update: a few dispatches for the whole model, not one per
-    tensor); ``arrays`` = (θs, gs, ss, rs), tuples of flat arrays that :func:`takes` and the
-    gradients' C-contiguity and dtype have been checked for."""
-    ps, gs, ms, vs = arrays
-    dt = ps[0].dtype
-    s = dt.type
-    scalars = (s(1.0 - beta1), s(beta2), s(1.0 - beta2), s(eps_term), s(step_scale))
-    kernel = _adam_many_kernel()
-    n = len(ps)
-    pad = (-n) % CHUNK
-    if pad:
-        empty = (np.empty(0, dt),) * pad
-        ps, gs, ms, vs = ps + empty, gs + empty, ms + empty, vs + empty
-    for i in range(0, n + pad, CHUNK):
-        j = i + CHUNK
-        kernel(ps[i:j], gs[i:j], ms[i:j], vs[i:j], *scalars)
+    """:func:`adam` on many tensors with the same step and hyperparameters; ``arrays`` = (θs, gs,
+    ss, rs), tuples of flat arrays that :func:`takes` and the gradients' C-contiguity and dtype
+    have been checked for."""
+    _run_many(_adam_many_kernel(), arrays, _adam_floats(beta1, beta2, eps_term, step_scale))
 
 
 def adam(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps_term, step_scale):
     """One Adam update in one pass, bit-identical to :func:`descend.optim.adam.adam_update`
     without amsgrad (``eps_term`` = δ√bc₂, ``step_scale`` = ε√bc₂/bc₁, ``grad`` already coupled).
     Returns False (and changes nothing) when the fused kernel cannot take these arrays."""
-    dt = param.dtype
-    if not available() or not _takes(dt, param, grad, exp_avg, exp_avg_sq):
+    return available() and _run_one(_adam_kernel(), param, grad, (exp_avg, exp_avg_sq),
+                                    _adam_floats(beta1, beta2, eps_term, step_scale))
+
+
+def _sgd_floats(lr, momentum, dampening, weight_decay):
+    return weight_decay, momentum, 1.0 - dampening, lr
+
+
+def sgd_many(arrays, lr, momentum, dampening, weight_decay, nesterov):
+    """:func:`sgd` on many tensors; ``arrays`` = (θs, gs, bs) with momentum (flat, checked as for
+    :func:`adam_many`), (θs, gs) without."""
+    if momentum == 0:
+        arrays = (arrays[0], arrays[1], arrays[0])   # b is not read without momentum
+    _run_many(_sgd_many_kernel(), arrays, _sgd_floats(lr, momentum, dampening, weight_decay),
+              (weight_decay != 0, momentum != 0, nesterov))
+
+
+def sgd(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov):
+    """One SGD update in one pass, bit-identical to :func:`descend.optim.sgd.sgd_update` without
+    maximize, on an existing momentum buffer (None without momentum). Returns False (and changes
+    nothing) when the fused kernel cannot take these arrays."""
+    buf = param if momentum == 0 else momentum_buffer
+    return available() and _run_one(_sgd_kernel(), param, grad, (buf,),
+                                    _sgd_floats(lr, momentum, dampening, weight_decay),
+                                    (weight_decay != 0, momentum != 0, nesterov))
+
+
+def _rmsprop_floats(lr, alpha, eps, weight_decay, momentum):
+    return weight_decay, alpha, 1.0 - alpha, eps, momentum, lr
+
+
+def rmsprop_many(arrays, lr, alpha, eps, weight_decay, momentum, centered, nesterov):
+    """:func:`rmsprop` on many tensors; ``arrays`` = (θs, gs, rs, bs, as) with None for the buffers
+    an option does not use (flat, checked as for :func:`adam_many`)."""
+    ps, gs, rs, bs, as_ = arrays
+    _run_many(_rmsprop_many_kernel(), (ps, gs, rs, rs if bs is None else bs, rs if as_ is None else as_),
+              _rmsprop_floats(lr, alpha, eps, weight_decay, momentum),
+              (weight_decay != 0, centered, momentum > 0, nesterov))
+
+
+def rmsprop(param, grad, square_avg, lr, alpha, eps, weight_decay, momentum, centered, momentum_buffer, grad_avg,
+            nesterov):
+    """One RMSprop update in one pass, bit-identical to :func:`descend.optim.rmsprop.rmsprop_update`
+    without maximize. Returns False (and changes nothing) when the fused kernel cannot take these
+    arrays."""
+    b = momentum_buffer if momentum > 0 else square_avg
+    a = grad_avg if centered else square_avg
+    if b is None or a is None:
         return False
-    s = dt.type
-    _adam_kernel()(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
-                   s(1.0 - beta1), s(beta2), s(1.0 - beta2), s(eps_term), s(step_scale))
-    return True
+    return available() and _run_one(_rmsprop_kernel(), param, grad, (square_avg, b, a),
+                                    _rmsprop_floats(lr, alpha, eps, weight_decay, momentum),
+                                    (weight_decay != 0, centered, momentum > 0, nesterov))
+
+
+def adagrad_many(arrays, clr, eps, weight_decay):
+    """:func:`adagrad` on many tensors at one step; ``arrays`` = (θs, gs, rs) (flat, checked as for
+    :func:`adam_many`)."""
+    _run_many(_adagrad_many_kernel(), arrays, (weight_decay, eps, clr), (weight_decay != 0,))
+
+
+def adagrad(param, grad, state_sum, clr, eps, weight_decay):
+    """One Adagrad update in one pass, bit-identical to :func:`descend.optim.adagrad.adagrad_update`
+    without maximize (``clr`` = ε_t). Returns False (and changes nothing) when the fused kernel
+    cannot take these arrays."""
+    return available() and _run_one(_adagrad_kernel(), param, grad, (state_sum,), (weight_decay, eps, clr),
+                                    (weight_decay != 0,))
