@@ -53,20 +53,34 @@ def available():
     return _numba() is not None
 
 
-def _jit(fn):
-    return _numba().njit(nogil=True, cache=True, fastmath=False, error_model="numpy")(fn)
+def _compiled(name, build, flags=()):
+    """The compiled kernel ``build(*flags)``, made once per (name, flags).
 
-
-# ---------------------------------------------------------------- one tensor per call (flat arrays)
-# Each kernel writes, per element, what its module's NumPy update computes with one ufunc per
-# line; the comment above each states the formula, the NumPy code the operation order.
-
-def _adam_kernel():
-    k = _KERNELS.get("adam")
+    The options are closure constants, not arguments, so each variant compiles to a loop without
+    their branches (which LLVM can vectorise; with the options as run-time arguments RMSprop's loop
+    ran 2.5x slower than NumPy's ten passes). Numba keys its disk cache on the closure's values,
+    booleans here; a closure over another compiled function would not be found in the cache by
+    the next process (its pickle differs), so each kernel is one function with both loops."""
+    key = (name,) + tuple(flags)
+    k = _KERNELS.get(key)
     if k is None:
-        def adam_kernel(p, g, m, v, c1, b2, c2, e, k):  # pragma: no cover - compiled
-            # per element, as adam.adam_update: t = (g − s)(1 − ρ₁); s += t; r = r ρ₂ + g²(1 − ρ₂);
-            # θ −= s / (√r + δ√bc₂) · (ε√bc₂ / bc₁)
+        k = _KERNELS[key] = _numba().njit(nogil=True, cache=True, fastmath=False,
+                                           error_model="numpy")(build(*flags))
+    return k
+
+
+# ---------------------------------------------------------------- the kernels
+# Each takes, per array argument, a tuple of flat arrays (one per tensor: CHUNK of them from the
+# multi-tensor updates, one from the single-tensor ones) and writes, per element, what its
+# module's NumPy update computes with one ufunc per line: the comment states the formula, the
+# code the NumPy operation order.
+
+def _adam():
+    def adam_kernel(ps, gs, ms, vs, c1, b2, c2, e, k):  # pragma: no cover - compiled
+        # as adam.adam_update: t = (g − s)(1 − ρ₁); s += t; r = r ρ₂ + g²(1 − ρ₂);
+        # θ −= s / (√r + δ√bc₂) · (ε√bc₂ / bc₁)
+        for j in range(len(ps)):
+            p, g, m, v = ps[j], gs[j], ms[j], vs[j]
             for i in range(p.size):
                 gi = g[i]
                 mi = m[i] + (gi - m[i]) * c1
@@ -74,18 +88,16 @@ def _adam_kernel():
                 m[i] = mi
                 v[i] = vi
                 p[i] = p[i] - (mi / (np.sqrt(vi) + e)) * k
-
-        k = _KERNELS["adam"] = _jit(adam_kernel)
-    return k
+    return adam_kernel
 
 
-def _sgd_kernel():
-    k = _KERNELS.get("sgd")
-    if k is None:
-        def sgd_kernel(p, g, b, wd, mom, damp, lr, decay, momentum, nesterov):  # pragma: no cover - compiled
-            # per element, as sgd.sgd_update: d = θλ + g (decay); b = bα + d(1 − τ) (momentum; b is
-            # not read otherwise); θ −= (bα + d)ε (nesterov), bε (momentum), dε (neither).
-            # d·(1 − τ) with τ = 0 is d·1 = d exactly, NumPy's b += d.
+def _sgd(decay, momentum, nesterov):
+    def sgd_kernel(ps, gs, bs, wd, mom, damp, lr):  # pragma: no cover - compiled
+        # as sgd.sgd_update: d = θλ + g (decay); b = bα + d(1 − τ) (momentum; b is not read
+        # otherwise); θ −= (bα + d)ε (nesterov), bε (momentum), dε (neither). d·(1 − τ) with τ = 0
+        # is d·1 = d exactly, NumPy's b += d.
+        for j in range(len(ps)):
+            p, g, b = ps[j], gs[j], bs[j]
             for i in range(p.size):
                 d = g[i]
                 if decay:
@@ -100,20 +112,17 @@ def _sgd_kernel():
                 else:
                     t = d * lr
                 p[i] = p[i] - t
-
-        k = _KERNELS["sgd"] = _jit(sgd_kernel)
-    return k
+    return sgd_kernel
 
 
-def _rmsprop_kernel():
-    k = _KERNELS.get("rmsprop")
-    if k is None:
-        def rmsprop_kernel(p, g, r, b, a, wd, rho, c, eps, mom, lr,
-                           decay, centered, momentum, nesterov):  # pragma: no cover - compiled
-            # per element, as rmsprop.rmsprop_update: d = θλ + g (decay); r = rρ + d²(1 − ρ);
-            # a = a + (d − a)(1 − ρ) and q = d / (√(r − a²) + δ) (centered), else q = d / (√r + δ);
-            # b = bα + q and θ −= (q + bα)ε (nesterov) or bε (momentum), else θ −= qε.
-            # b and a are not read when their option is off.
+def _rmsprop(decay, centered, momentum, nesterov):
+    def rmsprop_kernel(ps, gs, rs, bs, as_, wd, rho, c, eps, mom, lr):  # pragma: no cover - compiled
+        # as rmsprop.rmsprop_update: d = θλ + g (decay); r = rρ + d²(1 − ρ); a = a + (d − a)(1 − ρ)
+        # and q = d / (√(r − a²) + δ) (centered), else q = d / (√r + δ); b = bα + q and
+        # θ −= (q + bα)ε (nesterov) or bε (momentum), else θ −= qε. b and a are not read when
+        # their option is off.
+        for j in range(len(ps)):
+            p, g, r, b, a = ps[j], gs[j], rs[j], bs[j], as_[j]
             for i in range(p.size):
                 d = g[i]
                 if decay:
@@ -136,17 +145,14 @@ def _rmsprop_kernel():
                 else:
                     t = q * lr
                 p[i] = p[i] - t
-
-        k = _KERNELS["rmsprop"] = _jit(rmsprop_kernel)
-    return k
+    return rmsprop_kernel
 
 
-def _adagrad_kernel():
-    k = _KERNELS.get("adagrad")
-    if k is None:
-        def adagrad_kernel(p, g, s, wd, eps, clr, decay):  # pragma: no cover - compiled
-            # per element, as adagrad.adagrad_update: d = θλ + g (decay); r = r + d²;
-            # θ −= (d / (√r + δ)) ε_t
+def _adagrad(decay):
+    def adagrad_kernel(ps, gs, ss, wd, eps, clr):  # pragma: no cover - compiled
+        # as adagrad.adagrad_update: d = θλ + g (decay); r = r + d²; θ −= (d / (√r + δ)) ε_t
+        for j in range(len(ps)):
+            p, g, s = ps[j], gs[j], ss[j]
             for i in range(p.size):
                 d = g[i]
                 if decay:
@@ -154,66 +160,7 @@ def _adagrad_kernel():
                 si = s[i] + d * d
                 s[i] = si
                 p[i] = p[i] - (d / (np.sqrt(si) + eps)) * clr
-
-        k = _KERNELS["adagrad"] = _jit(adagrad_kernel)
-    return k
-
-
-# ---------------------------------------------------------------- CHUNK tensors per call
-# One loop per kernel (Numba cannot index a tuple of arrays by a runtime index inside a generic
-# wrapper of varying arity): each calls its one-tensor kernel on every tensor of the chunk.
-
-def _adam_many_kernel():
-    k = _KERNELS.get("adam_many")
-    if k is None:
-        one = _adam_kernel()
-
-        def adam_many_kernel(ps, gs, ms, vs, c1, b2, c2, e, k):  # pragma: no cover - compiled
-            for j in range(len(ps)):
-                one(ps[j], gs[j], ms[j], vs[j], c1, b2, c2, e, k)
-
-        k = _KERNELS["adam_many"] = _jit(adam_many_kernel)
-    return k
-
-
-def _sgd_many_kernel():
-    k = _KERNELS.get("sgd_many")
-    if k is None:
-        one = _sgd_kernel()
-
-        def sgd_many_kernel(ps, gs, bs, wd, mom, damp, lr, decay, momentum, nesterov):  # pragma: no cover
-            for j in range(len(ps)):
-                one(ps[j], gs[j], bs[j], wd, mom, damp, lr, decay, momentum, nesterov)
-
-        k = _KERNELS["sgd_many"] = _jit(sgd_many_kernel)
-    return k
-
-
-def _rmsprop_many_kernel():
-    k = _KERNELS.get("rmsprop_many")
-    if k is None:
-        one = _rmsprop_kernel()
-
-        def rmsprop_many_kernel(ps, gs, rs, bs, as_, wd, rho, c, eps, mom, lr,
-                                decay, centered, momentum, nesterov):  # pragma: no cover - compiled
-            for j in range(len(ps)):
-                one(ps[j], gs[j], rs[j], bs[j], as_[j], wd, rho, c, eps, mom, lr, decay, centered, momentum, nesterov)
-
-        k = _KERNELS["rmsprop_many"] = _jit(rmsprop_many_kernel)
-    return k
-
-
-def _adagrad_many_kernel():
-    k = _KERNELS.get("adagrad_many")
-    if k is None:
-        one = _adagrad_kernel()
-
-        def adagrad_many_kernel(ps, gs, ss, wd, eps, clr, decay):  # pragma: no cover - compiled
-            for j in range(len(ps)):
-                one(ps[j], gs[j], ss[j], wd, eps, clr, decay)
-
-        k = _KERNELS["adagrad_many"] = _jit(adagrad_many_kernel)
-    return k
+    return adagrad_kernel
 
 
 # ---------------------------------------------------------------- which arrays the kernels take
@@ -264,9 +211,9 @@ def flat_state(optimizer, grads, names):
 CHUNK = 8
 
 
-def _run_many(kernel, arrays, floats, flags=()):
-    """``kernel(*chunk, *floats, *flags)`` over every tensor, ``CHUNK`` tensors per call (a
-    multi-tensor update: a few dispatches for the whole model, not one per tensor), in one thread.
+def _run_many(kernel, arrays, floats):
+    """``kernel(*chunk, *floats)`` over every tensor, ``CHUNK`` tensors per call (a multi-tensor
+    update: a few dispatches for the whole model, not one per tensor), in one thread.
 
     ``arrays`` = tuples of flat arrays, one tuple per kernel argument (θs, gs, then the state), all
     taken by the kernels; ``floats`` are rounded to each tensor's dtype first (as NumPy 2 does with
@@ -280,19 +227,19 @@ def _run_many(kernel, arrays, floats, flags=()):
         if pad:
             empty = (np.empty(0, dt),) * pad
             cols = [col + empty for col in cols]
-        scalars = tuple(dt.type(x) for x in floats) + tuple(bool(f) for f in flags)
+        scalars = tuple(dt.type(x) for x in floats)
         for i in range(0, len(idx) + pad, CHUNK):
             kernel(*[col[i:i + CHUNK] for col in cols], *scalars)
 
 
-def _run_one(kernel, param, grad, state, floats, flags=()):
-    """``kernel`` on one tensor (flat views), the floats rounded to its dtype; False (nothing
-    changed) when the kernels are unavailable or do not take these arrays."""
+def _run_one(name, build, flags, param, grad, state, floats):
+    """The kernel ``build(*flags)`` on one tensor (flat views), the floats rounded to its dtype;
+    False (nothing changed) when the kernels are unavailable or do not take these arrays."""
     dt = param.dtype
     if not available() or not _takes(dt, param, grad, *state):
         return False
-    kernel(param.reshape(-1), grad.reshape(-1), *[a.reshape(-1) for a in state],
-           *(dt.type(x) for x in floats), *(bool(f) for f in flags))
+    _compiled(name, build, flags)((param.reshape(-1),), (grad.reshape(-1),), *[(a.reshape(-1),) for a in state],
+                                  *(dt.type(x) for x in floats))
     return True
 
 
@@ -306,19 +253,23 @@ def adam_many(arrays, beta1, beta2, eps_term, step_scale):
     """:func:`adam` on many tensors with the same step and hyperparameters; ``arrays`` = (θs, gs,
     ss, rs), tuples of flat arrays that :func:`takes` and the gradients' C-contiguity and dtype
     have been checked for."""
-    _run_many(_adam_many_kernel(), arrays, _adam_floats(beta1, beta2, eps_term, step_scale))
+    _run_many(_compiled("adam", _adam), arrays, _adam_floats(beta1, beta2, eps_term, step_scale))
 
 
 def adam(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps_term, step_scale):
     """One Adam update in one pass, bit-identical to :func:`descend.optim.adam.adam_update`
     without amsgrad (``eps_term`` = δ√bc₂, ``step_scale`` = ε√bc₂/bc₁, ``grad`` already coupled).
     Returns False (and changes nothing) when the fused kernel cannot take these arrays."""
-    return available() and _run_one(_adam_kernel(), param, grad, (exp_avg, exp_avg_sq),
-                                    _adam_floats(beta1, beta2, eps_term, step_scale))
+    return _run_one("adam", _adam, (), param, grad, (exp_avg, exp_avg_sq),
+                    _adam_floats(beta1, beta2, eps_term, step_scale))
 
 
 def _sgd_floats(lr, momentum, dampening, weight_decay):
     return weight_decay, momentum, 1.0 - dampening, lr
+
+
+def _sgd_flags(momentum, weight_decay, nesterov):
+    return weight_decay != 0, momentum != 0, bool(nesterov)
 
 
 def sgd_many(arrays, lr, momentum, dampening, weight_decay, nesterov):
@@ -326,31 +277,33 @@ def sgd_many(arrays, lr, momentum, dampening, weight_decay, nesterov):
     :func:`adam_many`), (θs, gs) without."""
     if momentum == 0:
         arrays = (arrays[0], arrays[1], arrays[0])   # b is not read without momentum
-    _run_many(_sgd_many_kernel(), arrays, _sgd_floats(lr, momentum, dampening, weight_decay),
-              (weight_decay != 0, momentum != 0, nesterov))
+    _run_many(_compiled("sgd", _sgd, _sgd_flags(momentum, weight_decay, nesterov)), arrays,
+              _sgd_floats(lr, momentum, dampening, weight_decay))
 
 
 def sgd(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov):
     """One SGD update in one pass, bit-identical to :func:`descend.optim.sgd.sgd_update` without
     maximize, on an existing momentum buffer (None without momentum). Returns False (and changes
     nothing) when the fused kernel cannot take these arrays."""
-    buf = param if momentum == 0 else momentum_buffer
-    return available() and _run_one(_sgd_kernel(), param, grad, (buf,),
-                                    _sgd_floats(lr, momentum, dampening, weight_decay),
-                                    (weight_decay != 0, momentum != 0, nesterov))
+    return _run_one("sgd", _sgd, _sgd_flags(momentum, weight_decay, nesterov), param, grad,
+                    (param if momentum == 0 else momentum_buffer,), _sgd_floats(lr, momentum, dampening, weight_decay))
 
 
 def _rmsprop_floats(lr, alpha, eps, weight_decay, momentum):
     return weight_decay, alpha, 1.0 - alpha, eps, momentum, lr
 
 
+def _rmsprop_flags(weight_decay, momentum, centered, nesterov):
+    return weight_decay != 0, bool(centered), momentum > 0, bool(nesterov)
+
+
 def rmsprop_many(arrays, lr, alpha, eps, weight_decay, momentum, centered, nesterov):
     """:func:`rmsprop` on many tensors; ``arrays`` = (θs, gs, rs, bs, as) with None for the buffers
     an option does not use (flat, checked as for :func:`adam_many`)."""
     ps, gs, rs, bs, as_ = arrays
-    _run_many(_rmsprop_many_kernel(), (ps, gs, rs, rs if bs is None else bs, rs if as_ is None else as_),
-              _rmsprop_floats(lr, alpha, eps, weight_decay, momentum),
-              (weight_decay != 0, centered, momentum > 0, nesterov))
+    _run_many(_compiled("rmsprop", _rmsprop, _rmsprop_flags(weight_decay, momentum, centered, nesterov)),
+              (ps, gs, rs, rs if bs is None else bs, rs if as_ is None else as_),
+              _rmsprop_floats(lr, alpha, eps, weight_decay, momentum))
 
 
 def rmsprop(param, grad, square_avg, lr, alpha, eps, weight_decay, momentum, centered, momentum_buffer, grad_avg,
@@ -362,20 +315,18 @@ def rmsprop(param, grad, square_avg, lr, alpha, eps, weight_decay, momentum, cen
     a = grad_avg if centered else square_avg
     if b is None or a is None:
         return False
-    return available() and _run_one(_rmsprop_kernel(), param, grad, (square_avg, b, a),
-                                    _rmsprop_floats(lr, alpha, eps, weight_decay, momentum),
-                                    (weight_decay != 0, centered, momentum > 0, nesterov))
+    return _run_one("rmsprop", _rmsprop, _rmsprop_flags(weight_decay, momentum, centered, nesterov), param, grad,
+                    (square_avg, b, a), _rmsprop_floats(lr, alpha, eps, weight_decay, momentum))
 
 
 def adagrad_many(arrays, clr, eps, weight_decay):
     """:func:`adagrad` on many tensors at one step; ``arrays`` = (θs, gs, rs) (flat, checked as for
     :func:`adam_many`)."""
-    _run_many(_adagrad_many_kernel(), arrays, (weight_decay, eps, clr), (weight_decay != 0,))
+    _run_many(_compiled("adagrad", _adagrad, (weight_decay != 0,)), arrays, (weight_decay, eps, clr))
 
 
 def adagrad(param, grad, state_sum, clr, eps, weight_decay):
     """One Adagrad update in one pass, bit-identical to :func:`descend.optim.adagrad.adagrad_update`
     without maximize (``clr`` = ε_t). Returns False (and changes nothing) when the fused kernel
     cannot take these arrays."""
-    return available() and _run_one(_adagrad_kernel(), param, grad, (state_sum,), (weight_decay, eps, clr),
-                                    (weight_decay != 0,))
+    return _run_one("adagrad", _adagrad, (weight_decay != 0,), param, grad, (state_sum,), (weight_decay, eps, clr))
