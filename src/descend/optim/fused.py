@@ -61,11 +61,11 @@ def _compiled(name, build, flags=()):
     ran 2.5x slower than NumPy's ten passes). Numba keys its disk cache on the closure's values,
     booleans here; a closure over another compiled function would not be found in the cache by
     the next process (its pickle differs), so each kernel is one function with both loops."""
-    key = (name,) + tuple(flags)
-    k = _KERNELS.get(key)
+    flags = tuple(bool(f) for f in flags)   # Python bools, also for NumPy scalars' comparisons
+    k = _KERNELS.get((name,) + flags)
     if k is None:
-        k = _KERNELS[key] = _numba().njit(nogil=True, cache=True, fastmath=False,
-                                           error_model="numpy")(build(*flags))
+        k = _KERNELS[(name,) + flags] = _numba().njit(nogil=True, cache=True, fastmath=False,
+                                                       error_model="numpy")(build(*flags))
     return k
 
 
