@@ -231,3 +231,24 @@ def test_not_taken_for_strided_or_half_arrays():
     h = np.zeros(4, np.float16)
     assert fused.rmsprop(h, h, h, 0.1, 0.9, 1e-8, 0.0, 0.0, False, None, None, False) is False
     assert fused.adagrad(h, h, h, 0.1, 1e-10, 0.0) is False
+
+
+@pytest.mark.parametrize("name, options", [("SGD", {"momentum": 0.9}), ("SGD", {}), ("RMSprop", {"centered": True}),
+                                           ("Adagrad", {"lr_decay": 0.1}), ("Adam", {}),
+                                           ("Adam", {"weight_decay": 0.1})])
+def test_numpy_scalar_hyperparameters_give_numpy_numbers(name, options, monkeypatch):
+    """A np.float64 learning rate with float32 parameters makes NumPy compute those products in
+    float64 (NumPy 2's promotion of a NumPy scalar); the kernels round scalars to float32 first,
+    so such steps run the NumPy updates, and the numbers are the same either way."""
+    lr = np.float64(0.0123)
+    runs = []
+    for use in (False, True):
+        with monkeypatch.context() as mp:
+            if not use:
+                mp.setitem(fused._STATE, "numba", None)
+            p0, _, _ = _multi_tensor_run(lambda ps: getattr(optim, name)(ps, lr=lr, **options), (np.float32,), mp,
+                                         use=use)
+        runs.append(p0)
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not fused.numbers(lr) and fused.numbers(0.1, 1)

@@ -68,7 +68,8 @@ class Adagrad(Optimizer):
         :meth:`Adam._fused_many <descend.optim.adam.Adam._fused_many>` for why one thread); else one
         by one."""
         arrays = None
-        if grads and not group["maximize"] and fused.available():
+        if grads and not group["maximize"] and fused.available() and \
+                fused.numbers(group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]):
             arrays = fused.flat_state(self, grads, ("sum",))
         if arrays is None:
             for p, g in grads:

@@ -90,7 +90,9 @@ class Adam(Optimizer):
         """With the fused kernels available, every tensor of the group goes through the multi-tensor
         kernel in one thread (the same numbers as one update per tensor); else one by one."""
         if grads and not group["amsgrad"] and not group["maximize"] and fused.available() and \
-                (group["weight_decay"] == 0 or group["decoupled_weight_decay"]) and self._fused_many(group, grads):
+                (group["weight_decay"] == 0 or group["decoupled_weight_decay"]) and \
+                fused.numbers(group["lr"], *group["betas"], group["eps"], group["weight_decay"]) and \
+                self._fused_many(group, grads):
             return
         for p, g in grads:
             self._update_param(group, p, g)

@@ -20,16 +20,18 @@ Fused here (each as its module's NumPy update, with L2 weight decay coupled into
 - Adagrad with ``lr_decay`` (:func:`adagrad`, :func:`adagrad_many`).
 
 Without Numba, or with ``DESCEND_FUSED=0`` in the environment, or for arrays the kernel does not
-take (not contiguous, not float32/float64, dtypes that differ), the single-tensor functions return
-False and the caller runs its NumPy code. The ``*_many`` functions are the multi-tensor updates:
-``CHUNK`` tensors per compiled call, in one thread; :func:`flat_state` gathers their arrays.
+take (not contiguous, not float32/float64, dtypes that differ), or for hyperparameters that are
+NumPy scalars (:func:`numbers`), the single-tensor functions return False and the caller runs its
+NumPy code. The ``*_many`` functions are the multi-tensor updates: ``CHUNK`` tensors per compiled
+call, in one thread; :func:`flat_state` gathers their arrays, and the caller checks
+:func:`numbers` first.
 """
 
 import os
 
 import numpy as np
 
-__all__ = ["available", "takes", "flat_state", "CHUNK", "adam", "adam_many", "sgd", "sgd_many", "rmsprop",
+__all__ = ["available", "takes", "numbers", "flat_state", "CHUNK", "adam", "adam_many", "sgd", "sgd_many", "rmsprop",
            "rmsprop_many", "adagrad", "adagrad_many"]
 
 _KERNELS = {}
@@ -180,6 +182,14 @@ def takes(param, *state):
     return available() and _takes(param.dtype, param, param, *state)
 
 
+def numbers(*values):
+    """Whether every value is a Python int or float, which NumPy 2 rounds to the arrays' dtype
+    (as the kernels do). A NumPy scalar is not: with float32 arrays, a ``np.float64`` learning rate
+    makes NumPy compute in float64 and round once, which the kernels do not reproduce, so such
+    steps run the NumPy updates."""
+    return all(type(x) in (float, int) for x in values)
+
+
 def flat_state(optimizer, grads, names):
     """For each (p, g) of ``grads``: (θ, g, state[name] for name in ``names``) as flat views, or None
     when the kernels do not take one of them (a state array missing, not contiguous, another dtype).
@@ -236,7 +246,7 @@ def _run_one(name, build, flags, param, grad, state, floats):
     """The kernel ``build(*flags)`` on one tensor (flat views), the floats rounded to its dtype;
     False (nothing changed) when the kernels are unavailable or do not take these arrays."""
     dt = param.dtype
-    if not available() or not _takes(dt, param, grad, *state):
+    if not available() or not numbers(*floats) or not _takes(dt, param, grad, *state):
         return False
     _compiled(name, build, flags)((param.reshape(-1),), (grad.reshape(-1),), *[(a.reshape(-1),) for a in state],
                                   *(dt.type(x) for x in floats))

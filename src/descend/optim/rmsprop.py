@@ -93,7 +93,8 @@ class RMSprop(Optimizer):
         kernel in one thread (the same numbers as one update per tensor; see
         :meth:`Adam._fused_many <descend.optim.adam.Adam._fused_many>` for why one thread); else one
         by one. The step count is not in the update, so parameters at different steps go together."""
-        if grads and not group["maximize"] and fused.available():
+        if grads and not group["maximize"] and fused.available() and \
+                fused.numbers(group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]):
             for p, _ in grads:
                 self._init_state(group, p)
             mom, centered = group["momentum"], group["centered"]

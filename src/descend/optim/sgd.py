@@ -94,8 +94,9 @@ class SGD(Optimizer):
         kernel in one thread (the same numbers as one update per tensor; see
         :meth:`Adam._fused_many <descend.optim.adam.Adam._fused_many>` for why one thread), once
         every momentum buffer exists; else one by one."""
-        if grads and not group["maximize"] and fused.available():
-            mom = group["momentum"]
+        mom = group["momentum"]
+        if grads and not group["maximize"] and fused.available() and \
+                fused.numbers(group["lr"], mom, group["dampening"], group["weight_decay"]):
             arrays = fused.flat_state(self, grads, ("momentum_buffer",) if mom != 0 else ())
             if arrays is not None:
                 fused.sgd_many(tuple(zip(*arrays)), group["lr"], mom, group["dampening"], group["weight_decay"],
