@@ -5,7 +5,7 @@ import pytest
 
 import descend as dc
 from descend import optim
-from descend.optim import adam, fused
+from descend.optim import adagrad, adam, fused, rmsprop, sgd
 
 pytestmark = pytest.mark.skipif(not fused.available(), reason="numba is not installed")
 
@@ -87,3 +87,168 @@ def test_multi_tensor_step_follows_arrays_replaced_between_steps(monkeypatch):
             results.append([p.data.copy() for p in ps])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- SGD, RMSprop, Adagrad
+
+SGD_OPTIONS = [{}, {"weight_decay": 0.1}, {"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.3},
+               {"momentum": 0.9, "nesterov": True}, {"momentum": 0.8, "weight_decay": 0.1, "nesterov": True},
+               {"momentum": 0.7, "dampening": 0.2, "weight_decay": 0.05}]
+RMSPROP_OPTIONS = [{}, {"weight_decay": 0.1}, {"centered": True}, {"momentum": 0.9},
+                   {"momentum": 0.9, "nesterov": True}, {"momentum": 0.8, "centered": True, "weight_decay": 0.1},
+                   {"momentum": 0.9, "centered": True, "nesterov": True}]
+ADAGRAD_OPTIONS = [{}, {"lr_decay": 0.1}, {"weight_decay": 0.1},
+                   {"lr_decay": 0.05, "weight_decay": 0.02, "initial_accumulator_value": 0.1}]
+
+
+def _counting(monkeypatch, name):
+    """Count the calls of fused.<name> (to check that the fused path ran)."""
+    calls = []
+    real = getattr(fused, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fused, name, counted)
+    return calls
+
+
+def _sgd_steps(p, g, state, options):
+    for step in range(1, 8):
+        state[0] = sgd.sgd_update(p, g * step, state[0], lr=1e-2, **options)
+    return [state[0]] if state[0] is not None else []
+
+
+def _rmsprop_steps(p, g, state, options):
+    r, b, a = state
+    for step in range(1, 8):
+        rmsprop.rmsprop_update(p, g * step, r, lr=1e-2, alpha=0.9, eps=1e-6, momentum_buffer=b, grad_avg=a, **options)
+    return [r, b, a]
+
+
+def _adagrad_steps(p, g, state, options):
+    options = {k: v for k, v in options.items() if k != "initial_accumulator_value"}
+    for step in range(1, 8):
+        adagrad.adagrad_update(p, g * step, state[0], step, lr=1e-2, eps=1e-6, **options)
+    return [state[0]]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 13, 4099])
+@pytest.mark.parametrize("steps, options", [(_sgd_steps, o) for o in SGD_OPTIONS]
+                         + [(_rmsprop_steps, o) for o in RMSPROP_OPTIONS]
+                         + [(_adagrad_steps, o) for o in ADAGRAD_OPTIONS])
+def test_fused_update_functions_are_bit_identical_to_numpy(steps, options, dtype, n, monkeypatch):
+    """sgd_update, rmsprop_update and adagrad_update over 7 steps: the fused kernel (one tensor per
+    call) gives the NumPy path's θ and state bit for bit."""
+    rng = np.random.default_rng(n)
+    start = [rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)]
+    state0 = [(0.01 + 0.01 * rng.random(n)).astype(dtype), (0.1 * rng.standard_normal(n)).astype(dtype),
+              (0.01 * rng.standard_normal(n)).astype(dtype)]
+    runs = []
+    for use in (False, True):
+        p, g = (a.copy() for a in start)
+        state = [None] if steps is _sgd_steps else [a.copy() for a in state0]
+        with monkeypatch.context() as mp:
+            calls = _counting(mp, "_run_one")
+            if not use:
+                mp.setitem(fused._STATE, "numba", None)
+            runs.append([p] + steps(p, g, state, options))
+        assert len(calls) >= (6 if use else 0)
+    for a, b in zip(*runs, strict=True):
+        assert a.dtype == dtype and np.isfinite(a).all()
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(runs[1][0], start[0])
+
+
+def _multi_tensor_run(make, dtypes, monkeypatch, use, skip=True):
+    rng = np.random.default_rng(0)
+    shapes = [(5, 3), (3,), (7,), (2, 2, 2), (1,), (11,), (4, 5), (6,), (9,), (2, 3)]
+    start = [rng.standard_normal(s).astype(dtypes[i % len(dtypes)]) for i, s in enumerate(shapes)]
+    grads = [[rng.standard_normal(s).astype(a.dtype) for s, a in zip(shapes, start)] for _ in range(10)]
+    with monkeypatch.context() as mp:
+        calls = _counting(mp, "_run_many")
+        if not use:
+            mp.setitem(fused._STATE, "numba", None)
+        ps = [dc.tensor(a, dtype=a.dtype, requires_grad=True) for a in start]
+        opt = make(ps)
+        for k, gs in enumerate(grads):
+            for i, (p, g) in enumerate(zip(ps, gs)):
+                p.grad = None if (skip and i == 2 and 3 <= k < 5) else dc.tensor(g, dtype=g.dtype)
+            opt.step()
+    state = [(name, v) for st in opt.state.values() for name, v in st.items()]
+    return [p.data.copy() for p in ps], state, calls
+
+
+def _makes(name, options):
+    return [pytest.param(lambda ps, o=o: getattr(optim, name)(ps, lr=1e-2, **o), id=f"{name}{o}")
+            for o in options + [{"maximize": True}]]
+
+
+MAKES = (_makes("SGD", SGD_OPTIONS) + _makes("RMSprop", RMSPROP_OPTIONS) + _makes("Adagrad", ADAGRAD_OPTIONS)
+         + _makes("Adam", [{}, {"weight_decay": 0.1, "decoupled_weight_decay": True}]))
+
+
+@pytest.mark.parametrize("dtypes", [(np.float32,), (np.float64,), (np.float32, np.float64)])
+@pytest.mark.parametrize("make", MAKES)
+def test_multi_tensor_steps_are_bit_identical_to_numpy(make, dtypes, monkeypatch):
+    """SGD, RMSprop and Adagrad (and Adam) over 10 steps with 10 tensors (two chunks), one of them
+    skipping two steps: the multi-tensor fused step gives the NumPy path's θ and state (same keys
+    in the same order, same values) bit for bit; float32, float64 and both in one group."""
+    p0, s0, _ = _multi_tensor_run(make, dtypes, monkeypatch, use=False)
+    p1, s1, calls = _multi_tensor_run(make, dtypes, monkeypatch, use=True)
+    assert [a.dtype for a in p0] == [a.dtype for a in p1] == [dtypes[i % len(dtypes)] for i in range(len(p0))]
+    for a, b in zip(p0, p1, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [name for name, _ in s0] == [name for name, _ in s1]
+    for (_, a), (_, b) in zip(s0, s1):
+        np.testing.assert_array_equal(a, b)
+    maximize = make([dc.tensor(np.zeros(1), requires_grad=True)]).param_groups[0]["maximize"]
+    assert (len(calls) > 0) != maximize
+
+
+def test_first_sgd_step_makes_the_buffer_with_numpy_then_fuses(monkeypatch):
+    """SGD's momentum buffer is a copy of g at the first step (NumPy path); later steps are fused
+    and update that same buffer array."""
+    p = dc.tensor(np.ones(4, np.float32), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    calls = _counting(monkeypatch, "_run_many")
+    p.grad = dc.tensor(np.full(4, 2.0, np.float32))
+    opt.step()
+    assert calls == []
+    buf = opt.state[p]["momentum_buffer"]
+    np.testing.assert_array_equal(buf, np.full(4, 2.0, np.float32))
+    opt.step()
+    assert len(calls) == 1
+    assert opt.state[p]["momentum_buffer"] is buf
+    np.testing.assert_array_equal(buf, np.full(4, np.float32(2.0) * np.float32(0.9) + np.float32(2.0)))
+
+
+def test_not_taken_for_strided_or_half_arrays():
+    p = np.zeros((4, 4), np.float32)[:, ::2]
+    assert fused.sgd(p, p.copy(), p.copy(), 0.1, 0.9, 0.0, 0.0, False) is False
+    h = np.zeros(4, np.float16)
+    assert fused.rmsprop(h, h, h, 0.1, 0.9, 1e-8, 0.0, 0.0, False, None, None, False) is False
+    assert fused.adagrad(h, h, h, 0.1, 1e-10, 0.0) is False
+
+
+@pytest.mark.parametrize("name, options", [("SGD", {"momentum": 0.9}), ("SGD", {}), ("RMSprop", {"centered": True}),
+                                           ("Adagrad", {"lr_decay": 0.1}), ("Adam", {}),
+                                           ("Adam", {"weight_decay": 0.1})])
+def test_numpy_scalar_hyperparameters_give_numpy_numbers(name, options, monkeypatch):
+    """A np.float64 learning rate with float32 parameters makes NumPy compute those products in
+    float64 (NumPy 2's promotion of a NumPy scalar); the kernels round scalars to float32 first,
+    so such steps run the NumPy updates, and the numbers are the same either way."""
+    lr = np.float64(0.0123)
+    runs = []
+    for use in (False, True):
+        with monkeypatch.context() as mp:
+            if not use:
+                mp.setitem(fused._STATE, "numba", None)
+            p0, _, _ = _multi_tensor_run(lambda ps: getattr(optim, name)(ps, lr=lr, **options), (np.float32,), mp,
+                                         use=use)
+        runs.append(p0)
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not fused.numbers(lr) and fused.numbers(0.1, 1)

@@ -15,6 +15,7 @@ first step), the decay uses t − 1 (the first step uses ε itself), and δ is o
 
 import numpy as np
 
+from . import fused
 from .gradient import coupled_grad
 from .hyperparameters import Flag, Hyperparameters, Number
 from .optimizer import Optimizer
@@ -23,10 +24,17 @@ from .parallel import across_threads, scratch
 __all__ = ["Adagrad", "adagrad_update"]
 
 
+def decayed_lr(step, lr, lr_decay):
+    """ε_t = ε / (1 + (t − 1)·lr_decay) at step t (from 1)."""
+    return lr / (1.0 + (step - 1) * lr_decay)
+
+
 def adagrad_update(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False):
     """One Adagrad step in place on ``param`` and ``state_sum`` (r); ``step`` = t (1 first)."""
+    clr = decayed_lr(step, lr, lr_decay)
+    if not maximize and fused.adagrad(param, grad, state_sum, clr, eps, weight_decay):
+        return  # the same arithmetic in one pass (Numba; see optim/fused.py)
     grad = coupled_grad(param, grad, weight_decay, maximize)
-    clr = lr / (1.0 + (step - 1) * lr_decay)
     t = scratch(param, 0)
     np.square(grad, out=t)
     state_sum += t
@@ -53,6 +61,28 @@ class Adagrad(Optimizer):
             st = self.state[p]
             st["step"] = 0
             st["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+
+    def _update_group(self, group, grads, loss):
+        """With the fused kernels available, the tensors of the group at each step go through the
+        multi-tensor kernel in one thread (the same numbers as one update per tensor; see
+        :meth:`Adam._fused_many <descend.optim.adam.Adam._fused_many>` for why one thread); else one
+        by one."""
+        arrays = None
+        if grads and not group["maximize"] and fused.available() and \
+                fused.numbers(group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]):
+            arrays = fused.flat_state(self, grads, ("sum",))
+        if arrays is None:
+            for p, g in grads:
+                self._update_param(group, p, g)
+            return
+        at_step = {}   # ε_t depends on t: the tensors at each step together (usually one step)
+        for (p, _), flat in zip(grads, arrays):
+            st = self.state[p]
+            st["step"] += 1
+            at_step.setdefault(st["step"], []).append(flat)
+        for step, flats in at_step.items():
+            fused.adagrad_many(tuple(zip(*flats)), decayed_lr(step, group["lr"], group["lr_decay"]), group["eps"],
+                               group["weight_decay"])
 
     def _update_param(self, group, p, g):
         st = self.state[p]

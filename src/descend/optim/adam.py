@@ -90,7 +90,9 @@ class Adam(Optimizer):
         """With the fused kernels available, every tensor of the group goes through the multi-tensor
         kernel in one thread (the same numbers as one update per tensor); else one by one."""
         if grads and not group["amsgrad"] and not group["maximize"] and fused.available() and \
-                (group["weight_decay"] == 0 or group["decoupled_weight_decay"]) and self._fused_many(group, grads):
+                (group["weight_decay"] == 0 or group["decoupled_weight_decay"]) and \
+                fused.numbers(group["lr"], *group["betas"], group["eps"], group["weight_decay"]) and \
+                self._fused_many(group, grads):
             return
         for p, g in grads:
             self._update_param(group, p, g)
@@ -103,40 +105,28 @@ class Adam(Optimizer):
         One thread: the kernel is compute-bound (a division and a square root per value), and
         splitting it between the two cores of the machine it was measured on took 200 µs for 535k
         values where one core took 160 µs. The flat views of θ, s and r are made once and kept
-        while those arrays stay the same (``_flat``), so a step costs a few µs of Python per tensor."""
+        while those arrays stay the same (:func:`~descend.optim.fused.flat_state`), so a step costs
+        a few µs of Python per tensor."""
         states = [self.state[p] for p, _ in grads]
         step = states[0]["step"] if states[0] else 0
         if any((st["step"] if st else 0) != step for st in states):
             return False  # parameters at different steps: one at a time
-        flat = self.__dict__.setdefault("_flat", {})
-        found, made = [], []
-        for (p, g), st in zip(grads, states):
-            views = flat.get(id(p))
-            if views is None or views[0] is not p.data or not st or views[1] is not st["exp_avg"] \
-                    or views[2] is not st["exp_avg_sq"]:
-                m = st["exp_avg"] if st else np.zeros_like(p.data)
-                v = st["exp_avg_sq"] if st else np.zeros_like(p.data)
-                if not fused.takes(p.data, m, v):
-                    return False
-                views = (p.data, m, v, p.data.reshape(-1), m.reshape(-1), v.reshape(-1))
-                made.append((p, st, views))
-            if not g.flags.c_contiguous:  # _grads checked its shape and dtype
-                return False
-            found.append((views, g.reshape(-1)))
-        for p, st, views in made:
-            flat[id(p)] = views
-            if not st:
-                st["step"] = 0  # the state's keys in the order _update_param makes them
-            st["exp_avg"], st["exp_avg_sq"] = views[1], views[2]
+        for (p, _), st in zip(grads, states):
+            if not st:  # the state as _update_param makes it (keys in that order)
+                st["step"] = 0
+                st["exp_avg"] = np.zeros_like(p.data)
+                st["exp_avg_sq"] = np.zeros_like(p.data)
+        found = fused.flat_state(self, grads, ("exp_avg", "exp_avg_sq"))   # flat (θ, g, s, r) per tensor
+        if found is None:
+            return False
         for st in states:
             st["step"] = step + 1
         beta1, beta2 = group["betas"]
         lr, wd = group["lr"], group["weight_decay"]
         if wd != 0:  # AdamW: θ ← θ (1 − ελ) first, as adam_update does
-            for (param, *_), _ in found:
+            for param, *_ in found:
                 param *= 1.0 - lr * wd
-        arrays = tuple(tuple(x) for x in zip(*[(v[3], g, v[4], v[5]) for v, g in found]))
-        fused.adam_many(arrays, beta1, beta2, *step_terms(step + 1, lr, beta1, beta2, group["eps"]))
+        fused.adam_many(tuple(zip(*found)), beta1, beta2, *step_terms(step + 1, lr, beta1, beta2, group["eps"]))
         return True
 
     def _update_param(self, group, p, g):

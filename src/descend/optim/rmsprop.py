@@ -19,6 +19,7 @@ the gradient at the current θ; the notes' look-ahead form is
 
 import numpy as np
 
+from . import fused
 from .gradient import coupled_grad
 from .hyperparameters import Flag, Hyperparameters, Number
 from .optimizer import Optimizer
@@ -31,6 +32,9 @@ def rmsprop_update(param, grad, square_avg, lr, alpha=0.99, eps=1e-8, weight_dec
                    centered=False, momentum_buffer=None, grad_avg=None, maximize=False, nesterov=False):
     """One RMSprop step in place on ``param``, ``square_avg`` (r), ``momentum_buffer`` (b, when
     momentum > 0) and ``grad_avg`` (a, when centered)."""
+    if not maximize and fused.rmsprop(param, grad, square_avg, lr, alpha, eps, weight_decay, momentum, centered,
+                                      momentum_buffer, grad_avg, nesterov):
+        return  # the same arithmetic in one pass (Numba; see optim/fused.py)
     grad = coupled_grad(param, grad, weight_decay, maximize)
     t = scratch(param, 0)
     square_avg *= alpha
@@ -84,7 +88,34 @@ class RMSprop(Optimizer):
         Flag("nesterov", False, keyword_only=True, doc="Nesterov momentum (beyond PyTorch)"),
         rules=[nesterov_needs_momentum])
 
-    def _update_param(self, group, p, g):
+    def _update_group(self, group, grads, loss):
+        """With the fused kernels available, every tensor of the group goes through the multi-tensor
+        kernel in one thread (the same numbers as one update per tensor; see
+        :meth:`Adam._fused_many <descend.optim.adam.Adam._fused_many>` for why one thread); else one
+        by one. The step count is not in the update, so parameters at different steps go together."""
+        if grads and not group["maximize"] and fused.available() and \
+                fused.numbers(group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]):
+            for p, _ in grads:
+                self._init_state(group, p)
+            mom, centered = group["momentum"], group["centered"]
+            names = ("square_avg",) + (("momentum_buffer",) if mom > 0 else ()) + (("grad_avg",) if centered else ())
+            arrays = fused.flat_state(self, grads, names)
+            if arrays is not None:
+                for p, _ in grads:
+                    self.state[p]["step"] += 1
+                cols = list(zip(*arrays))
+                ps, gs, rs = cols[:3]
+                bs = cols[3] if mom > 0 else None
+                as_ = cols[-1] if centered else None
+                fused.rmsprop_many((ps, gs, rs, bs, as_), group["lr"], group["alpha"], group["eps"],
+                                   group["weight_decay"], mom, centered, group["nesterov"])
+                return
+        for p, g in grads:
+            self._update_param(group, p, g)
+
+    def _init_state(self, group, p):
+        """The state of ``p`` as the first step makes it (zeros), and the buffers an option turned on
+        later needs."""
         st = self.state[p]
         if not st:
             st["step"] = 0
@@ -93,11 +124,15 @@ class RMSprop(Optimizer):
                 st["momentum_buffer"] = np.zeros_like(p.data)
             if group["centered"]:
                 st["grad_avg"] = np.zeros_like(p.data)
-        st["step"] += 1
         if group["momentum"] > 0 and "momentum_buffer" not in st:
             st["momentum_buffer"] = np.zeros_like(p.data)
         if group["centered"] and "grad_avg" not in st:
             st["grad_avg"] = np.zeros_like(p.data)
+        return st
+
+    def _update_param(self, group, p, g):
+        st = self._init_state(group, p)
+        st["step"] += 1
         across_threads(rmsprop_update, dict(param=p.data, grad=g, square_avg=st["square_avg"],
                                             momentum_buffer=st.get("momentum_buffer"), grad_avg=st.get("grad_avg")),
                        lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],

@@ -23,6 +23,7 @@ The notes' forms and how they map onto it:
 
 import numpy as np
 
+from . import fused
 from .gradient import coupled_grad
 from .hyperparameters import Flag, Hyperparameters, Number
 from .optimizer import Optimizer
@@ -37,6 +38,9 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0, we
 
     Returns the momentum buffer (a new array on the first step when ``momentum != 0``; None when
     ``momentum == 0``). ``grad`` is never modified."""
+    if not maximize and (momentum == 0 or momentum_buffer is not None) and \
+            fused.sgd(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov):
+        return momentum_buffer  # the same arithmetic in one pass (Numba; see optim/fused.py)
     d = coupled_grad(param, grad, weight_decay, maximize)
     if momentum != 0:
         if momentum_buffer is None:
@@ -84,6 +88,22 @@ class SGD(Optimizer):
         Flag("nesterov", False, doc="Sutskever's reparametrised Nesterov momentum"),
         Flag("maximize", False, keyword_only=True, doc="ascend instead of descend"),
         rules=[nesterov_needs_momentum])
+
+    def _update_group(self, group, grads, loss):
+        """With the fused kernels available, every tensor of the group goes through the multi-tensor
+        kernel in one thread (the same numbers as one update per tensor; see
+        :meth:`Adam._fused_many <descend.optim.adam.Adam._fused_many>` for why one thread), once
+        every momentum buffer exists; else one by one."""
+        mom = group["momentum"]
+        if grads and not group["maximize"] and fused.available() and \
+                fused.numbers(group["lr"], mom, group["dampening"], group["weight_decay"]):
+            arrays = fused.flat_state(self, grads, ("momentum_buffer",) if mom != 0 else ())
+            if arrays is not None:
+                fused.sgd_many(tuple(zip(*arrays)), group["lr"], mom, group["dampening"], group["weight_decay"],
+                               group["nesterov"])
+                return
+        for p, g in grads:
+            self._update_param(group, p, g)
 
     def _update_param(self, group, p, g):
         lr, mom, damp, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
