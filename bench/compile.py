@@ -318,10 +318,13 @@ def epoch_main(frameworks, rounds, epochs):
     """Alternate fresh processes over ``rounds``; print each framework's best epoch and the ratios."""
     frameworks = [f for f in frameworks if f in EPOCH_FRAMEWORKS]
     runs = {f: [] for f in frameworks}
-    for _ in range(rounds):
+    for r in range(rounds):
         for f in frameworks:
             time.sleep(1.0)
             runs[f].append(measure(f, "epoch", 1, epochs))
+            got = runs[f][-1]
+            times = ", ".join(f"{s * 1e3:,.0f}" for s in got["all"]) if "all" in got else got["error"]
+            print(f"  round {r + 1} {f}: epochs {times} ms", flush=True)
     res = {}
     for f, rs in runs.items():
         ok = [r for r in rs if "seconds" in r]
