@@ -34,6 +34,12 @@ processes alternate over ``--rounds`` rounds, best kept. What each framework's e
 - jax: a NumPy permutation per epoch, batches gathered with NumPy fancy indexing, the jitted step of
   ``jax_step`` (forward, loss, grad, Adam), the losses summed at the epoch's end (JAX's asynchronous
   dispatch overlaps the next gather with the step), the epoch ends when the last step's result is ready.
+
+The libraries' thread pools are left at their defaults. On a 2-core machine shared with other jobs
+the default (two BLAS threads, PyTorch's two OpenMP threads) makes epochs 3-10x slower and erratic
+whenever another process takes a core; for repeatable numbers there, give every library one thread:
+``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
+intra_op_parallelism_threads=1" python bench/compile.py --epoch``.
 """
 
 import argparse
