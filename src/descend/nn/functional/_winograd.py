@@ -1,0 +1,188 @@
+"""3×3 stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Numba, optional).
+
+Each 2×2 block of outputs y of the cross-correlation of a 4×4 tile d of the padded input with a
+3×3 kernel g is (Lavin & Gray, 2016)
+
+    Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A,
+
+    Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]],
+    G  = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]],
+    Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]].
+
+With channels, the product ⊙ summed over the input channels c is, for each of the 16 positions
+k = (ξ, ν) of the transformed tile, one matrix product M_k (tiles, O) = V_k (tiles, C) · U_k (C, O):
+16 products with 16·C·O multiplications per tile of 4 outputs instead of 9·C·O per output, 2.25×
+fewer than the column-matrix (im2col) product. The transforms (V = Bᵀ d B, Y = Aᵀ M A) have only
+±1 entries and run as compiled loops over the tiles, channels innermost; the products are BLAS
+calls over blocks of a few images so that V and M stay in the cache.
+
+The numbers differ from the column-matrix product by rounding only (the transforms add and
+subtract at most four terms twice; G's halves are exact), about as far from the exact result as
+that product is: ``tests/nn/test_conv_fast.py`` checks both against float64.
+
+Numba is an optional extra (``pip install descend[compile]``). Without it, or with
+``DESCEND_FUSED=0`` in the environment, :func:`available` is False and the convolution uses the
+column matrix (:mod:`descend.nn.functional.conv`). Kernels are compiled on first use and cached on
+disk.
+"""
+
+import os
+
+import numpy as np
+
+#: the filter transform G (4×3)
+G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+
+#: fewer input or output channels than this: the column-matrix product is faster (its one product
+#: has 9·C inner terms; Winograd's 16 have C each)
+MIN_CHANNELS = 8
+
+#: values of V (or M) per block of images: a block stays in the cache between its transform and
+#: its 16 products
+BLOCK_VALUES = 1 << 19
+
+#: False switches the Winograd path off (tests compare both paths)
+ENABLED = True
+
+_STATE = {"tried": False, "kernels": None}
+
+
+def _compile():
+    """(input transform, output transform) compiled by Numba, or None without Numba or with
+    DESCEND_FUSED=0."""
+    if _STATE["tried"]:
+        return _STATE["kernels"]
+    _STATE["tried"] = True
+    if os.environ.get("DESCEND_FUSED", "1") == "0":
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+    def transform_input(xp, V, th, tw):  # pragma: no cover - compiled
+        # V[t, 4u + v, c] = (Bᵀ d B)[u, v] for tile t = (n, i, j), d = xp[n, 2i:2i+4, 2j:2j+4, c]
+        C = xp.shape[3]
+        for n in range(xp.shape[0]):
+            for i in range(th):
+                r = 2 * i
+                for j in range(tw):
+                    s = 2 * j
+                    t = (n * th + i) * tw + j
+                    for c in range(C):
+                        d00 = xp[n, r, s, c]
+                        d01 = xp[n, r, s + 1, c]
+                        d02 = xp[n, r, s + 2, c]
+                        d03 = xp[n, r, s + 3, c]
+                        d10 = xp[n, r + 1, s, c]
+                        d11 = xp[n, r + 1, s + 1, c]
+                        d12 = xp[n, r + 1, s + 2, c]
+                        d13 = xp[n, r + 1, s + 3, c]
+                        d20 = xp[n, r + 2, s, c]
+                        d21 = xp[n, r + 2, s + 1, c]
+                        d22 = xp[n, r + 2, s + 2, c]
+                        d23 = xp[n, r + 2, s + 3, c]
+                        d30 = xp[n, r + 3, s, c]
+                        d31 = xp[n, r + 3, s + 1, c]
+                        d32 = xp[n, r + 3, s + 2, c]
+                        d33 = xp[n, r + 3, s + 3, c]
+                        # rows: Bᵀ d
+                        a0, a1, a2, a3 = d00 - d20, d01 - d21, d02 - d22, d03 - d23
+                        b0, b1, b2, b3 = d10 + d20, d11 + d21, d12 + d22, d13 + d23
+                        e0, e1, e2, e3 = d20 - d10, d21 - d11, d22 - d12, d23 - d13
+                        f0, f1, f2, f3 = d10 - d30, d11 - d31, d12 - d32, d13 - d33
+                        # columns: (Bᵀ d) B
+                        V[t, 0, c] = a0 - a2
+                        V[t, 1, c] = a1 + a2
+                        V[t, 2, c] = a2 - a1
+                        V[t, 3, c] = a1 - a3
+                        V[t, 4, c] = b0 - b2
+                        V[t, 5, c] = b1 + b2
+                        V[t, 6, c] = b2 - b1
+                        V[t, 7, c] = b1 - b3
+                        V[t, 8, c] = e0 - e2
+                        V[t, 9, c] = e1 + e2
+                        V[t, 10, c] = e2 - e1
+                        V[t, 11, c] = e1 - e3
+                        V[t, 12, c] = f0 - f2
+                        V[t, 13, c] = f1 + f2
+                        V[t, 14, c] = f2 - f1
+                        V[t, 15, c] = f1 - f3
+
+    @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+    def transform_output(M, y, th, tw, b):  # pragma: no cover - compiled
+        # y[n, 2i:2i+2, 2j:2j+2, o] = Aᵀ M[t, :, o] A + b[o] (the positions inside y)
+        H, W, O = y.shape[1], y.shape[2], y.shape[3]
+        for n in range(y.shape[0]):
+            for i in range(th):
+                r = 2 * i
+                for j in range(tw):
+                    s = 2 * j
+                    t = (n * th + i) * tw + j
+                    for o in range(O):
+                        # rows: Aᵀ M
+                        s0 = M[t, 0, o] + M[t, 4, o] + M[t, 8, o]
+                        s1 = M[t, 1, o] + M[t, 5, o] + M[t, 9, o]
+                        s2 = M[t, 2, o] + M[t, 6, o] + M[t, 10, o]
+                        s3 = M[t, 3, o] + M[t, 7, o] + M[t, 11, o]
+                        q0 = M[t, 4, o] - M[t, 8, o] - M[t, 12, o]
+                        q1 = M[t, 5, o] - M[t, 9, o] - M[t, 13, o]
+                        q2 = M[t, 6, o] - M[t, 10, o] - M[t, 14, o]
+                        q3 = M[t, 7, o] - M[t, 11, o] - M[t, 15, o]
+                        # columns: (Aᵀ M) A
+                        bo = b[o]
+                        y[n, r, s, o] = s0 + s1 + s2 + bo
+                        if s + 1 < W:
+                            y[n, r, s + 1, o] = s1 - s2 - s3 + bo
+                        if r + 1 < H:
+                            y[n, r + 1, s, o] = q0 + q1 + q2 + bo
+                            if s + 1 < W:
+                                y[n, r + 1, s + 1, o] = q1 - q2 - q3 + bo
+
+    _STATE["kernels"] = (transform_input, transform_output)
+    return _STATE["kernels"]
+
+
+def applies(x, w, geo):
+    """Whether :func:`conv3x3` computes this convolution: a 3×3 kernel, stride 1, no dilation,
+    float32/float64, at least MIN_CHANNELS input and output channels, and the kernels available."""
+    O, C, kh, kw = w.shape
+    return (ENABLED and kh == 3 and kw == 3 and geo.stride == (1, 1) and geo.dilation == (1, 1)
+            and min(C, O) >= MIN_CHANNELS and x.dtype in (np.float32, np.float64) and _compile() is not None)
+
+
+def filter_transform(w):
+    """U (16, C, O): U[4ξ + ν, c, o] = (G W[o, c] Gᵀ)[ξ, ν], in W's dtype."""
+    O, C = w.shape[:2]
+    g = G.astype(w.dtype)
+    u = np.matmul(np.matmul(g, w), g.T)  # (O, C, 4, 4)
+    return np.ascontiguousarray(u.transpose(2, 3, 1, 0)).reshape(16, C, O)
+
+
+def conv3x3(x, w, padding, b=None):
+    """y = W ⋆ x (+ b) for a 3×3 kernel, stride 1: x (N, C, H, W), W (O, C, 3, 3), zero padding
+    (p_h, p_w) → y (N, O, H + 2p_h − 2, W + 2p_w − 2), a channels-last array seen as NCHW."""
+    transform_input, transform_output = _compile()
+    N, C, H, W = x.shape
+    O = w.shape[0]
+    ph, pw = padding
+    Ho, Wo = H + 2 * ph - 2, W + 2 * pw - 2
+    th, tw = (Ho + 1) // 2, (Wo + 1) // 2
+    # zero-padded channels-last input, with one more row/column when Hₒ/Wₒ is odd (whole tiles)
+    xp = np.zeros((N, 2 * th + 2, 2 * tw + 2, C), dtype=x.dtype)
+    xp[:, ph:ph + H, pw:pw + W, :] = x.transpose(0, 2, 3, 1)
+    U = filter_transform(w)
+    y = np.empty((N, Ho, Wo, O), dtype=x.dtype)
+    bias = np.zeros(O, dtype=x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
+    per = th * tw
+    step = max(1, BLOCK_VALUES // (16 * per * max(C, O)))
+    V = np.empty((min(step, N) * per, 16, C), dtype=x.dtype)
+    M = np.empty((min(step, N) * per, 16, O), dtype=x.dtype)
+    for n0 in range(0, N, step):
+        n1 = min(N, n0 + step)
+        rows = (n1 - n0) * per
+        transform_input(xp[n0:n1], V[:rows], th, tw)
+        np.matmul(V[:rows].transpose(1, 0, 2), U, out=M[:rows].transpose(1, 0, 2))
+        transform_output(M[:rows], y[n0:n1], th, tw, bias)
+    return y.transpose(0, 3, 1, 2)
