@@ -1,0 +1,124 @@
+"""The fast convolution paths: Winograd F(2×2, 3×3) (Numba, optional) against the column-matrix
+product, PyTorch (float64) and finite differences; float32 within the rounding bound of a sum of
+products; the column-matrix path when Numba is off."""
+
+import numpy as np
+import pytest
+
+import descend as dc
+import descend.nn.functional as F
+from descend.nn.functional import _winograd
+from descend.nn.functional.conv import Geometry, conv_forward
+
+needs_numba = pytest.mark.skipif(_winograd._compile() is None, reason="numba is not installed (or DESCEND_FUSED=0)")
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def d64(a, requires_grad=False):
+    return dc.tensor(np.asarray(a, dtype=np.float64), dtype=dc.float64, requires_grad=requires_grad)
+
+
+def im2col(x, w, padding, b=None, monkeypatch=None):
+    """The column-matrix result (Winograd switched off)."""
+    with monkeypatch.context() as mp:
+        mp.setattr(_winograd, "ENABLED", False)
+        return conv_forward(x, w, Geometry((1, 1), padding, (1, 1)), b)
+
+
+# sizes: even and odd outputs (a last half tile), padding 0, 1, 2 and unequal, one or several blocks
+CASES = [((2, 8, 6, 6), 8, (1, 1)), ((3, 8, 7, 5), 9, (1, 1)), ((2, 9, 5, 8), 8, (0, 0)),
+         ((1, 8, 4, 7), 12, (2, 1)), ((5, 16, 9, 9), 8, (1, 0))]
+
+
+@needs_numba
+@pytest.mark.parametrize("x_shape,O,padding", CASES)
+@pytest.mark.parametrize("bias", [False, True])
+def test_winograd_equals_column_matrix_in_float64(x_shape, O, padding, bias, monkeypatch):
+    x, w = rand(*x_shape), rand(O, x_shape[1], 3, 3, seed=1)
+    b = rand(O, seed=2) if bias else None
+    geo = Geometry((1, 1), padding, (1, 1))
+    assert _winograd.applies(x, w, geo)
+    y = conv_forward(x, w, geo, b)
+    ref = im2col(x, w, padding, b, monkeypatch)
+    assert y.shape == ref.shape
+    # both are exact up to rounding: |error| ≤ a few ε · Σ|w||x| (at most 9·C terms of size ~1)
+    np.testing.assert_allclose(y, ref, rtol=0, atol=1e-12)
+
+
+@needs_numba
+def test_winograd_in_several_blocks(monkeypatch):
+    monkeypatch.setattr(_winograd, "BLOCK_VALUES", 1)  # every image its own block
+    x, w, b = rand(3, 8, 7, 6), rand(8, 8, 3, 3, seed=1), rand(8, seed=2)
+    np.testing.assert_allclose(conv_forward(x, w, Geometry((1, 1), (1, 1), (1, 1)), b),
+                               im2col(x, w, (1, 1), b, monkeypatch), rtol=0, atol=1e-12)
+
+
+@needs_numba
+def test_winograd_float32_within_rounding_of_exact(monkeypatch):
+    # float32 against the float64 result: the error of a sum of 9·C products is bounded by
+    # ~ n·ε·Σ|w·x| (worst case); typical errors are √n·ε. Winograd's transforms add two more
+    # roundings of sums of 4 terms; both paths stay well inside 32 ε · Σ|w||x|.
+    x, w, b = rand(4, 32, 12, 12), rand(32, 32, 3, 3, seed=1) * 0.1, rand(32, seed=2)
+    geo = Geometry((1, 1), (1, 1), (1, 1))
+    exact = im2col(x, w, (1, 1), b, monkeypatch)
+    scale = im2col(np.abs(x), np.abs(w), (1, 1), np.abs(b), monkeypatch)
+    eps = np.finfo(np.float32).eps
+    f32 = [a.astype(np.float32) for a in (x, w, b)]
+    fast = conv_forward(*f32[:2], geo, f32[2])
+    slow = im2col(f32[0], f32[1], (1, 1), f32[2], monkeypatch)
+    assert fast.dtype == np.float32
+    for y in (fast, slow):
+        assert np.all(np.abs(y - exact) <= 32 * eps * scale)
+    # and the typical error is of the same size as the column matrix's
+    assert np.abs(fast - exact).mean() <= 2 * np.abs(slow - exact).mean()
+
+
+@needs_numba
+def test_conv2d_through_winograd_matches_torch():
+    # forward and both gradients (x̄ is a stride-1 3×3 convolution too: it also runs Winograd)
+    torch = pytest.importorskip("torch")
+    x, w, b = rand(2, 8, 7, 6), rand(10, 8, 3, 3, seed=1), rand(10, seed=2)
+    xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    yd, yt = F.conv2d(xd, wd, bd, padding=1), torch.nn.functional.conv2d(xt, wt, bt, padding=1)
+    np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-10)
+    g = rand(*yd.shape, seed=5)
+    yd.backward(d64(g))
+    yt.backward(torch.tensor(g))
+    for a, c in ((xd, xt), (wd, wt), (bd, bt)):
+        np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@needs_numba
+def test_conv2d_through_winograd_gradcheck_and_gradgradcheck():
+    x, w, b = d64(rand(1, 8, 4, 3)), d64(rand(8, 8, 3, 3, seed=1)), d64(rand(8, seed=2))
+    f = lambda x, w, b: F.conv2d(x, w, b, padding=1)
+    assert dc.gradcheck(f, (x, w, b))
+    assert dc.gradgradcheck(f, (x, w, b))
+
+
+def test_without_numba_the_column_matrix_runs(monkeypatch):
+    # DESCEND_FUSED=0 or no Numba: applies() is False and conv2d still gives torch's numbers
+    monkeypatch.setitem(_winograd._STATE, "tried", True)
+    monkeypatch.setitem(_winograd._STATE, "kernels", None)
+    x, w = rand(2, 8, 6, 5), rand(8, 8, 3, 3, seed=1)
+    geo = Geometry((1, 1), (1, 1), (1, 1))
+    assert not _winograd.applies(x, w, geo)
+    y = conv_forward(x, w, geo)
+    # direct sum over the kernel offsets
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    ref = sum(np.einsum("nchw,oc->nohw", xp[:, :, p:p + 6, q:q + 5], w[:, :, p, q]) for p in range(3) for q in range(3))
+    np.testing.assert_allclose(y, ref, rtol=0, atol=1e-12)
+
+
+def test_winograd_applies_only_to_3x3_stride_1_with_channels():
+    x = np.zeros((1, 8, 6, 6))
+    one = Geometry((1, 1), (1, 1), (1, 1))
+    assert not _winograd.applies(x, np.zeros((8, 8, 5, 5)), one)
+    assert not _winograd.applies(x, np.zeros((8, 8, 3, 3)), Geometry((2, 2), (1, 1), (1, 1)))
+    assert not _winograd.applies(x, np.zeros((8, 8, 3, 3)), Geometry((1, 1), (1, 1), (2, 2)))
+    assert not _winograd.applies(x[:, :1], np.zeros((8, 1, 3, 3)), one)  # C_in = 1: one product with K = 9
+    assert not _winograd.applies(x.astype(np.float16), np.zeros((8, 8, 3, 3), np.float16), one)
