@@ -122,3 +122,22 @@ def test_winograd_applies_only_to_3x3_stride_1_with_channels():
     assert not _winograd.applies(x, np.zeros((8, 8, 3, 3)), Geometry((1, 1), (1, 1), (2, 2)))
     assert not _winograd.applies(x[:, :1], np.zeros((8, 1, 3, 3)), one)  # C_in = 1: one product with K = 9
     assert not _winograd.applies(x.astype(np.float16), np.zeros((8, 8, 3, 3), np.float16), one)
+
+
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 1, 1), (2, 0, 1), ((1, 2), (2, 1), (2, 1))])
+def test_one_input_channel_matches_torch(stride, padding, dilation, monkeypatch):
+    # C_in = 1 builds the transposed column matrix (shifted whole images); several blocks too
+    torch = pytest.importorskip("torch")
+    conv_impl = __import__("descend.nn.functional.conv", fromlist=["BLOCK_VALUES"])
+    monkeypatch.setattr(conv_impl, "BLOCK_VALUES", 40)
+    x, w, b = rand(3, 1, 9, 8), rand(5, 1, 3, 2, seed=1), rand(5, seed=2)
+    kw = dict(stride=stride, padding=padding, dilation=dilation)
+    xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    yd, yt = F.conv2d(xd, wd, bd, **kw), torch.nn.functional.conv2d(xt, wt, bt, **kw)
+    np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-10)
+    g = rand(*yd.shape, seed=5)
+    yd.backward(d64(g))
+    yt.backward(torch.tensor(g))
+    for a, c in ((xd, xt), (wd, wt), (bd, bt)):
+        np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-10, atol=1e-10)

@@ -91,7 +91,8 @@ def column_blocks(x, kh, kw, geo):
     Row (n, i, j) of the full matrix holds the window of output position (i, j): the padded input
     x_pad[n, :, i·s_h + p·d_h, j·s_w + q·d_w] for every offset (p, q), as one strided view copied
     once. Working channels-last makes every copied run C entries long; convolutions also store
-    their outputs channels-last, so stacked convolutions copy contiguous runs."""
+    their outputs channels-last, so stacked convolutions copy contiguous runs. With one input
+    channel (C = 1) the matrix is built transposed, offset by offset, and cols is its transpose."""
     N, C, H, W = x.shape
     Ho, Wo = geo.out_size(H, W, kh, kw)
     (sh, sw), (dh, dw) = geo.stride, geo.dilation
@@ -101,6 +102,16 @@ def column_blocks(x, kh, kw, geo):
     step = max(1, BLOCK_VALUES // per_image)
     for n0 in range(0, N, step):
         n1 = min(N, n0 + step)
+        if C == 1:
+            # one input channel: a row would be kh·kw scattered values; copy each offset's whole
+            # shifted image instead (runs of Wₒ values) into the transposed matrix, and hand out
+            # its transpose (a view; BLAS reads either order)
+            win = as_strided(xp[n0:], (kh, kw, n1 - n0, Ho, Wo), (sH * dh, sW * dw, sN, sH * sh, sW * sw),
+                             writeable=False)
+            cols_t = np.empty(win.shape, dtype=x.dtype)
+            np.copyto(cols_t, win)
+            yield n0, n1, cols_t.reshape(kh * kw, -1).T
+            continue
         win = as_strided(xp[n0:], (n1 - n0, Ho, Wo, kh, kw, C), (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC),
                          writeable=False)
         cols = np.empty(win.shape, dtype=x.dtype)
