@@ -141,3 +141,15 @@ def test_one_input_channel_matches_torch(stride, padding, dilation, monkeypatch)
     yt.backward(torch.tensor(g))
     for a, c in ((xd, xt), (wd, wt), (bd, bt)):
         np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_bias_gradient_sums_over_batch_and_positions(channels_last):
+    # b̄ = Σ_{n,i,j} ȳ, as 1ᵀ·rows on a channels-last ȳ and as a sum otherwise; differentiable twice
+    from descend.nn.functional.conv import ChannelSum
+    g = rand(3, 4, 5, 6)
+    if channels_last:
+        g = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(ChannelSum.apply(d64(g)).numpy(), g.sum(axis=(0, 2, 3)), rtol=1e-13)
+    assert dc.gradcheck(lambda t: ChannelSum.apply(t) ** 2, (d64(g[:1, :, :2, :3], True),))
+    assert dc.gradgradcheck(lambda t: ChannelSum.apply(t) ** 2, (d64(g[:1, :, :2, :3], True),))
