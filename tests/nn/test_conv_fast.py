@@ -8,7 +8,7 @@ import pytest
 import descend as dc
 import descend.nn.functional as F
 from descend.nn.functional import _winograd
-from descend.nn.functional.conv import Geometry, conv_forward
+from descend.nn.functional.conv import Geometry, conv_forward, conv_grad_weight
 
 needs_numba = pytest.mark.skipif(_winograd._compile() is None, reason="numba is not installed (or DESCEND_FUSED=0)")
 
@@ -28,6 +28,12 @@ def im2col(x, w, padding, b=None, monkeypatch=None):
         return conv_forward(x, w, Geometry((1, 1), padding, (1, 1)), b)
 
 
+def im2col_grad_weight(x, gy, padding, monkeypatch):
+    with monkeypatch.context() as mp:
+        mp.setattr(_winograd, "ENABLED", False)
+        return conv_grad_weight(x, gy, (gy.shape[1], x.shape[1], 3, 3), Geometry((1, 1), padding, (1, 1)))
+
+
 # sizes: even and odd outputs (a last half tile), padding 0, 1, 2 and unequal, one or several blocks
 CASES = [((2, 8, 6, 6), 8, (1, 1)), ((3, 8, 7, 5), 9, (1, 1)), ((2, 9, 5, 8), 8, (0, 0)),
          ((1, 8, 4, 7), 12, (2, 1)), ((5, 16, 9, 9), 8, (1, 0))]
@@ -40,7 +46,7 @@ def test_winograd_equals_column_matrix_in_float64(x_shape, O, padding, bias, mon
     x, w = rand(*x_shape), rand(O, x_shape[1], 3, 3, seed=1)
     b = rand(O, seed=2) if bias else None
     geo = Geometry((1, 1), padding, (1, 1))
-    assert _winograd.applies(x, w, geo)
+    assert _winograd.applies(x, w.shape, geo)
     y = conv_forward(x, w, geo, b)
     ref = im2col(x, w, padding, b, monkeypatch)
     assert y.shape == ref.shape
@@ -49,11 +55,30 @@ def test_winograd_equals_column_matrix_in_float64(x_shape, O, padding, bias, mon
 
 
 @needs_numba
+@pytest.mark.parametrize("x_shape,O,padding", CASES)
+@pytest.mark.parametrize("gy_layout", ["nchw", "channels_last"])
+def test_winograd_weight_gradient_equals_column_matrix_in_float64(x_shape, O, padding, gy_layout, monkeypatch):
+    x = rand(*x_shape)
+    geo = Geometry((1, 1), padding, (1, 1))
+    Ho, Wo = geo.out_size(*x_shape[2:], 3, 3)
+    gy = rand(x_shape[0], O, Ho, Wo, seed=3)
+    if gy_layout == "channels_last":
+        gy = np.ascontiguousarray(gy.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    gw = conv_grad_weight(x, gy, (O, x_shape[1], 3, 3), geo)
+    assert gw.shape == (O, x_shape[1], 3, 3)
+    # Σ over N·Hₒ·Wₒ positions of products of size ~1: rounding ~ 1e-14 relative to √(N·Hₒ·Wₒ)
+    np.testing.assert_allclose(gw, im2col_grad_weight(x, gy, padding, monkeypatch), rtol=0, atol=1e-11)
+
+
+@needs_numba
 def test_winograd_in_several_blocks(monkeypatch):
     monkeypatch.setattr(_winograd, "BLOCK_VALUES", 1)  # every image its own block
     x, w, b = rand(3, 8, 7, 6), rand(8, 8, 3, 3, seed=1), rand(8, seed=2)
-    np.testing.assert_allclose(conv_forward(x, w, Geometry((1, 1), (1, 1), (1, 1)), b),
-                               im2col(x, w, (1, 1), b, monkeypatch), rtol=0, atol=1e-12)
+    geo = Geometry((1, 1), (1, 1), (1, 1))
+    np.testing.assert_allclose(conv_forward(x, w, geo, b), im2col(x, w, (1, 1), b, monkeypatch), rtol=0, atol=1e-12)
+    gy = rand(3, 8, 7, 6, seed=3)
+    np.testing.assert_allclose(conv_grad_weight(x, gy, w.shape, geo), im2col_grad_weight(x, gy, (1, 1), monkeypatch),
+                               rtol=0, atol=1e-11)
 
 
 @needs_numba
@@ -73,6 +98,16 @@ def test_winograd_float32_within_rounding_of_exact(monkeypatch):
     for y in (fast, slow):
         assert np.all(np.abs(y - exact) <= 32 * eps * scale)
     # and the typical error is of the same size as the column matrix's
+    assert np.abs(fast - exact).mean() <= 2 * np.abs(slow - exact).mean()
+    # the weight gradient: a sum of N·Hₒ·Wₒ = 576 products per entry, bounded the same way
+    gy = rand(4, 32, 12, 12, seed=3)
+    exact = im2col_grad_weight(x, gy, (1, 1), monkeypatch)
+    scale = im2col_grad_weight(np.abs(x), np.abs(gy), (1, 1), monkeypatch)
+    fast = conv_grad_weight(f32[0], gy.astype(np.float32), (32, 32, 3, 3), geo)
+    slow = im2col_grad_weight(f32[0], gy.astype(np.float32), (1, 1), monkeypatch)
+    assert fast.dtype == np.float32
+    for gw in (fast, slow):
+        assert np.all(np.abs(gw - exact) <= 32 * eps * scale)
     assert np.abs(fast - exact).mean() <= 2 * np.abs(slow - exact).mean()
 
 
@@ -106,7 +141,7 @@ def test_without_numba_the_column_matrix_runs(monkeypatch):
     monkeypatch.setitem(_winograd._STATE, "kernels", None)
     x, w = rand(2, 8, 6, 5), rand(8, 8, 3, 3, seed=1)
     geo = Geometry((1, 1), (1, 1), (1, 1))
-    assert not _winograd.applies(x, w, geo)
+    assert not _winograd.applies(x, w.shape, geo)
     y = conv_forward(x, w, geo)
     # direct sum over the kernel offsets
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
@@ -117,11 +152,11 @@ def test_without_numba_the_column_matrix_runs(monkeypatch):
 def test_winograd_applies_only_to_3x3_stride_1_with_channels():
     x = np.zeros((1, 8, 6, 6))
     one = Geometry((1, 1), (1, 1), (1, 1))
-    assert not _winograd.applies(x, np.zeros((8, 8, 5, 5)), one)
-    assert not _winograd.applies(x, np.zeros((8, 8, 3, 3)), Geometry((2, 2), (1, 1), (1, 1)))
-    assert not _winograd.applies(x, np.zeros((8, 8, 3, 3)), Geometry((1, 1), (1, 1), (2, 2)))
-    assert not _winograd.applies(x[:, :1], np.zeros((8, 1, 3, 3)), one)  # C_in = 1: one product with K = 9
-    assert not _winograd.applies(x.astype(np.float16), np.zeros((8, 8, 3, 3), np.float16), one)
+    assert not _winograd.applies(x, (8, 8, 5, 5), one)
+    assert not _winograd.applies(x, (8, 8, 3, 3), Geometry((2, 2), (1, 1), (1, 1)))
+    assert not _winograd.applies(x, (8, 8, 3, 3), Geometry((1, 1), (1, 1), (2, 2)))
+    assert not _winograd.applies(x[:, :1], (8, 1, 3, 3), one)  # C_in = 1: one product with K = 9
+    assert not _winograd.applies(x.astype(np.float16), (8, 8, 3, 3), one)
 
 
 @pytest.mark.parametrize("stride,padding,dilation", [(1, 1, 1), (2, 0, 1), ((1, 2), (2, 1), (2, 1))])

@@ -39,7 +39,7 @@ MIN_CHANNELS = 8
 
 #: values of V (or M) per block of images: a block stays in the cache between its transform and
 #: its 16 products
-BLOCK_VALUES = 1 << 19
+BLOCK_VALUES = 1 << 18
 
 #: False switches the Winograd path off (tests compare both paths)
 ENABLED = True
@@ -140,14 +140,51 @@ def _compile():
                             if s + 1 < W:
                                 y[n, r + 1, s + 1, o] = q1 - q2 - q3 + bo
 
-    _STATE["kernels"] = (transform_input, transform_output)
+    @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+    def transform_gradient(gy, Z, th, tw):  # pragma: no cover - compiled
+        # Z[t, 4ξ + ν, o] = (A Ȳ Aᵀ)[ξ, ν] for tile t = (n, i, j), Ȳ = gy[n, 2i:2i+2, 2j:2j+2, o]
+        O = gy.shape[3]
+        for n in range(gy.shape[0]):
+            for i in range(th):
+                r = 2 * i
+                for j in range(tw):
+                    s = 2 * j
+                    t = (n * th + i) * tw + j
+                    for o in range(O):
+                        y00 = gy[n, r, s, o]
+                        y01 = gy[n, r, s + 1, o]
+                        y10 = gy[n, r + 1, s, o]
+                        y11 = gy[n, r + 1, s + 1, o]
+                        # rows: A Ȳ = [Ȳ₀; Ȳ₀ + Ȳ₁; Ȳ₀ − Ȳ₁; −Ȳ₁]
+                        p0, p1 = y00 + y10, y01 + y11
+                        m0, m1 = y00 - y10, y01 - y11
+                        # columns: (A Ȳ) Aᵀ
+                        Z[t, 0, o] = y00
+                        Z[t, 1, o] = y00 + y01
+                        Z[t, 2, o] = y00 - y01
+                        Z[t, 3, o] = -y01
+                        Z[t, 4, o] = p0
+                        Z[t, 5, o] = p0 + p1
+                        Z[t, 6, o] = p0 - p1
+                        Z[t, 7, o] = -p1
+                        Z[t, 8, o] = m0
+                        Z[t, 9, o] = m0 + m1
+                        Z[t, 10, o] = m0 - m1
+                        Z[t, 11, o] = -m1
+                        Z[t, 12, o] = -y10
+                        Z[t, 13, o] = -(y10 + y11)
+                        Z[t, 14, o] = -(y10 - y11)
+                        Z[t, 15, o] = y11
+
+    _STATE["kernels"] = (transform_input, transform_output, transform_gradient)
     return _STATE["kernels"]
 
 
-def applies(x, w, geo):
-    """Whether :func:`conv3x3` computes this convolution: a 3×3 kernel, stride 1, no dilation,
-    float32/float64, at least MIN_CHANNELS input and output channels, and the kernels available."""
-    O, C, kh, kw = w.shape
+def applies(x, w_shape, geo):
+    """Whether :func:`conv3x3` (and :func:`grad_weight3x3`) compute this convolution of x with a
+    kernel of shape ``w_shape``: 3×3, stride 1, no dilation, float32/float64, at least
+    MIN_CHANNELS input and output channels, and the kernels available."""
+    O, C, kh, kw = w_shape
     return (ENABLED and kh == 3 and kw == 3 and geo.stride == (1, 1) and geo.dilation == (1, 1)
             and min(C, O) >= MIN_CHANNELS and x.dtype in (np.float32, np.float64) and _compile() is not None)
 
@@ -160,23 +197,35 @@ def filter_transform(w):
     return np.ascontiguousarray(u.transpose(2, 3, 1, 0)).reshape(16, C, O)
 
 
+def _padded_tiles(x, padding, th, tw):
+    """x (N, C, H, W) zero-padded channels-last (N, 2t_h + 2, 2t_w + 2, C): the padding, then zeros
+    to whole 4×4 tiles."""
+    N, C, H, W = x.shape
+    ph, pw = padding
+    xp = np.zeros((N, 2 * th + 2, 2 * tw + 2, C), dtype=x.dtype)
+    xp[:, ph:ph + H, pw:pw + W, :] = x.transpose(0, 2, 3, 1)
+    return xp
+
+
+def _block(N, per, C, O):
+    return max(1, BLOCK_VALUES // (16 * per * max(C, O)))
+
+
 def conv3x3(x, w, padding, b=None):
     """y = W ⋆ x (+ b) for a 3×3 kernel, stride 1: x (N, C, H, W), W (O, C, 3, 3), zero padding
     (p_h, p_w) → y (N, O, H + 2p_h − 2, W + 2p_w − 2), a channels-last array seen as NCHW."""
-    transform_input, transform_output = _compile()
+    transform_input, transform_output = _compile()[:2]
     N, C, H, W = x.shape
     O = w.shape[0]
     ph, pw = padding
     Ho, Wo = H + 2 * ph - 2, W + 2 * pw - 2
     th, tw = (Ho + 1) // 2, (Wo + 1) // 2
-    # zero-padded channels-last input, with one more row/column when Hₒ/Wₒ is odd (whole tiles)
-    xp = np.zeros((N, 2 * th + 2, 2 * tw + 2, C), dtype=x.dtype)
-    xp[:, ph:ph + H, pw:pw + W, :] = x.transpose(0, 2, 3, 1)
+    xp = _padded_tiles(x, padding, th, tw)
     U = filter_transform(w)
     y = np.empty((N, Ho, Wo, O), dtype=x.dtype)
     bias = np.zeros(O, dtype=x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
     per = th * tw
-    step = max(1, BLOCK_VALUES // (16 * per * max(C, O)))
+    step = _block(N, per, C, O)
     V = np.empty((min(step, N) * per, 16, C), dtype=x.dtype)
     M = np.empty((min(step, N) * per, 16, O), dtype=x.dtype)
     for n0 in range(0, N, step):
@@ -186,3 +235,38 @@ def conv3x3(x, w, padding, b=None):
         np.matmul(V[:rows].transpose(1, 0, 2), U, out=M[:rows].transpose(1, 0, 2))
         transform_output(M[:rows], y[n0:n1], th, tw, bias)
     return y.transpose(0, 3, 1, 2)
+
+
+def grad_weight3x3(x, gy, padding):
+    """W̄ (O, C, 3, 3) of y = W ⋆ x (3×3, stride 1, zero padding (p_h, p_w)) for ȳ (N, O, Hₒ, Wₒ).
+
+    Each 2×2 block Ȳ of ȳ reaches U = G W Gᵀ through M = U ⊙ V (V = Bᵀ d B of its input tile), so
+    Ū = Σ_tiles V ⊙ (A Ȳ Aᵀ), summed over the tiles as 16 products Ū_k (C, O) = V_kᵀ Z_k, and
+    W̄ = Gᵀ Ū G."""
+    transform_input, _, transform_gradient = _compile()
+    N, C = x.shape[:2]
+    O, Ho, Wo = gy.shape[1:]
+    th, tw = (Ho + 1) // 2, (Wo + 1) // 2
+    xp = _padded_tiles(x, padding, th, tw)
+    gl = gy.transpose(0, 2, 3, 1)
+    if (Ho, Wo) != (2 * th, 2 * tw) or not gl.flags.c_contiguous:
+        g = np.zeros((N, 2 * th, 2 * tw, O), dtype=gy.dtype)  # whole 2×2 blocks (zeros past the edge)
+        g[:, :Ho, :Wo, :] = gl
+        gl = g
+    per = th * tw
+    step = _block(N, per, C, O)
+    V = np.empty((min(step, N) * per, 16, C), dtype=x.dtype)
+    Z = np.empty((min(step, N) * per, 16, O), dtype=x.dtype)
+    u = np.zeros((16, C, O), dtype=x.dtype)
+    part = np.empty_like(u)
+    for n0 in range(0, N, step):
+        n1 = min(N, n0 + step)
+        rows = (n1 - n0) * per
+        transform_input(xp[n0:n1], V[:rows], th, tw)
+        transform_gradient(gl[n0:n1], Z[:rows], th, tw)
+        np.matmul(V[:rows].transpose(1, 2, 0), Z[:rows].transpose(1, 0, 2), out=part)
+        u += part
+    g = G.astype(x.dtype)
+    # W̄[o, c] = Gᵀ Ū[:, :, c, o] G
+    ut = u.reshape(4, 4, C, O).transpose(3, 2, 0, 1)  # (O, C, 4, 4)
+    return np.ascontiguousarray(np.matmul(np.matmul(g.T, ut), g))

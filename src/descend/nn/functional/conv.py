@@ -137,7 +137,7 @@ def conv_forward(x, w, geo, b=None):
     Each block of column rows is multiplied by Wᵀ straight into its rows of y. A 3×3 kernel with
     stride 1 (and enough channels) goes through Winograd's F(2×2, 3×3) instead when Numba is
     installed (:mod:`._winograd`: 2.25× fewer multiplications)."""
-    if _winograd.applies(x, w, geo):
+    if _winograd.applies(x, w.shape, geo):
         return _winograd.conv3x3(x, w, geo.padding, b)
     O, C, kh, kw = w.shape
     N, _, H, W = x.shape
@@ -181,7 +181,10 @@ def conv_grad_input(gy, w, x_shape, geo):
 
 
 def conv_grad_weight(x, gy, w_shape, geo):
-    """W̄ = Σ over positions of ȳ ⊗ window (O, C, kh, kw) = Σ over blocks of (column rows)ᵀ · (ȳ rows)."""
+    """W̄ = Σ over positions of ȳ ⊗ window (O, C, kh, kw) = Σ over blocks of (column rows)ᵀ · (ȳ rows)
+    (Winograd's F(2×2, 3×3) for a 3×3 kernel with stride 1, as :func:`conv_forward`)."""
+    if _winograd.applies(x, w_shape, geo):
+        return _winograd.grad_weight3x3(x, gy, geo.padding)
     O, C, kh, kw = w_shape
     g = _nhwc_rows(gy)
     per = gy.shape[2] * gy.shape[3]
