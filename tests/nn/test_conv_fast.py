@@ -71,8 +71,10 @@ def test_winograd_weight_gradient_equals_column_matrix_in_float64(x_shape, O, pa
 
 
 @needs_numba
-def test_winograd_in_several_blocks(monkeypatch):
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_winograd_in_several_blocks_and_threads(threads, monkeypatch):
     monkeypatch.setattr(_winograd, "BLOCK_VALUES", 1)  # every image its own block
+    monkeypatch.setattr(_winograd, "NUM_THREADS", threads)  # the images split among 1, 2, 3 threads
     x, w, b = rand(3, 8, 7, 6), rand(8, 8, 3, 3, seed=1), rand(8, seed=2)
     geo = Geometry((1, 1), (1, 1), (1, 1))
     np.testing.assert_allclose(conv_forward(x, w, geo, b), im2col(x, w, (1, 1), b, monkeypatch), rtol=0, atol=1e-12)

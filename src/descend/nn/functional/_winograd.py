@@ -27,6 +27,7 @@ disk.
 """
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -45,6 +46,27 @@ BLOCK_VALUES = 1 << 18
 ENABLED = True
 
 _STATE = {"tried": False, "kernels": None}
+
+
+def _default_threads():
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, 8))
+
+
+#: threads a convolution's images are split among (the cores this process may use, at most 8)
+NUM_THREADS = _default_threads()
+
+_POOL = [None, None]  # (executor, pid that made it)
+
+
+def _pool():
+    if _POOL[0] is None or _POOL[1] != os.getpid():  # a forked child makes its own
+        _POOL[0] = ThreadPoolExecutor(max_workers=NUM_THREADS, thread_name_prefix="descend-conv")
+        _POOL[1] = os.getpid()
+    return _POOL[0]
 
 
 def _compile():
@@ -207,8 +229,20 @@ def _padded_tiles(x, padding, th, tw):
     return xp
 
 
-def _block(N, per, C, O):
-    return max(1, BLOCK_VALUES // (16 * per * max(C, O)))
+def _in_parts(N, per_image, part):
+    """[part(n0, n1) for consecutive parts of the images 0 ≤ n < N], one part per thread.
+
+    Every part runs whole (padding, transforms, products) in its own thread: the compiled loops
+    release the GIL and the small products run single-threaded inside BLAS, so the threads do not
+    wait for each other, as PyTorch's intra-op threads. Fewer than two blocks of work: one part."""
+    k = min(NUM_THREADS, N, (N * per_image) // BLOCK_VALUES)
+    if k <= 1:
+        return [part(0, N)]
+    bounds = [N * i // k for i in range(k + 1)]
+    pool = _pool()
+    others = [pool.submit(part, bounds[i], bounds[i + 1]) for i in range(k - 1)]
+    last = part(bounds[k - 1], bounds[k])
+    return [f.result() for f in others] + [last]
 
 
 def conv3x3(x, w, padding, b=None):
@@ -220,20 +254,24 @@ def conv3x3(x, w, padding, b=None):
     ph, pw = padding
     Ho, Wo = H + 2 * ph - 2, W + 2 * pw - 2
     th, tw = (Ho + 1) // 2, (Wo + 1) // 2
-    xp = _padded_tiles(x, padding, th, tw)
+    per = th * tw
     U = filter_transform(w)
     y = np.empty((N, Ho, Wo, O), dtype=x.dtype)
     bias = np.zeros(O, dtype=x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
-    per = th * tw
-    step = _block(N, per, C, O)
-    V = np.empty((min(step, N) * per, 16, C), dtype=x.dtype)
-    M = np.empty((min(step, N) * per, 16, O), dtype=x.dtype)
-    for n0 in range(0, N, step):
-        n1 = min(N, n0 + step)
-        rows = (n1 - n0) * per
-        transform_input(xp[n0:n1], V[:rows], th, tw)
-        np.matmul(V[:rows].transpose(1, 0, 2), U, out=M[:rows].transpose(1, 0, 2))
-        transform_output(M[:rows], y[n0:n1], th, tw, bias)
+    step = max(1, BLOCK_VALUES // (16 * per * max(C, O)))
+
+    def part(a, z):
+        xp = _padded_tiles(x[a:z], padding, th, tw)
+        V = np.empty((min(step, z - a) * per, 16, C), dtype=x.dtype)
+        M = np.empty((min(step, z - a) * per, 16, O), dtype=x.dtype)
+        for n0 in range(0, z - a, step):
+            n1 = min(z - a, n0 + step)
+            rows = (n1 - n0) * per
+            transform_input(xp[n0:n1], V[:rows], th, tw)
+            np.matmul(V[:rows].transpose(1, 0, 2), U, out=M[:rows].transpose(1, 0, 2))
+            transform_output(M[:rows], y[a + n0:a + n1], th, tw, bias)
+
+    _in_parts(N, 16 * per * max(C, O), part)
     return y.transpose(0, 3, 1, 2)
 
 
@@ -247,26 +285,32 @@ def grad_weight3x3(x, gy, padding):
     N, C = x.shape[:2]
     O, Ho, Wo = gy.shape[1:]
     th, tw = (Ho + 1) // 2, (Wo + 1) // 2
-    xp = _padded_tiles(x, padding, th, tw)
-    gl = gy.transpose(0, 2, 3, 1)
-    if (Ho, Wo) != (2 * th, 2 * tw) or not gl.flags.c_contiguous:
-        g = np.zeros((N, 2 * th, 2 * tw, O), dtype=gy.dtype)  # whole 2×2 blocks (zeros past the edge)
-        g[:, :Ho, :Wo, :] = gl
-        gl = g
     per = th * tw
-    step = _block(N, per, C, O)
-    V = np.empty((min(step, N) * per, 16, C), dtype=x.dtype)
-    Z = np.empty((min(step, N) * per, 16, O), dtype=x.dtype)
-    u = np.zeros((16, C, O), dtype=x.dtype)
-    part = np.empty_like(u)
-    for n0 in range(0, N, step):
-        n1 = min(N, n0 + step)
-        rows = (n1 - n0) * per
-        transform_input(xp[n0:n1], V[:rows], th, tw)
-        transform_gradient(gl[n0:n1], Z[:rows], th, tw)
-        np.matmul(V[:rows].transpose(1, 2, 0), Z[:rows].transpose(1, 0, 2), out=part)
-        u += part
-    g = G.astype(x.dtype)
+    step = max(1, BLOCK_VALUES // (16 * per * max(C, O)))
+    gl = gy.transpose(0, 2, 3, 1)
+    whole = (Ho, Wo) == (2 * th, 2 * tw) and gl.flags.c_contiguous
+
+    def part(a, z):
+        xp = _padded_tiles(x[a:z], padding, th, tw)
+        g = gl[a:z]
+        if not whole:
+            g = np.zeros((z - a, 2 * th, 2 * tw, O), dtype=gy.dtype)  # whole 2×2 blocks (zeros past the edge)
+            g[:, :Ho, :Wo, :] = gl[a:z]
+        V = np.empty((min(step, z - a) * per, 16, C), dtype=x.dtype)
+        Z = np.empty((min(step, z - a) * per, 16, O), dtype=x.dtype)
+        u = np.zeros((16, C, O), dtype=x.dtype)
+        prod = np.empty_like(u)
+        for n0 in range(0, z - a, step):
+            n1 = min(z - a, n0 + step)
+            rows = (n1 - n0) * per
+            transform_input(xp[n0:n1], V[:rows], th, tw)
+            transform_gradient(g[n0:n1], Z[:rows], th, tw)
+            np.matmul(V[:rows].transpose(1, 2, 0), Z[:rows].transpose(1, 0, 2), out=prod)
+            u += prod
+        return u
+
+    u = sum(_in_parts(N, 16 * per * max(C, O), part))
+    G_ = G.astype(x.dtype)
     # W̄[o, c] = Gᵀ Ū[:, :, c, o] G
     ut = u.reshape(4, 4, C, O).transpose(3, 2, 0, 1)  # (O, C, 4, 4)
-    return np.ascontiguousarray(np.matmul(np.matmul(g.T, ut), g))
+    return np.ascontiguousarray(np.matmul(np.matmul(G_.T, ut), G_))
