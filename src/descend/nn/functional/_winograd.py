@@ -27,6 +27,7 @@ disk.
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -219,14 +220,35 @@ def filter_transform(w):
     return np.ascontiguousarray(u.transpose(2, 3, 1, 0)).reshape(16, C, O)
 
 
-def _padded_tiles(x, padding, th, tw):
-    """x (N, C, H, W) zero-padded channels-last (N, 2t_h + 2, 2t_w + 2, C): the padding, then zeros
-    to whole 4×4 tiles."""
+_LOCAL = threading.local()
+
+
+def _scratch(slot, shape, dtype):
+    """A reusable work array of ``shape`` (contents undefined), one per ``slot``, dtype and thread:
+    a block's buffers stay in the cache and never need fresh pages."""
+    bufs = getattr(_LOCAL, "bufs", None)
+    if bufs is None:
+        bufs = _LOCAL.bufs = {}
+    key = (slot, np.dtype(dtype).str)
+    n = int(np.prod(shape))
+    buf = bufs.get(key)
+    if buf is None or buf.size < n:
+        buf = bufs[key] = np.empty(max(n, 1), dtype=dtype)
+    return buf[:n].reshape(shape)
+
+
+def _padded_blocks(x, padding, th, tw, step):
+    """Yield (n0, n1, xp) for blocks of ``step`` images of x (N, C, H, W): xp (n1 − n0, 2t_h + 2,
+    2t_w + 2, C) is the block zero-padded channels-last (the padding, then zeros to whole 4×4
+    tiles), in one buffer whose border is zeroed once and whose inside each block overwrites."""
     N, C, H, W = x.shape
     ph, pw = padding
-    xp = np.zeros((N, 2 * th + 2, 2 * tw + 2, C), dtype=x.dtype)
-    xp[:, ph:ph + H, pw:pw + W, :] = x.transpose(0, 2, 3, 1)
-    return xp
+    xp = _scratch("padded", (min(step, N), 2 * th + 2, 2 * tw + 2, C), x.dtype)
+    xp[...] = 0
+    for n0 in range(0, N, step):
+        n1 = min(N, n0 + step)
+        xp[:n1 - n0, ph:ph + H, pw:pw + W, :] = x[n0:n1].transpose(0, 2, 3, 1)
+        yield n0, n1, xp[:n1 - n0]
 
 
 def _in_parts(N, per_image, part):
@@ -261,13 +283,11 @@ def conv3x3(x, w, padding, b=None):
     step = max(1, BLOCK_VALUES // (16 * per * max(C, O)))
 
     def part(a, z):
-        xp = _padded_tiles(x[a:z], padding, th, tw)
-        V = np.empty((min(step, z - a) * per, 16, C), dtype=x.dtype)
-        M = np.empty((min(step, z - a) * per, 16, O), dtype=x.dtype)
-        for n0 in range(0, z - a, step):
-            n1 = min(z - a, n0 + step)
+        V = _scratch("V", (min(step, z - a) * per, 16, C), x.dtype)
+        M = _scratch("M", (min(step, z - a) * per, 16, O), x.dtype)
+        for n0, n1, xp in _padded_blocks(x[a:z], padding, th, tw, step):
             rows = (n1 - n0) * per
-            transform_input(xp[n0:n1], V[:rows], th, tw)
+            transform_input(xp, V[:rows], th, tw)
             np.matmul(V[:rows].transpose(1, 0, 2), U, out=M[:rows].transpose(1, 0, 2))
             transform_output(M[:rows], y[a + n0:a + n1], th, tw, bias)
 
@@ -291,20 +311,21 @@ def grad_weight3x3(x, gy, padding):
     whole = (Ho, Wo) == (2 * th, 2 * tw) and gl.flags.c_contiguous
 
     def part(a, z):
-        xp = _padded_tiles(x[a:z], padding, th, tw)
-        g = gl[a:z]
-        if not whole:
-            g = np.zeros((z - a, 2 * th, 2 * tw, O), dtype=gy.dtype)  # whole 2×2 blocks (zeros past the edge)
-            g[:, :Ho, :Wo, :] = gl[a:z]
-        V = np.empty((min(step, z - a) * per, 16, C), dtype=x.dtype)
-        Z = np.empty((min(step, z - a) * per, 16, O), dtype=x.dtype)
+        V = _scratch("V", (min(step, z - a) * per, 16, C), x.dtype)
+        Z = _scratch("M", (min(step, z - a) * per, 16, O), x.dtype)
+        if not whole:  # whole 2×2 blocks of ȳ: zeros past the edge
+            gp = _scratch("gradient", (min(step, z - a), 2 * th, 2 * tw, O), gy.dtype)
+            gp[...] = 0
         u = np.zeros((16, C, O), dtype=x.dtype)
         prod = np.empty_like(u)
-        for n0 in range(0, z - a, step):
-            n1 = min(z - a, n0 + step)
+        for n0, n1, xp in _padded_blocks(x[a:z], padding, th, tw, step):
             rows = (n1 - n0) * per
-            transform_input(xp[n0:n1], V[:rows], th, tw)
-            transform_gradient(g[n0:n1], Z[:rows], th, tw)
+            g = gl[a + n0:a + n1]
+            if not whole:
+                gp[:n1 - n0, :Ho, :Wo, :] = g
+                g = gp[:n1 - n0]
+            transform_input(xp, V[:rows], th, tw)
+            transform_gradient(g, Z[:rows], th, tw)
             np.matmul(V[:rows].transpose(1, 2, 0), Z[:rows].transpose(1, 0, 2), out=prod)
             u += prod
         return u
