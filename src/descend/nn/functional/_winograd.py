@@ -35,6 +35,9 @@ import numpy as np
 #: the filter transform G (4×3)
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
+#: row u of Bᵀ is e_{ROW_A[u]} + ROW_SIGN[u]·e_{ROW_B[u]}
+ROW_A, ROW_B, ROW_SIGN = (0, 1, 2, 1), (2, 2, 1, 3), (-1, 1, -1, -1)
+
 #: fewer input or output channels than this: the column-matrix product is faster (its one product
 #: has 9·C inner terms; Winograd's 16 have C each)
 MIN_CHANNELS = 8
@@ -85,7 +88,9 @@ def _compile():
 
     @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
     def transform_input(xp, V, th, tw):  # pragma: no cover - compiled
-        # V[t, 4u + v, c] = (Bᵀ d B)[u, v] for tile t = (n, i, j), d = xp[n, 2i:2i+4, 2j:2j+4, c]
+        # V[t, 4u + v, c] = (Bᵀ d B)[u, v] for tile t = (n, i, j), d = xp[n, 2i:2i+4, 2j:2j+4, c]:
+        # (d[a_u, a_v] ± d[b_u, a_v]) ± (d[a_u, b_v] ± d[b_u, b_v]), one loop over the channels per
+        # (u, v) (short loops with four inputs vectorize; one loop writing all 16 does not)
         C = xp.shape[3]
         for n in range(xp.shape[0]):
             for i in range(th):
@@ -93,75 +98,57 @@ def _compile():
                 for j in range(tw):
                     s = 2 * j
                     t = (n * th + i) * tw + j
-                    for c in range(C):
-                        d00 = xp[n, r, s, c]
-                        d01 = xp[n, r, s + 1, c]
-                        d02 = xp[n, r, s + 2, c]
-                        d03 = xp[n, r, s + 3, c]
-                        d10 = xp[n, r + 1, s, c]
-                        d11 = xp[n, r + 1, s + 1, c]
-                        d12 = xp[n, r + 1, s + 2, c]
-                        d13 = xp[n, r + 1, s + 3, c]
-                        d20 = xp[n, r + 2, s, c]
-                        d21 = xp[n, r + 2, s + 1, c]
-                        d22 = xp[n, r + 2, s + 2, c]
-                        d23 = xp[n, r + 2, s + 3, c]
-                        d30 = xp[n, r + 3, s, c]
-                        d31 = xp[n, r + 3, s + 1, c]
-                        d32 = xp[n, r + 3, s + 2, c]
-                        d33 = xp[n, r + 3, s + 3, c]
-                        # rows: Bᵀ d
-                        a0, a1, a2, a3 = d00 - d20, d01 - d21, d02 - d22, d03 - d23
-                        b0, b1, b2, b3 = d10 + d20, d11 + d21, d12 + d22, d13 + d23
-                        e0, e1, e2, e3 = d20 - d10, d21 - d11, d22 - d12, d23 - d13
-                        f0, f1, f2, f3 = d10 - d30, d11 - d31, d12 - d32, d13 - d33
-                        # columns: (Bᵀ d) B
-                        V[t, 0, c] = a0 - a2
-                        V[t, 1, c] = a1 + a2
-                        V[t, 2, c] = a2 - a1
-                        V[t, 3, c] = a1 - a3
-                        V[t, 4, c] = b0 - b2
-                        V[t, 5, c] = b1 + b2
-                        V[t, 6, c] = b2 - b1
-                        V[t, 7, c] = b1 - b3
-                        V[t, 8, c] = e0 - e2
-                        V[t, 9, c] = e1 + e2
-                        V[t, 10, c] = e2 - e1
-                        V[t, 11, c] = e1 - e3
-                        V[t, 12, c] = f0 - f2
-                        V[t, 13, c] = f1 + f2
-                        V[t, 14, c] = f2 - f1
-                        V[t, 15, c] = f1 - f3
+                    for k in range(16):
+                        u = k // 4
+                        v = k - 4 * u
+                        p1 = xp[n, r + ROW_A[u], s + ROW_A[v]]
+                        p2 = xp[n, r + ROW_B[u], s + ROW_A[v]]
+                        p3 = xp[n, r + ROW_A[u], s + ROW_B[v]]
+                        p4 = xp[n, r + ROW_B[u], s + ROW_B[v]]
+                        out = V[t, k]
+                        if ROW_SIGN[u] > 0:
+                            if ROW_SIGN[v] > 0:
+                                for c in range(C):
+                                    out[c] = (p1[c] + p2[c]) + (p3[c] + p4[c])
+                            else:
+                                for c in range(C):
+                                    out[c] = (p1[c] + p2[c]) - (p3[c] + p4[c])
+                        elif ROW_SIGN[v] > 0:
+                            for c in range(C):
+                                out[c] = (p1[c] - p2[c]) + (p3[c] - p4[c])
+                        else:
+                            for c in range(C):
+                                out[c] = (p1[c] - p2[c]) - (p3[c] - p4[c])
 
     @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
     def transform_output(M, y, th, tw, b):  # pragma: no cover - compiled
-        # y[n, 2i:2i+2, 2j:2j+2, o] = Aᵀ M[t, :, o] A + b[o] (the positions inside y)
+        # y[n, 2i:2i+2, 2j:2j+2, o] = Aᵀ M[t, :, o] A + b[o] (the positions inside y): the rows
+        # S = Aᵀ M first (S₀ = M₀ + M₁ + M₂, S₁ = M₁ − M₂ − M₃ over the rows of M), then the columns
         H, W, O = y.shape[1], y.shape[2], y.shape[3]
+        S = np.empty((2, 4, O), dtype=M.dtype)
         for n in range(y.shape[0]):
             for i in range(th):
                 r = 2 * i
                 for j in range(tw):
                     s = 2 * j
-                    t = (n * th + i) * tw + j
-                    for o in range(O):
-                        # rows: Aᵀ M
-                        s0 = M[t, 0, o] + M[t, 4, o] + M[t, 8, o]
-                        s1 = M[t, 1, o] + M[t, 5, o] + M[t, 9, o]
-                        s2 = M[t, 2, o] + M[t, 6, o] + M[t, 10, o]
-                        s3 = M[t, 3, o] + M[t, 7, o] + M[t, 11, o]
-                        q0 = M[t, 4, o] - M[t, 8, o] - M[t, 12, o]
-                        q1 = M[t, 5, o] - M[t, 9, o] - M[t, 13, o]
-                        q2 = M[t, 6, o] - M[t, 10, o] - M[t, 14, o]
-                        q3 = M[t, 7, o] - M[t, 11, o] - M[t, 15, o]
-                        # columns: (Aᵀ M) A
-                        bo = b[o]
-                        y[n, r, s, o] = s0 + s1 + s2 + bo
-                        if s + 1 < W:
-                            y[n, r, s + 1, o] = s1 - s2 - s3 + bo
-                        if r + 1 < H:
-                            y[n, r + 1, s, o] = q0 + q1 + q2 + bo
+                    m = M[(n * th + i) * tw + j]
+                    for v in range(4):
+                        m0, m1, m2, m3 = m[v], m[4 + v], m[8 + v], m[12 + v]
+                        s0, s1 = S[0, v], S[1, v]
+                        for o in range(O):
+                            s0[o] = m0[o] + m1[o] + m2[o]
+                        for o in range(O):
+                            s1[o] = m1[o] - m2[o] - m3[o]
+                    for a in range(2):
+                        if r + a < H:
+                            q0, q1, q2, q3 = S[a, 0], S[a, 1], S[a, 2], S[a, 3]
+                            out = y[n, r + a, s]
+                            for o in range(O):
+                                out[o] = q0[o] + q1[o] + q2[o] + b[o]
                             if s + 1 < W:
-                                y[n, r + 1, s + 1, o] = q1 - q2 - q3 + bo
+                                out = y[n, r + a, s + 1]
+                                for o in range(O):
+                                    out[o] = q1[o] - q2[o] - q3[o] + b[o]
 
     @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
     def transform_gradient(gy, Z, th, tw):  # pragma: no cover - compiled
