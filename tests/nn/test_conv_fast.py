@@ -1,6 +1,7 @@
 """The fast convolution paths: Winograd F(2×2, 3×3) (Numba, optional) against the column-matrix
 product, PyTorch (float64) and finite differences; float32 within the rounding bound of a sum of
-products; the column-matrix path when Numba is off."""
+products; the column-matrix path when Numba is off; the one-channel column matrix, the bias gradient and
+the max-pool gradient when windows tile the input."""
 
 import numpy as np
 import pytest
@@ -190,3 +191,21 @@ def test_bias_gradient_sums_over_batch_and_positions(channels_last):
     np.testing.assert_allclose(ChannelSum.apply(d64(g)).numpy(), g.sum(axis=(0, 2, 3)), rtol=1e-13)
     assert dc.gradcheck(lambda t: ChannelSum.apply(t) ** 2, (d64(g[:1, :, :2, :3], True),))
     assert dc.gradgradcheck(lambda t: ChannelSum.apply(t) ** 2, (d64(g[:1, :, :2, :3], True),))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 6, 8), (2, 3, 7, 5)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_max_pool_gradient_when_windows_tile_the_input(shape, channels_last):
+    # kernel = stride on an even size: every entry of x̄ is written by the scatter (no zeros first);
+    # an odd size leaves a last row/column that no window reads (zeros)
+    torch = pytest.importorskip("torch")
+    x = rand(*shape)
+    if channels_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    xd, xt = d64(x, True), torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    yd, yt = F.max_pool2d(xd, 2), torch.nn.functional.max_pool2d(xt, 2)
+    np.testing.assert_array_equal(yd.numpy(), yt.detach().numpy())
+    g = rand(*yd.shape, seed=4)
+    yd.backward(d64(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_array_equal(xd.grad.numpy(), xt.grad.numpy())

@@ -36,10 +36,16 @@ class MaxPositions:
     def scatter(self, g):
         """x̄ (N, C, H, W) with x̄ at each window's maximum += ȳ of that window (g: (N, C, Hₒ, Wₒ))."""
         N, C, Hp, Wp = self.padded_shape
+        # windows that tile the padded input exactly (kernel = stride, no dilation, no remainder)
+        # write every entry below, so the array needs no zeros first
+        (sh, sw), (dh, dw), (kh, kw) = self.geo.stride, self.geo.dilation, self.k
+        Ho, Wo = self.arg.shape[2:]
+        tiles = (kh, kw) == (sh, sw) and (dh, dw) == (1, 1) and (Ho * sh, Wo * sw) == (Hp, Wp)
+        make = np.empty if tiles else np.zeros
         if self.channels_last:
-            gxp = np.zeros((N, Hp, Wp, C), dtype=g.dtype).transpose(0, 3, 1, 2)
+            gxp = make((N, Hp, Wp, C), dtype=g.dtype).transpose(0, 3, 1, 2)
         else:
-            gxp = np.zeros((N, C, Hp, Wp), dtype=g.dtype)
+            gxp = make((N, C, Hp, Wp), dtype=g.dtype)
         if np.argsort(g.strides).tolist() != np.argsort(self.arg.strides).tolist():
             g_same = np.empty_like(self.arg, dtype=g.dtype)  # one transposing copy, then all passes run in order
             g_same[...] = g
