@@ -28,9 +28,11 @@ disk.
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from . import _threads
+from ._threads import in_parts
 
 #: the filter transform G (4×3)
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -51,26 +53,10 @@ ENABLED = True
 
 _STATE = {"tried": False, "kernels": None}
 
-
-def _default_threads():
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        n = os.cpu_count() or 1
-    return max(1, min(n, 8))
+#: threads the images are split among (tests change it)
+NUM_THREADS = _threads.NUM_THREADS
 
 
-#: threads a convolution's images are split among (the cores this process may use, at most 8)
-NUM_THREADS = _default_threads()
-
-_POOL = [None, None]  # (executor, pid that made it)
-
-
-def _pool():
-    if _POOL[0] is None or _POOL[1] != os.getpid():  # a forked child makes its own
-        _POOL[0] = ThreadPoolExecutor(max_workers=NUM_THREADS, thread_name_prefix="descend-conv")
-        _POOL[1] = os.getpid()
-    return _POOL[0]
 
 
 def _compile():
@@ -239,19 +225,12 @@ def _padded_blocks(x, padding, th, tw, step):
 
 
 def _in_parts(N, per_image, part):
-    """[part(n0, n1) for consecutive parts of the images 0 ≤ n < N], one part per thread.
+    """[part(n0, n1) for consecutive parts of the images], one part per thread (:mod:`._threads`).
 
     Every part runs whole (padding, transforms, products) in its own thread: the compiled loops
     release the GIL and the small products run single-threaded inside BLAS, so the threads do not
-    wait for each other, as PyTorch's intra-op threads. Fewer than two blocks of work: one part."""
-    k = min(NUM_THREADS, N, (N * per_image) // BLOCK_VALUES)
-    if k <= 1:
-        return [part(0, N)]
-    bounds = [N * i // k for i in range(k + 1)]
-    pool = _pool()
-    others = [pool.submit(part, bounds[i], bounds[i + 1]) for i in range(k - 1)]
-    last = part(bounds[k - 1], bounds[k])
-    return [f.result() for f in others] + [last]
+    wait for each other. Fewer than two blocks of work: one part."""
+    return in_parts(N, per_image, part, BLOCK_VALUES, NUM_THREADS)
 
 
 def conv3x3(x, w, padding, b=None):
