@@ -12,8 +12,14 @@ import numpy as np
 
 from descend.autodiff import Function, cat
 
+from ._threads import in_parts
 from ._util import check_float, const, pair_of_ints
 from .conv import Geometry, pad_nchw, windows
+
+
+#: values of work (outputs × window offsets) from which a max pooling is split among threads
+#: (:mod:`._threads`); below it, waking a thread costs more than it saves
+PARALLEL_MIN = 1 << 18
 
 
 # --------------------------------------------------------------------------- max pooling
@@ -36,20 +42,32 @@ class MaxPositions:
     def scatter(self, g):
         """x̄ (N, C, H, W) with x̄ at each window's maximum += ȳ of that window (g: (N, C, Hₒ, Wₒ))."""
         N, C, Hp, Wp = self.padded_shape
+        # windows that tile the padded input exactly (kernel = stride, no dilation, no remainder)
+        # write every entry below, so the array needs no zeros first
+        (sh, sw), (dh, dw), (kh, kw) = self.geo.stride, self.geo.dilation, self.k
+        Ho, Wo = self.arg.shape[2:]
+        tiles = (kh, kw) == (sh, sw) and (dh, dw) == (1, 1) and (Ho * sh, Wo * sw) == (Hp, Wp)
+        make = np.empty if tiles else np.zeros
         if self.channels_last:
-            gxp = np.zeros((N, Hp, Wp, C), dtype=g.dtype).transpose(0, 3, 1, 2)
+            gxp = make((N, Hp, Wp, C), dtype=g.dtype).transpose(0, 3, 1, 2)
         else:
-            gxp = np.zeros((N, C, Hp, Wp), dtype=g.dtype)
+            gxp = make((N, C, Hp, Wp), dtype=g.dtype)
         if np.argsort(g.strides).tolist() != np.argsort(self.arg.strides).tolist():
             g_same = np.empty_like(self.arg, dtype=g.dtype)  # one transposing copy, then all passes run in order
             g_same[...] = g
             g = g_same
-        for j, view in enumerate(offset_views(gxp, self.k, self.geo, self.arg.shape[2:])):
-            hit = self.arg == j
-            if self.disjoint:
-                np.multiply(hit, g, out=view)  # (a multiply is far faster than np.where here)
-            else:
-                view += hit * g
+        views = offset_views(gxp, self.k, self.geo, self.arg.shape[2:])
+
+        def part(a, z):  # images a ≤ n < z
+            arg, g_ = self.arg[a:z], g[a:z]
+            for j, view in enumerate(views):
+                hit = arg == j
+                if self.disjoint:
+                    np.multiply(hit, g_, out=view[a:z])  # (a multiply is far faster than np.where here)
+                else:
+                    view[a:z] += hit * g_
+
+        in_parts(N, self.arg[0].size * len(views), part, PARALLEL_MIN)
         (ph, pw), (H, W) = self.geo.padding, self.x_shape[2:]
         return gxp[:, :, ph:ph + H, pw:pw + W]
 
@@ -92,16 +110,23 @@ def max_windows(x, k, geo):
     Ho, Wo = geo.out_size(H, W, kh, kw)
     xp = pad_nchw(x, geo.padding, -np.inf)
     views = offset_views(xp, k, geo, (Ho, Wo))
-    best = views[0].copy(order="K")  # keeps the input's memory layout (channels-last stays so)
+    best = np.empty_like(views[0])  # keeps the input's memory layout (channels-last stays so)
     arg = np.zeros_like(best, dtype=np.int8 if len(views) <= 127 else np.int16)
     gt = np.empty_like(best, dtype=bool)
     step = np.empty_like(arg)
-    for j, v in enumerate(views[1:], 1):
-        np.greater(v, best, out=gt)
-        np.maximum(best, v, out=best)
-        np.subtract(arg.dtype.type(j), arg, out=step)
-        np.multiply(step, gt, out=step)
-        arg += step
+
+    def part(a, z):  # images a ≤ n < z
+        b_, arg_, gt_, step_ = best[a:z], arg[a:z], gt[a:z], step[a:z]
+        np.copyto(b_, views[0][a:z])
+        for j, v in enumerate(views[1:], 1):
+            v = v[a:z]
+            np.greater(v, b_, out=gt_)
+            np.maximum(b_, v, out=b_)
+            np.subtract(arg.dtype.type(j), arg_, out=step_)
+            np.multiply(step_, gt_, out=step_)
+            arg_ += step_
+
+    in_parts(N, best[0].size * len(views), part, PARALLEL_MIN)
     return best, MaxPositions(arg, k, geo, x.shape, (N, C) + xp.shape[2:], x.strides[1] < x.strides[3])
 
 
