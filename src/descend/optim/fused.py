@@ -27,6 +27,7 @@ call, in one thread; :func:`flat_state` gathers their arrays, and the caller che
 :func:`numbers` first.
 """
 
+import operator
 import os
 
 import numpy as np
@@ -199,15 +200,13 @@ def flat_state(optimizer, grads, names):
     by ``p.data = ...`` or ``load_state_dict``, gets new views), so a step costs a few µs of Python
     per tensor."""
     flat = optimizer.__dict__.setdefault("_flat", {})
+    state = optimizer.state
     out = []
     for p, g in grads:
-        st = optimizer.state[p]
-        if any(st.get(name) is None for name in names):
-            return None
-        arrays = (p.data,) + tuple(st[name] for name in names)
+        arrays = (p.data, *map(state[p].get, names))
         views = flat.get(id(p))
-        if views is None or len(views[0]) != len(arrays) or any(a is not b for a, b in zip(views[0], arrays)):
-            if not takes(*arrays):
+        if views is None or len(views[0]) != len(arrays) or not all(map(operator.is_, arrays, views[0])):
+            if any(a is None for a in arrays) or not takes(*arrays):
                 return None
             views = flat[id(p)] = (arrays, tuple(a.reshape(-1) for a in arrays))
         if not g.flags.c_contiguous:  # Optimizer._grads checked its shape and dtype
