@@ -51,6 +51,17 @@ def _run(make_opt, batches, compiled, extra=(), clip=None, schedule=False, stric
     return model, opt, (fn if compiled else None), losses
 
 
+def _step_of(model, opt, loss=F.cross_entropy):
+    """The training step on ``model``: zero_grad, forward, loss, backward, ``opt.step()``; returns the loss."""
+    def step(x, t):
+        opt.zero_grad()
+        value = loss(model(x), t)
+        value.backward()
+        opt.step()
+        return value
+    return step
+
+
 def _assert_same(m1, m2, l1, l2):
     for (name, p), q in zip(m1.named_parameters(), m2.parameters()):
         np.testing.assert_array_equal(p.data, q.data, err_msg=name)
@@ -218,12 +229,7 @@ def test_batchnorm_with_dropout_in_eval_mode_reads_statistics_loaded_later():
         model[2].eval()
         opt = optim.SGD(model.parameters(), lr=0.1)
 
-        def step(x, t):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), t)
-            loss.backward()
-            opt.step()
-            return loss
+        step = _step_of(model, opt)
 
         fn = dc.compile(step, strict=True) if compiled else step
         losses = []
@@ -398,12 +404,7 @@ def test_a_module_hook_inside_the_step_falls_back():
     calls = []
     model[0].register_forward_hook(lambda m, a, out: calls.append(1))
 
-    def step(x, t):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), t)
-        loss.backward()
-        opt.step()
-        return loss
+    step = _step_of(model, opt)
 
     fn = dc.compile(step)
     with pytest.warns(RuntimeWarning, match="Linear has hooks"):
@@ -482,12 +483,7 @@ def test_switching_train_and_eval_between_calls_keeps_one_recording_per_mode():
         model = _model(extra=(nn.BatchNorm1d(16), nn.Dropout(0.3)))
         opt = optim.SGD(model.parameters(), lr=0.05)
 
-        def step(x, t):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), t)
-            loss.backward()
-            opt.step()
-            return loss
+        step = _step_of(model, opt)
 
         fn = dc.compile(step, strict=True) if compiled else step
         losses = []
@@ -504,12 +500,7 @@ def test_profile_times_each_recorded_operation_of_a_replay():
     model = _model()
     opt = optim.Adam(model.parameters(), lr=1e-2)
 
-    def step(x, t):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), t)
-        loss.backward()
-        opt.step()
-        return loss
+    step = _step_of(model, opt)
 
     fn = dc.compile(step, strict=True)
     with pytest.raises(dc.CompileError, match="no recording that replays these arguments yet"):
@@ -561,12 +552,7 @@ def test_a_convolutional_step_is_replayed(pool):
                               nn.Flatten(), nn.Linear(4 * 4 * 4, 3))   # every pool here gives 4 x 4
         opt = optim.Adam(model.parameters(), lr=1e-2)
 
-        def step(x, t):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), t)
-            loss.backward()
-            opt.step()
-            return loss
+        step = _step_of(model, opt)
 
         fn = dc.compile(step, strict=True) if compiled else step
         results.append((model, [fn(x, t).data.copy() for x, t in batches]))
@@ -606,12 +592,7 @@ def test_layers_and_losses_with_data_dependent_backward_are_replayed(name, make,
         model = make()
         opt = optim.SGD(model.parameters(), lr=0.05)
 
-        def step(x, t):
-            opt.zero_grad()
-            value = loss(model(x), t)
-            value.backward()
-            opt.step()
-            return value
+        step = _step_of(model, opt, loss)
 
         fn = dc.compile(step, strict=True) if compiled else step
         results.append((model, [fn(xs[i % 3], ts[i % 3]).data.copy() for i in range(12)]))
@@ -627,12 +608,7 @@ def test_a_replayed_step_checks_each_batch_of_labels(loss):
     model = _model()
     opt = optim.SGD(model.parameters(), lr=0.1)
 
-    def step(x, t):
-        opt.zero_grad()
-        value = loss(model(x), t)
-        value.backward()
-        opt.step()
-        return value
+    step = _step_of(model, opt, loss)
 
     fn = dc.compile(step, strict=True)
     for x, t in batches[:3]:
