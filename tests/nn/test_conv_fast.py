@@ -216,9 +216,10 @@ def test_max_pool_gradient_when_windows_tile_the_input(shape, channels_last):
 def test_max_pool_split_among_threads_matches_torch(threads, k, s, monkeypatch):
     # forward (running maximum, first offset) and scatter run on parts of the batch, one per thread
     torch = pytest.importorskip("torch")
-    from descend.nn.functional import _threads, pooling
+    from descend.autodiff import threads as split
+    from descend.nn.functional import pooling
     monkeypatch.setattr(pooling, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(_threads, "NUM_THREADS", threads)
+    monkeypatch.setattr(split, "NUM_THREADS", threads)
     x = np.round(rand(5, 3, 8, 7), 1)  # ties: the first maximum gets the gradient, as in torch
     xd, xt = d64(x, True), torch.tensor(x, requires_grad=True)
     yd, yt = F.max_pool2d(xd, k, s), torch.nn.functional.max_pool2d(xt, k, s)

@@ -5,11 +5,11 @@ Neither changes a number: :func:`scratch` only avoids allocating a temporary per
 so the result does not depend on the split (tested bit for bit against the whole-array update).
 """
 
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from descend.autodiff.extend import NUM_THREADS as CORES, in_parts
 
 __all__ = ["scratch", "across_threads", "NUM_THREADS", "PARALLEL_MIN"]
 
@@ -32,30 +32,13 @@ def scratch(like, slot=0):
     return buf[:like.size].reshape(like.shape)
 
 
-def _default_threads():
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        n = os.cpu_count() or 1
-    return max(1, min(n, 8))
-
-
-#: threads a large tensor's update is split among (the cores this process may use, at most 8)
-NUM_THREADS = _default_threads()
+#: threads a large tensor's update is split among (the package's one pool: the cores this process
+#: may use, at most 8)
+NUM_THREADS = CORES
 
 #: a tensor of at least this many values is split among the threads; below it, handing a part to
 #: another thread (about 50 µs to wake it on a 2-core machine) costs more than it saves
 PARALLEL_MIN = 1 << 18
-
-_POOL = [None, None]   # (executor, pid that made it)
-
-
-def _pool():
-    if _POOL[0] is None or _POOL[1] != os.getpid():   # a forked child makes its own
-        _POOL[0] = ThreadPoolExecutor(max_workers=NUM_THREADS, thread_name_prefix="descend-optim")
-        _POOL[1] = os.getpid()
-    return _POOL[0]
-
 
 def across_threads(fn, arrays, **scalars):
     """``fn(**arrays, **scalars)`` applied to equal consecutive parts of the flattened arrays, one part
@@ -73,13 +56,8 @@ def across_threads(fn, arrays, **scalars):
         fn(**arrays, **scalars)
         return
     flats = {name: (None if a is None else a.reshape(-1)) for name, a in arrays.items()}
-    bounds = [n * i // k for i in range(k + 1)]
 
-    def run(i):
-        lo, hi = bounds[i], bounds[i + 1]
+    def run(lo, hi):
         fn(**{name: (None if a is None else a[lo:hi]) for name, a in flats.items()}, **scalars)
 
-    futures = [_pool().submit(run, i) for i in range(1, k)]
-    run(0)
-    for f in futures:
-        f.result()
+    in_parts(n, 1, run, PARALLEL_MIN // 2, k)

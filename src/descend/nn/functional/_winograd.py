@@ -31,8 +31,7 @@ import threading
 
 import numpy as np
 
-from . import _threads
-from ._threads import in_parts
+from descend.autodiff.extend import NUM_THREADS as _CORES, in_parts
 
 #: the filter transform G (4×3)
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -54,7 +53,7 @@ ENABLED = True
 _STATE = {"tried": False, "kernels": None}
 
 #: threads the images are split among (tests change it)
-NUM_THREADS = _threads.NUM_THREADS
+NUM_THREADS = _CORES
 
 
 
@@ -225,7 +224,8 @@ def _padded_blocks(x, padding, th, tw, step):
 
 
 def _in_parts(N, per_image, part):
-    """[part(n0, n1) for consecutive parts of the images], one part per thread (:mod:`._threads`).
+    """[part(n0, n1) for consecutive parts of the images], one part per thread
+    (:func:`descend.autodiff.extend.in_parts`).
 
     Every part runs whole (padding, transforms, products) in its own thread: the compiled loops
     release the GIL and the small products run single-threaded inside BLAS, so the threads do not

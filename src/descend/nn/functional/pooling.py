@@ -11,14 +11,14 @@ with their own primitive whose derivative is the forward map again (differentiab
 import numpy as np
 
 from descend.autodiff import Function, cat
+from descend.autodiff.extend import in_parts
 
-from ._threads import in_parts
 from ._util import check_float, const, pair_of_ints
 from .conv import Geometry, pad_nchw, windows
 
 
 #: values of work (outputs × window offsets) from which a max pooling is split among threads
-#: (:mod:`._threads`); below it, waking a thread costs more than it saves
+#: (:func:`descend.autodiff.extend.in_parts`); below it, waking a thread costs more than it saves
 PARALLEL_MIN = 1 << 18
 
 

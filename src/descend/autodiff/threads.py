@@ -1,10 +1,11 @@
-"""The split of a batch among threads, for kernels that release the GIL (NumPy loops, Numba).
+"""The split of work among threads, for kernels that release the GIL (NumPy loops, Numba).
 
-A batched kernel that treats the images n = 0, ..., N − 1 independently runs on consecutive parts
-of the batch, one part per thread, as PyTorch's intra-op threads do: every part runs whole in its
-own thread, so a call costs one hand-off per thread (about 50 µs to wake a thread on a 2-core
-machine), not one per operation. Results do not depend on the split where each image's numbers
-are computed the same way in every part.
+A kernel that treats items n = 0, ..., N − 1 independently (the images of a batch, the values of
+an elementwise update) runs on consecutive parts of them, one part per thread, as PyTorch's
+intra-op threads do: every part runs whole in its own thread, so a call costs one hand-off per
+thread (about 50 µs to wake a thread on a 2-core machine), not one per operation. Results do not
+depend on the split where each item is computed the same way in every part. One pool serves the
+whole package (layers and optimizers), so that their threads never compete with each other.
 """
 
 import os
@@ -21,7 +22,7 @@ def _default_threads():
     return max(1, min(n, 8))
 
 
-#: threads a batch is split among (the cores this process may use, at most 8)
+#: threads work is split among (the cores this process may use, at most 8)
 NUM_THREADS = _default_threads()
 
 _POOL = [None, None]  # (executor, pid that made it)
@@ -29,7 +30,7 @@ _POOL = [None, None]  # (executor, pid that made it)
 
 def _pool():
     if _POOL[0] is None or _POOL[1] != os.getpid():  # a forked child makes its own
-        _POOL[0] = ThreadPoolExecutor(max_workers=NUM_THREADS, thread_name_prefix="descend-nn")
+        _POOL[0] = ThreadPoolExecutor(max_workers=NUM_THREADS, thread_name_prefix="descend")
         _POOL[1] = os.getpid()
     return _POOL[0]
 
