@@ -6,7 +6,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from .trace import _Attr, _Slot, _host_name, _name
+from .trace import _Slot, _host_name, _name
 
 
 # ------------------------------------------------------------------------ comparing two tapes
@@ -29,7 +29,7 @@ def _same(a, b, t1, t2):
     if isinstance(a, types.FunctionType):   # a lambda made anew at each call is the same if its code and
         return a.__code__ is b.__code__ and a.__defaults__ == b.__defaults__ and \
             _same(_cells(a), _cells(b), t1, t2)   # the values it closes over are
-    if isinstance(a, (int, float, complex, str, bytes, bool, np.generic, np.dtype, type, _Slot, _Attr)):
+    if isinstance(a, (int, float, complex, str, bytes, bool, np.generic, np.dtype, type, _Slot)):
         try:
             return bool(a == b) or (a != a and b != b)
         except (TypeError, ValueError):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .compare import _classify
-from .trace import _Attr, _Slot, _host_name, _name
+from .trace import _Slot, _host_name, _name
 
 
 class _Program:
@@ -35,25 +35,25 @@ class _Program:
                 else:
                     self.template[s] = how[1]
         self.failure = None
-        loads = {}   # op index -> [(slot, name)]: arrays that box's forward keeps, read right after it runs
+        loads = {}   # op index -> [(slot, name)]: what that box's forward keeps, read right after it runs
         for slot, (kind, owner) in enumerate(zip(t2.kinds, t2.owners)):
             if kind == "attr":
                 loads.setdefault(owner[0], []).append((slot, owner[1]))
         ops = []
-        for k, op in enumerate(t2.ops):
+        for i, op in enumerate(t2.ops):
             if op[0] == "box":
                 _, fn, ins, opts, out = op
-                dyn = [(k, _replay_value(v, t2)) for k, v in opts.items() if _varies(v)]
+                dyn = [(k, _replay_value(v)) for k, v in opts.items() if _varies(v)]
                 ops.append((0, fn.forward, ins, opts, dyn, out))
             elif op[0] == "leaf":
                 ops.append((1, op[1], op[2], op[3]))
             elif op[0] == "call":
                 _, fn, spec, out, _ = op
-                dyn = [(i, v.index) for i, v in enumerate(spec) if isinstance(v, _Slot)]
+                dyn = [(j, v.index) for j, v in enumerate(spec) if isinstance(v, _Slot)]
                 ops.append((3, fn, spec, dyn, out))
             else:
                 ops.append((2, op[1], op[2], op[3]))
-            for slot, name in loads.get(k, ()):
+            for slot, name in loads.get(i, ()):
                 ops.append((3, functools.partial(getattr, op[1], name), (), [], slot))
         self.ops = ops
         self.ret = ret_spec
@@ -121,17 +121,14 @@ class _Program:
 
 
 def _varies(v):
-    """Whether a recorded option is made anew at each replay (holds a slot or a kept attribute)."""
-    return isinstance(v, (_Slot, _Attr)) or (isinstance(v, tuple) and any(isinstance(x, _Slot) for x in v))
+    """Whether a recorded option is made anew at each replay (a slot, or a tuple holding slots)."""
+    return isinstance(v, _Slot) or (isinstance(v, tuple) and any(isinstance(x, _Slot) for x in v))
 
 
-def _replay_value(v, t2):
-    """How a replay makes option ``v``: a slot index, or a function of the replay's arrays."""
+def _replay_value(v):
+    """How a replay makes option ``v``: a slot index, or a function of the replay's values."""
     if isinstance(v, _Slot):
         return v.index
-    if isinstance(v, _Attr):
-        box, name = t2.ops[v.op][1], v.name
-        return lambda vals: getattr(box, name)
     return lambda vals: tuple(vals[x.index] if isinstance(x, _Slot) else x for x in v)
 
 

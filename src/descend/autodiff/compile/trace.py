@@ -32,22 +32,6 @@ class _Slot:
         return hash(self.index)
 
 
-class _Attr:
-    """An option of a box that an earlier box's ``forward`` made and kept as ``self.<name>`` (max
-    pooling's argmax positions): read from that box at replay, after its forward made it anew."""
-
-    __slots__ = ("op", "name")
-
-    def __init__(self, op, name):
-        self.op, self.name = op, name
-
-    def __eq__(self, other):
-        return isinstance(other, _Attr) and (other.op, other.name) == (self.op, self.name)
-
-    def __hash__(self):
-        return hash((self.op, self.name))
-
-
 _PLAIN = (Tensor, np.ndarray, int, float, complex, str, bytes, bool, tuple, list, dict, type(None), np.generic,
           np.dtype)
 
@@ -56,14 +40,14 @@ class _Trace:
     """The tape of one eager call: ops over numbered array slots.
 
     Slot kinds: ``("arg", i)`` the array of argument i, ``("out", op)`` made by a recorded box,
-    ``("attr", (op, name))`` an array that box ``op``'s forward kept as ``self.<name>`` (read from it
+    ``("attr", (op, name))`` an array or object that box ``op``'s forward kept as ``self.<name>`` (read from it
     at replay right after it runs),
     ``("ext", owner)`` any other array (``owner`` the Tensor that carried it, or None)."""
 
     def __init__(self, arg_arrays):
         self.ops = []
         self.slot_of = {}
-        self.arrays = []   # slot -> the array at trace time (kept alive, so ids stay unique)
+        self.arrays = []   # slot -> the array (or kept object) at trace time (kept alive, so ids stay unique)
         self.kinds = []
         self.owners = []
         self.failure = None
@@ -117,8 +101,8 @@ class _Trace:
                 v = _Slot(self._input_slot(v, None))
             elif isinstance(v, Tensor):
                 v = _Slot(self._input_slot(v.data, v))
-            elif id(v) in self.kept and self.kept[id(v)][2] is v:
-                v = _Attr(*self.kept[id(v)][:2])
+            elif id(v) in self.kept and self.kept[id(v)][2] is v:   # e.g. max pooling's argmax positions
+                v = _Slot(self._input_slot(v, None))
             elif isinstance(v, tuple) and any(isinstance(x, np.ndarray) for x in v):   # an index (rows, cols)
                 v = tuple(_Slot(self._input_slot(x, None)) if isinstance(x, np.ndarray) else x for x in v)
             opts[k] = v
