@@ -132,13 +132,14 @@ def _descend_model(sizes):
     return nn.Sequential(*layers, nn.Linear(sizes[-2], sizes[-1]))
 
 
-def descend_step(sizes, batch, compiled=False):
+def descend_parts(sizes, batch):
+    """(step, batches): descend's training step function step(x, t) on a fresh model and Adam, and
+    the ``BATCHES`` batches as Tensors."""
     import descend as dc
     from descend import optim
     from descend.nn import functional as F
     model = _descend_model(sizes)
     opt = optim.Adam(model.parameters(), lr=LR)
-    batches = cycle([(dc.from_numpy(x), dc.from_numpy(t)) for x, t in data(batch, sizes[0])])
 
     def step(x, t):
         opt.zero_grad()
@@ -147,8 +148,15 @@ def descend_step(sizes, batch, compiled=False):
         opt.step()
         return loss
 
+    return step, [(dc.from_numpy(x), dc.from_numpy(t)) for x, t in data(batch, sizes[0])]
+
+
+def descend_step(sizes, batch, compiled=False):
+    import descend as dc
+    step, batches = descend_parts(sizes, batch)
     fn = dc.compile(step) if compiled else step
-    return lambda: fn(*batches())
+    next_batch = cycle(batches)
+    return lambda: fn(*next_batch())
 
 
 def torch_step(sizes, batch):

@@ -12,7 +12,7 @@ import argparse
 import collections
 
 import numpy as np
-from compile import LR, WORKLOADS, _descend_model, data, time_calls
+from compile import WORKLOADS, cycle, descend_parts, time_calls
 
 GROUPS = {
     "products (Linear: x Wᵀ + b)": ("LinearFn", "LinearGradWeight", "LinearGradInput", "BatchSum"),
@@ -26,26 +26,12 @@ KINDS = {name: kind for kind, names in GROUPS.items() for name in names}   # ope
 
 def profile(workload, calls):
     import descend as dc
-    from descend import optim
-    from descend.nn import functional as F
-    sizes, batch = WORKLOADS[workload]
-    model = _descend_model(sizes)
-    opt = optim.Adam(model.parameters(), lr=LR)
-    batches = [(dc.from_numpy(x), dc.from_numpy(t)) for x, t in data(batch, sizes[0])]
-
-    def step(x, t):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), t)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step, batches = descend_parts(*WORKLOADS[workload])
     fn = dc.compile(step, strict=True)
-    k = [0]
+    next_batch = cycle(batches)
 
     def call():
-        k[0] += 1
-        return fn(*batches[k[0] % len(batches)])
+        return fn(*next_batch())
 
     seconds = time_calls(call, rounds=3)
     per_kind = collections.defaultdict(list)
