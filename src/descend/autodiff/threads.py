@@ -9,9 +9,12 @@ whole package (layers and optimizers), so that their threads never compete with 
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["NUM_THREADS", "in_parts"]
+import numpy as np
+
+__all__ = ["NUM_THREADS", "in_parts", "scratch"]
 
 
 def _default_threads():
@@ -47,3 +50,21 @@ def in_parts(N, per_item, part, min_values, threads=None):
     others = [pool.submit(part, bounds[i], bounds[i + 1]) for i in range(k - 1)]
     last = part(bounds[k - 1], bounds[k])
     return [f.result() for f in others] + [last]
+
+
+_LOCAL = threading.local()
+
+
+def scratch(slot, shape, dtype):
+    """A reusable work array of ``shape`` and ``dtype`` (contents undefined), one per ``slot``, dtype
+    and thread: a kernel's temporaries stay in the cache and never need fresh pages. ``slot`` tells
+    apart work arrays needed at the same time (e.g. an optimizer's 0, 1; Winograd's "V", "M")."""
+    bufs = getattr(_LOCAL, "bufs", None)
+    if bufs is None:
+        bufs = _LOCAL.bufs = {}
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape))
+    buf = bufs.get((slot, dtype.str))
+    if buf is None or buf.size < n:
+        buf = bufs[(slot, dtype.str)] = np.empty(max(n, 1), dtype=dtype)
+    return buf[:n].reshape(shape)

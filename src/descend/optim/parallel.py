@@ -5,31 +5,20 @@ Neither changes a number: :func:`scratch` only avoids allocating a temporary per
 so the result does not depend on the split (tested bit for bit against the whole-array update).
 """
 
-import threading
-
-import numpy as np
-
-from descend.autodiff.extend import NUM_THREADS as CORES, in_parts
+from descend.autodiff.extend import NUM_THREADS as CORES
+from descend.autodiff.extend import in_parts
+from descend.autodiff.extend import scratch as work_array
 
 __all__ = ["scratch", "across_threads", "NUM_THREADS", "PARALLEL_MIN"]
-
-_LOCAL = threading.local()
 
 
 def scratch(like, slot=0):
     """A reusable work array with the shape and dtype of ``like`` (contents undefined).
 
     Updates use it for their one unavoidable temporary, so a step allocates no new memory.
-    ``slot`` tells apart two temporaries needed at the same time. Each thread has its own."""
-    cache = getattr(_LOCAL, "scratch", None)
-    if cache is None:
-        cache = _LOCAL.scratch = {}
-    key = (like.dtype.str, slot)
-    buf = cache.get(key)
-    if buf is None or buf.size < like.size:
-        buf = np.empty(max(like.size, 1), dtype=like.dtype)
-        cache[key] = buf
-    return buf[:like.size].reshape(like.shape)
+    ``slot`` tells apart two temporaries needed at the same time. Each thread has its own
+    (:func:`descend.autodiff.extend.scratch`)."""
+    return work_array(("optim", slot), like.shape, like.dtype)
 
 
 #: threads a large tensor's update is split among (the package's one pool: the cores this process

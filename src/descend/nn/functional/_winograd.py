@@ -27,11 +27,11 @@ disk.
 """
 
 import os
-import threading
 
 import numpy as np
 
-from descend.autodiff.extend import NUM_THREADS as _CORES, in_parts
+from descend.autodiff.extend import NUM_THREADS as _CORES
+from descend.autodiff.extend import in_parts, scratch
 
 #: the filter transform G (4×3)
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -192,30 +192,13 @@ def filter_transform(w):
     return np.ascontiguousarray(u.transpose(2, 3, 1, 0)).reshape(16, C, O)
 
 
-_LOCAL = threading.local()
-
-
-def _scratch(slot, shape, dtype):
-    """A reusable work array of ``shape`` (contents undefined), one per ``slot``, dtype and thread:
-    a block's buffers stay in the cache and never need fresh pages."""
-    bufs = getattr(_LOCAL, "bufs", None)
-    if bufs is None:
-        bufs = _LOCAL.bufs = {}
-    key = (slot, np.dtype(dtype).str)
-    n = int(np.prod(shape))
-    buf = bufs.get(key)
-    if buf is None or buf.size < n:
-        buf = bufs[key] = np.empty(max(n, 1), dtype=dtype)
-    return buf[:n].reshape(shape)
-
-
 def _padded_blocks(x, padding, th, tw, step):
     """Yield (n0, n1, xp) for blocks of ``step`` images of x (N, C, H, W): xp (n1 − n0, 2t_h + 2,
     2t_w + 2, C) is the block zero-padded channels-last (the padding, then zeros to whole 4×4
     tiles), in one buffer whose border is zeroed once and whose inside each block overwrites."""
     N, C, H, W = x.shape
     ph, pw = padding
-    xp = _scratch("padded", (min(step, N), 2 * th + 2, 2 * tw + 2, C), x.dtype)
+    xp = scratch("padded", (min(step, N), 2 * th + 2, 2 * tw + 2, C), x.dtype)
     xp[...] = 0
     for n0 in range(0, N, step):
         n1 = min(N, n0 + step)
@@ -249,8 +232,8 @@ def conv3x3(x, w, padding, b=None):
     step = max(1, BLOCK_VALUES // (16 * per * max(C, O)))
 
     def part(a, z):
-        V = _scratch("V", (min(step, z - a) * per, 16, C), x.dtype)
-        M = _scratch("M", (min(step, z - a) * per, 16, O), x.dtype)
+        V = scratch("V", (min(step, z - a) * per, 16, C), x.dtype)
+        M = scratch("M", (min(step, z - a) * per, 16, O), x.dtype)
         for n0, n1, xp in _padded_blocks(x[a:z], padding, th, tw, step):
             rows = (n1 - n0) * per
             transform_input(xp, V[:rows], th, tw)
@@ -277,10 +260,10 @@ def grad_weight3x3(x, gy, padding):
     whole = (Ho, Wo) == (2 * th, 2 * tw) and gl.flags.c_contiguous
 
     def part(a, z):
-        V = _scratch("V", (min(step, z - a) * per, 16, C), x.dtype)
-        Z = _scratch("M", (min(step, z - a) * per, 16, O), x.dtype)
+        V = scratch("V", (min(step, z - a) * per, 16, C), x.dtype)
+        Z = scratch("M", (min(step, z - a) * per, 16, O), x.dtype)
         if not whole:  # whole 2×2 blocks of ȳ: zeros past the edge
-            gp = _scratch("gradient", (min(step, z - a), 2 * th, 2 * tw, O), gy.dtype)
+            gp = scratch("gradient", (min(step, z - a), 2 * th, 2 * tw, O), gy.dtype)
             gp[...] = 0
         u = np.zeros((16, C, O), dtype=x.dtype)
         prod = np.empty_like(u)
