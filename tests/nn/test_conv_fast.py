@@ -114,20 +114,25 @@ def test_winograd_float32_within_rounding_of_exact(monkeypatch):
     assert np.abs(fast - exact).mean() <= 2 * np.abs(slow - exact).mean()
 
 
-@needs_numba
-def test_conv2d_through_winograd_matches_torch():
-    # forward and both gradients (x̄ is a stride-1 3×3 convolution too: it also runs Winograd)
-    torch = pytest.importorskip("torch")
-    x, w, b = rand(2, 8, 7, 6), rand(10, 8, 3, 3, seed=1), rand(10, seed=2)
+def _assert_conv2d_matches_torch(torch, x, w, b, **kw):
+    """conv2d's output and its three gradients equal PyTorch's in float64."""
     xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
     xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    yd, yt = F.conv2d(xd, wd, bd, padding=1), torch.nn.functional.conv2d(xt, wt, bt, padding=1)
+    yd, yt = F.conv2d(xd, wd, bd, **kw), torch.nn.functional.conv2d(xt, wt, bt, **kw)
     np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-10)
     g = rand(*yd.shape, seed=5)
     yd.backward(d64(g))
     yt.backward(torch.tensor(g))
     for a, c in ((xd, xt), (wd, wt), (bd, bt)):
         np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@needs_numba
+def test_conv2d_through_winograd_matches_torch():
+    # forward and both gradients (x̄ is a stride-1 3×3 convolution too: it also runs Winograd)
+    torch = pytest.importorskip("torch")
+    x, w, b = rand(2, 8, 7, 6), rand(10, 8, 3, 3, seed=1), rand(10, seed=2)
+    _assert_conv2d_matches_torch(torch, x, w, b, padding=1)
 
 
 @needs_numba
@@ -170,15 +175,7 @@ def test_one_input_channel_matches_torch(stride, padding, dilation, monkeypatch)
     monkeypatch.setattr(conv_impl, "BLOCK_VALUES", 40)
     x, w, b = rand(3, 1, 9, 8), rand(5, 1, 3, 2, seed=1), rand(5, seed=2)
     kw = dict(stride=stride, padding=padding, dilation=dilation)
-    xd, wd, bd = d64(x, True), d64(w, True), d64(b, True)
-    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    yd, yt = F.conv2d(xd, wd, bd, **kw), torch.nn.functional.conv2d(xt, wt, bt, **kw)
-    np.testing.assert_allclose(yd.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-10)
-    g = rand(*yd.shape, seed=5)
-    yd.backward(d64(g))
-    yt.backward(torch.tensor(g))
-    for a, c in ((xd, xt), (wd, wt), (bd, bt)):
-        np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-10, atol=1e-10)
+    _assert_conv2d_matches_torch(torch, x, w, b, **kw)
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

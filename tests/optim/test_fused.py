@@ -37,6 +37,23 @@ def test_not_taken_for_strided_arrays():
     assert fused.adam(p, p.copy(), p.copy(), p.copy(), 0.9, 0.999, 1e-8, 1e-3) is False
 
 
+def _steps_both_ways(monkeypatch, start, grads, make, before_step):
+    """[(θ values, state values) with the NumPy updates, the same with the fused kernels] after one
+    ``opt.step()`` per entry of ``grads``; ``before_step(k, ps, opt, gs)`` sets the gradients."""
+    results = []
+    for use in (False, True):
+        with monkeypatch.context() as mp:
+            if not use:
+                mp.setitem(fused._STATE, "numba", None)
+            ps = [dc.tensor(a.copy(), requires_grad=True) for a in start]
+            opt = make(ps)
+            for k, gs in enumerate(grads):
+                before_step(k, ps, opt, gs)
+                opt.step()
+            results.append(([p.data.copy() for p in ps], [a for st in opt.state.values() for a in st.values()]))
+    return results
+
+
 @pytest.mark.parametrize("make", [lambda ps: optim.Adam(ps, lr=1e-2), lambda ps: optim.AdamW(ps, lr=1e-2),
                                   lambda ps: optim.Adam(ps, lr=1e-2, amsgrad=True)])
 def test_multi_tensor_step_is_bit_identical_to_one_tensor_at_a_time(make, monkeypatch):
@@ -46,18 +63,12 @@ def test_multi_tensor_step_is_bit_identical_to_one_tensor_at_a_time(make, monkey
     shapes = [(5, 3), (3,), (7,), (2, 2, 2)]
     start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(12)]
-    results = []
-    for use in (False, True):
-        with monkeypatch.context() as mp:
-            if not use:
-                mp.setitem(fused._STATE, "numba", None)
-            ps = [dc.tensor(a.copy(), requires_grad=True) for a in start]
-            opt = make(ps)
-            for k, gs in enumerate(grads):
-                for i, (p, g) in enumerate(zip(ps, gs)):
-                    p.grad = None if (i == 2 and 4 <= k < 6) else dc.tensor(g)
-                opt.step()
-            results.append([p.data.copy() for p in ps] + [a for st in opt.state.values() for a in st.values()])
+
+    def set_grads(k, ps, opt, gs):
+        for i, (p, g) in enumerate(zip(ps, gs)):
+            p.grad = None if (i == 2 and 4 <= k < 6) else dc.tensor(g)
+
+    results = [params + state for params, state in _steps_both_ways(monkeypatch, start, grads, make, set_grads)]
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
 
@@ -69,22 +80,17 @@ def test_multi_tensor_step_follows_arrays_replaced_between_steps(monkeypatch):
     shapes = [(4, 3), (3,)]
     start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(6)]
-    results = []
-    for use in (False, True):
-        with monkeypatch.context() as mp:
-            if not use:
-                mp.setitem(fused._STATE, "numba", None)
-            ps = [dc.tensor(a.copy(), requires_grad=True) for a in start]
-            opt = optim.Adam(ps, lr=1e-2)
-            for k, gs in enumerate(grads):
-                if k == 2:
-                    ps[0].data = ps[0].data * 2
-                if k == 4:
-                    opt.load_state_dict(opt.state_dict())   # new state arrays, same values
-                for p, g in zip(ps, gs):
-                    p.grad = dc.tensor(g)
-                opt.step()
-            results.append([p.data.copy() for p in ps])
+
+    def replace_then_set_grads(k, ps, opt, gs):
+        if k == 2:
+            ps[0].data = ps[0].data * 2
+        if k == 4:
+            opt.load_state_dict(opt.state_dict())   # new state arrays, same values
+        for p, g in zip(ps, gs):
+            p.grad = dc.tensor(g)
+
+    results = [params for params, _ in _steps_both_ways(monkeypatch, start, grads, lambda ps: optim.Adam(ps, lr=1e-2),
+                                                        replace_then_set_grads)]
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
 
