@@ -4,6 +4,7 @@ falls back to eager (one warning) on what it cannot replay.
 Compiled and eager runs use the same kernels in the same order, so parameters are compared for
 exact equality; a compiled step that silently ran eagerly is caught by counting replays."""
 
+import time
 import warnings
 
 import numpy as np
@@ -622,3 +623,45 @@ def test_a_replayed_step_checks_each_batch_of_labels(loss):
     assert fn.replays == 2
     for p, b in zip(model.parameters(), before):
         np.testing.assert_array_equal(p.data, b)
+
+
+# ---------------------------------------------------------------------------- threads
+def _blas_counts():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    return [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+
+
+def test_a_step_dominated_by_split_work_replays_with_one_blas_thread():
+    """OpenBLAS's threads spin after each product and would take the cores from work split among
+    descend's threads: a recording whose traced call spent most of its time in split work replays
+    with one BLAS thread, restored after the step; other recordings leave BLAS as it is."""
+    from descend.autodiff.extend import host_op, in_parts
+    seen = []
+
+    @host_op
+    def split_work():
+        in_parts(2, 1, lambda a, z: time.sleep(0.02), 1, threads=2)
+        seen.append(_blas_counts())
+
+    @host_op
+    def look():
+        seen.append(_blas_counts())
+
+    before = _blas_counts()
+    for work, limited in ((split_work, True), (look, False)):
+        model = _model()
+
+        def step(x, t):
+            loss = F.cross_entropy(model(x), t)
+            work()
+            return loss
+
+        fn = dc.compile(step, strict=True)
+        for x, t in _batches(4):
+            fn(x, t)
+        assert fn.replays == 2
+        if limited:
+            assert all(set(s) <= {1} for s in seen[-2:])
+        else:
+            assert seen[-2:] == [before] * 2
+        assert _blas_counts() == before

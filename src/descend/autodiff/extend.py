@@ -34,7 +34,8 @@ these names (and the public ``descend.autodiff`` API), never through a name that
 - :func:`guard_attribute` reads an attribute that decides what a step computes (a module's
   ``training`` flag): ``dc.compile`` keeps one recording per value of it.
 - :func:`in_parts` splits a kernel's items among the package's one thread pool (:data:`NUM_THREADS`
-  threads): layers and optimizers share it; :func:`scratch` gives each thread reusable work arrays.
+  threads): layers and optimizers share it; :func:`scratch` gives each thread reusable work arrays;
+  :func:`blas_threads` limits the BLAS library's own threads inside a block.
 - An optimizer whose ``step`` needs a closure says so with the class attribute
   ``needs_closure = True``; :func:`needs_closure` reads it (the training loop asks it, never a name).
 """
@@ -43,11 +44,11 @@ from .compile import array_op, guard_attribute, host_op, tracing
 from .hold import holder, lift, restore
 from .mode import not_replayable, state
 from .tensor import Tensor, check_array
-from .threads import NUM_THREADS, in_parts, scratch
+from .threads import NUM_THREADS, blas_threads, in_parts, scratch
 
 __all__ = ["wrap", "inplace", "held_by", "set_tangent", "clear_tangent", "tangent", "only_tangent_wanted",
            "needs_closure", "host_op", "array_op", "guard_attribute", "tracing", "not_replayable", "in_parts",
-           "NUM_THREADS", "scratch"]
+           "NUM_THREADS", "scratch", "blas_threads"]
 
 
 def wrap(array, requires_grad=False):

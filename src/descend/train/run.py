@@ -13,7 +13,6 @@ is replaced atomically, so a run killed at any instant resumes (``run(config, ru
 resume=True)``) and finishes bit for bit as if it had never stopped.
 """
 
-import contextlib
 import hashlib
 import json
 import os
@@ -24,7 +23,7 @@ import numpy as np
 
 from .. import data as D
 from ..autodiff import manual_seed, no_grad
-from ..autodiff.extend import wrap
+from ..autodiff.extend import blas_threads, wrap
 from ..nn.summary import summary as model_summary
 from .callbacks import (Callback, CSVLogger, EarlyStopping, LayerMonitor, ModelCheckpoint, TensorBoardLogger,
                         TerminateOnNaN)
@@ -259,21 +258,6 @@ def _printer():
         return tqdm.write
     except ImportError:
         return print
-
-
-@contextlib.contextmanager
-def blas_threads(n):
-    """Limit the BLAS libraries (OpenBLAS, MKL) to ``n`` threads inside the block; ``n = 0`` leaves them as they are.
-
-    One thread is the default of a run (``training.threads``): the matrices of small networks are too small for
-    two threads to pay off, and on a busy machine their waiting costs up to 10x.
-    """
-    if not n:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
 
 
 def check_extras(spec):

@@ -7,14 +7,17 @@ import time
 import numpy as np
 
 from ..tensor import Tensor
+from ..threads import blas_threads
 from .compare import _classify
 from .trace import _Slot, _host_name, _name
 
 
 class _Program:
-    """The replayable form of a tape: ops over a list of arrays."""
+    """The replayable form of a tape: ops over a list of arrays; ``blas_threads`` (0: the library's
+    own count) limits BLAS while it runs."""
 
-    def __init__(self, t1, t2, ret_spec):
+    def __init__(self, t1, t2, ret_spec, blas_threads=0):
+        self.blas_threads = blas_threads
         self.n = len(t2.arrays)
         self.template = [None] * self.n
         self.tensor_slots = []
@@ -88,6 +91,12 @@ class _Program:
         return timed
 
     def run(self, arg_arrays):
+        if self.blas_threads:
+            with blas_threads(self.blas_threads):
+                return self._run(arg_arrays)
+        return self._run(arg_arrays)
+
+    def _run(self, arg_arrays):
         vals = self.template.copy()
         for s, i in self.arg_slots:
             vals[s] = arg_arrays[i]
