@@ -3,9 +3,11 @@
 Run: python bench/nn.py [--rounds N] [--cases WORD]. ``--cases cnn`` (or ``mlp``) times only the cases whose
 name contains that word. Prints one line per case:
 ``case: descend X ms, torch Y ms, ratio X/Y = R`` (float32, each framework in its own fresh process
-with its default thread count, alternating over rounds, best round kept; bench/timing.py); for the
-MLP cases where JAX is installed, also a ``(jax.jit of jax.grad)`` line against the jitted gradient
-of the same network. Goals: MLP ≤ 0.9×, CNN ≤ 1.0× PyTorch (issue 15).
+with its default thread count, alternating over rounds, best round kept; bench/timing.py); then
+``case (dc.compile): descend X ms, torch Y ms, ...`` for the same step compiled with ``dc.compile``
+(as ``Trainer`` runs it by default); for the MLP cases where JAX is installed, also a
+``(jax.jit of jax.grad)`` line against the jitted gradient of the same network. Goals: MLP ≤ 0.9×,
+CNN ≤ 1.0× PyTorch (issue 15).
 """
 
 
@@ -31,7 +33,7 @@ def data(shape, batch):
     return rng.standard_normal((batch, *shape)).astype(np.float32), rng.integers(0, 10, batch)
 
 
-def descend_cases():
+def descend_cases(compiled=False):
     import descend as dc
     import descend.nn as nn
     import descend.nn.functional as F
@@ -43,7 +45,7 @@ def descend_cases():
             model.zero_grad()
             F.cross_entropy(model(xd), yd).backward()
 
-        return run
+        return dc.compile(run, strict=True) if compiled else run
 
     dc.manual_seed(0)
     fns = {}
@@ -123,10 +125,11 @@ def take_cases_option(argv):
 
 def main():
     take_cases_option(sys.argv)
-    frameworks = ["descend"] + [fw for fw in ("torch", "jax") if installed(fw)]
+    frameworks = ["descend", "descend-compiled"] + [fw for fw in ("torch", "jax") if installed(fw)]
     if not selected({mlp_name(b): None for b in MLP_BATCHES}):
         frameworks = [fw for fw in frameworks if fw != "jax"]  # JAX times only the MLP cases
-    cases = {"descend": descend_cases, "torch": torch_cases, "jax": jax_cases}
+    cases = {"descend": descend_cases, "descend-compiled": lambda: descend_cases(compiled=True),
+             "torch": torch_cases, "jax": jax_cases}
     t = time_frameworks(__file__, __doc__, frameworks, lambda framework: selected(cases[framework]()))
     if t is None:
         return
@@ -134,6 +137,8 @@ def main():
         print(line(name, ours, t["torch"][name] if "torch" in t else None))
         if name in t.get("jax", {}):
             print(line(f"{name} (jax.jit of jax.grad)", ours, t["jax"][name], other="jax"))
+    for name, ours in t["descend-compiled"].items():
+        print(line(f"{name} (dc.compile)", ours, t["torch"][name] if "torch" in t else None))
 
 
 if __name__ == "__main__":
