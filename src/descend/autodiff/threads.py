@@ -10,20 +10,19 @@ whole package (layers and optimizers), so that their threads never compete with 
 The BLAS library under NumPy (OpenBLAS) has threads of its own, which keep spinning for about
 0.1 s after each multi-threaded product, waiting for the next one. While they spin they take
 cores from this pool's parts: on 2 cores a CNN step whose convolutions split among these threads
-took 46 ms beside them and 29 ms with BLAS on one thread. :func:`blas_threads` limits BLAS
-for a block (a compiled step whose split work dominates runs with one BLAS thread), and
-:func:`split_seconds` tells how long the split calls took.
+took 46 ms beside them and 29 ms with BLAS on one thread. :func:`blas_threads` limits BLAS for a
+block (a compiled step whose layers split their work runs with one BLAS thread), and
+:func:`split_count` tells whether a block of code split work.
 """
 
 import contextlib
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["NUM_THREADS", "in_parts", "scratch", "blas_threads", "split_seconds"]
+__all__ = ["NUM_THREADS", "in_parts", "scratch", "blas_threads", "split_count"]
 
 
 def _default_threads():
@@ -54,24 +53,21 @@ def in_parts(N, per_item, part, min_values, threads=None):
     k = min(NUM_THREADS if threads is None else threads, N, (N * per_item) // max(1, min_values))
     if k <= 1:
         return [part(0, N)]
-    t0 = time.perf_counter()
+    _SPLITS[0] += 1
     bounds = [N * i // k for i in range(k + 1)]
     pool = _pool()
     others = [pool.submit(part, bounds[i], bounds[i + 1]) for i in range(k - 1)]
     last = part(bounds[k - 1], bounds[k])
-    out = [f.result() for f in others] + [last]
-    _SPLIT[0] += time.perf_counter() - t0
-    return out
+    return [f.result() for f in others] + [last]
 
 
-_SPLIT = [0.0]   # seconds spent in in_parts calls that split their work
+_SPLITS = [0]
 
 
-def split_seconds():
-    """Seconds this process has spent so far in :func:`in_parts` calls that split their work among
-    threads (wall time from the hand-off to the last part's end; a difference of two readings
-    times the split work of a block of code)."""
-    return _SPLIT[0]
+def split_count():
+    """How many :func:`in_parts` calls in this process have split their work among threads so far
+    (two readings differ when the code between them split work)."""
+    return _SPLITS[0]
 
 
 _BLAS = []   # the BLAS libraries' thread controls (threadpoolctl), found once

@@ -7,17 +7,19 @@ import time
 import numpy as np
 
 from ..tensor import Tensor
-from ..threads import blas_threads
+from ..threads import blas_threads, split_count
 from .compare import _classify
 from .trace import _Slot, _host_name, _name
 
 
 class _Program:
-    """The replayable form of a tape: ops over a list of arrays; ``blas_threads`` (0: the library's
-    own count) limits BLAS while it runs."""
+    """The replayable form of a tape: ops over a list of arrays. ``blas_threads`` limits BLAS while it
+    runs: 1 when a box's kernel split its work among descend's threads in the first replay (a
+    convolution, pooling: OpenBLAS's spinning threads would take the cores from it; see
+    autodiff/threads.py), else 0 (the library's own count); None before the first replay."""
 
-    def __init__(self, t1, t2, ret_spec, blas_threads=0):
-        self.blas_threads = blas_threads
+    def __init__(self, t1, t2, ret_spec):
+        self.blas_threads = None
         self.n = len(t2.arrays)
         self.template = [None] * self.n
         self.tensor_slots = []
@@ -91,10 +93,31 @@ class _Program:
         return timed
 
     def run(self, arg_arrays):
+        if self.blas_threads is None:
+            return self._first_run(arg_arrays)
         if self.blas_threads:
             with blas_threads(self.blas_threads):
                 return self._run(arg_arrays)
         return self._run(arg_arrays)
+
+    def _first_run(self, arg_arrays):
+        """The first replay, noting whether a box's kernel split its work (host operations, e.g. an
+        optimizer splitting a large tensor, do not count: the boxes' work is the step's bulk)."""
+        split = [False]
+
+        def noted(forward):
+            def run(*args, **kwargs):
+                before = split_count()
+                out = forward(*args, **kwargs)
+                split[0] = split[0] or split_count() != before
+                return out
+            return run
+
+        first = copy.copy(self)
+        first.ops = [(0, noted(op[1])) + op[2:] if op[0] == 0 else op for op in self.ops]
+        out = first._run(arg_arrays)
+        self.blas_threads = 1 if split[0] else 0
+        return out
 
     def _run(self, arg_arrays):
         vals = self.template.copy()

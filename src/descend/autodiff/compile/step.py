@@ -1,25 +1,17 @@
 """``CompiledStep``: the cache of recordings per signature, tracing, replaying, falling back."""
 
 import functools
-import time
 import warnings
 
 import numpy as np
 
 from ..mode import state
 from ..tensor import Tensor
-from ..threads import split_seconds
 from .compare import _compare
 from .program import _Program, _ret_spec, _Unsupported
 from .trace import _Trace
 
 __all__ = ["compile", "CompileError", "CompiledStep"]
-
-
-#: a recording whose traced call spent more than this share of its time in work split among
-#: descend's threads (convolutions, pooling) replays with one BLAS thread (autodiff/threads.py:
-#: OpenBLAS's spinning threads would take the cores from that split work)
-SPLIT_SHARE = 0.5
 
 
 class CompileError(RuntimeError):
@@ -100,12 +92,10 @@ class CompiledStep:
             return self.fn(*args, **kwargs)  # nested in another trace or in forward mode: just run
         trace = _Trace(arrays)
         state.tracer = trace
-        t0, s0 = time.perf_counter(), split_seconds()
         try:
             out = self.fn(*args, **kwargs)
         finally:
             state.tracer = None
-        split_share = (split_seconds() - s0) / max(time.perf_counter() - t0, 1e-9)
         self.traces += 1
         if trace.failure is None:
             self._add_guards(key, entry, trace)
@@ -121,7 +111,7 @@ class CompiledStep:
         if prev is not None:
             why = _compare(prev, trace)
             if why is None:
-                prog = _Program(prev, trace, ret, blas_threads=1 if split_share > SPLIT_SHARE else 0)
+                prog = _Program(prev, trace, ret)
                 why = prog.failure
             if why is not None:
                 self._give_up(why)
