@@ -13,11 +13,13 @@ import descend as dc
 from descend import nn, optim
 from descend.nn import functional as F
 from descend.optim import clip_grad_norm_
-from descend.autodiff.extend import host_op, in_parts
+from descend.autodiff.extend import array_op, host_op, in_parts, inplace
+from descend.autodiff.tensor import Tensor
 from descend.autodiff.function import Function
 from descend.optim.lr_scheduler import StepLR
 
 N_IN, N_OUT = 12, 4
+_SLOT = Tensor.__dict__["data"]   # Tensor's array slot, as outside a trace
 
 
 def _batches(n=100, batch=8, seed=1):
@@ -277,6 +279,93 @@ def test_item_inside_the_step_falls_back():
         for x, t in _batches(5):
             fn(x, t)
     assert len(seen) == 5 and fn.replays == 0
+
+
+def _reads_branch(model, opt, x, t):
+    """Steps that read a tensor's array into Python; each would replay the traced call's values."""
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), t)
+    loss.backward()
+    if loss.data > 1.4:   # a branch on the array
+        opt.step()
+    return loss
+
+
+def _reads_scale(model, opt, x, t):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), t)
+    loss.backward()
+    scale = float(np.asarray(loss)) / 2          # a value computed from it
+    for p in model.parameters():
+        p.grad.numpy()[...] *= scale
+    opt.step()
+    return loss
+
+
+def _updates_by_hand(model, opt, x, t):
+    """(An optimizer subclass's own step() is a host operation, made again at each replay; a loop in
+    the step is not.)"""
+    model.zero_grad()
+    F.cross_entropy(model(x), t).backward()
+    for p in model.parameters():
+        p.data -= 0.1 * p.grad.data
+
+
+@pytest.mark.parametrize("case", ["branch", "scale", "update"])
+def test_a_step_reading_arrays_into_python_runs_eagerly_and_says_where(case):
+    """Code outside descend that reads a tensor's array (.data, .numpy(), np.asarray) inside a step
+    gets this call's values, which a replay would reuse: the step runs eagerly (it used to replay
+    the traced branch, scale or update: silently wrong numbers), naming the function and line."""
+    batches = [(x * (1 + 3 * (i % 2)), t) for i, (x, t) in enumerate(_batches(8))]
+    params = []
+    for compiled in (False, True):
+        model = _model()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        body = {"branch": _reads_branch, "scale": _reads_scale, "update": _updates_by_hand}[case]
+
+        def step(x, t):
+            return body(model, opt, x, t)
+
+        fn = dc.compile(step) if compiled else step
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for x, t in batches:
+                fn(x, t)
+        params.append([p.data.copy() for p in model.parameters()])
+    assert fn.replays == 0
+    assert [str(w.message) for w in caught if "reads a tensor's array" in str(w.message)]
+    assert "test_compile.py:" in fn.eager_reason and "extend.array_op" in fn.eager_reason
+    for a, b in zip(*params):
+        np.testing.assert_array_equal(a, b)
+    assert Tensor.__dict__["data"] is _SLOT   # the plain slot again after the trace
+
+
+def test_arrays_read_for_array_op_or_inside_a_host_op_still_compile():
+    """An array read out of a tensor and handed to array_op is replayed with the replay's array, and
+    a host operation's reads are made again at each replay: both steps compile."""
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @host_op
+    def scale_gradients(params, factor):
+        for p in params:
+            with inplace(p.grad) as (g,):
+                g *= factor
+
+    def step(x, t):
+        opt.zero_grad()
+        h = model(x)
+        mask = array_op(lambda a: (a > 0).astype(a.dtype), h.data)
+        loss = F.cross_entropy(h * dc.from_numpy(mask), t)
+        loss.backward()
+        scale_gradients(list(model.parameters()), 0.5)
+        opt.step()
+        return loss
+
+    fn = dc.compile(step, strict=True)
+    for x, t in _batches(5):
+        fn(x, t)
+    assert fn.replays == 3
 
 
 def test_closure_optimizer_falls_back_and_matches_eager():

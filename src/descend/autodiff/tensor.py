@@ -21,6 +21,7 @@ a raw NumPy write such as ``x.data[:] = 0`` raises, the in-place methods lift th
 their write. Code that writes into arrays directly uses ``descend.autodiff.extend.inplace``.
 """
 
+import sys
 import weakref
 
 import numpy as np
@@ -125,7 +126,11 @@ class Tensor:
     def numpy(self):
         """The values as a NumPy array (shares memory with the tensor, like ``.detach().numpy()``).
 
-        The array is read-only while a recorded graph holds it for its backward pass."""
+        The array is read-only while a recorded graph holds it for its backward pass. Inside a
+        ``dc.compile`` step, an array read by code outside descend must go to ``extend.array_op``
+        (or the step runs eagerly): Python using its values would not see a replay's."""
+        if _state.special and _state.tracer is not None:
+            _state.tracer.user_read(self.data, sys._getframe(1))
         return self.data
 
     def item(self):
@@ -326,6 +331,8 @@ class Tensor:
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
+        if _state.special and _state.tracer is not None:   # np.asarray(t) in a step: as .numpy()
+            _state.tracer.user_read(self.data, sys._getframe(1))
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __repr__(self):

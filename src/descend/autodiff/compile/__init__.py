@@ -32,7 +32,10 @@ replay draws from descend's generator exactly as the eager step would.
 
 What cannot be compiled falls back to eager execution for this function with one warning naming
 the cause (``strict=True`` raises instead, after the step ran eagerly once): reading values into
-Python (``.item()``, ``float()``, ``bool()``: control flow on data), other in-place changes of
+Python (``.item()``, ``float()``, ``bool()``: control flow on data), reading a tensor's array
+(``.data``, ``.numpy()``, ``np.asarray``) in code outside descend unless it goes to an
+``array_op`` or the code is a host operation (the trace watches ``Tensor.data`` while it
+records; the warning names the reading function and line), other in-place changes of
 tensors outside the host operations and ``array_op`` calls, an ``array_op`` whose arguments
 change between calls (batch normalization with ``momentum=None``), random draws outside an
 ``array_op`` (``nn.init`` in the step), gradient and module hooks, ``create_graph``/``dc.grad``

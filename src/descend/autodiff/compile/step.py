@@ -9,7 +9,7 @@ from ..mode import state
 from ..tensor import Tensor
 from .compare import _compare
 from .program import _Program, _ret_spec, _Unsupported
-from .trace import _Trace
+from .trace import _Trace, watching_data
 
 __all__ = ["compile", "CompileError", "CompiledStep"]
 
@@ -93,9 +93,11 @@ class CompiledStep:
         trace = _Trace(arrays)
         state.tracer = trace
         try:
-            out = self.fn(*args, **kwargs)
+            with watching_data():
+                out = self.fn(*args, **kwargs)
         finally:
             state.tracer = None
+        trace.finish()
         self.traces += 1
         if trace.failure is None:
             self._add_guards(key, entry, trace)

@@ -5,8 +5,11 @@
 costs one attribute test.
 """
 
+import contextlib
 import functools
+import os
 import sys
+import threading
 import types
 
 import numpy as np
@@ -14,7 +17,7 @@ import numpy as np
 from ..mode import state
 from ..tensor import Tensor
 
-__all__ = ["host_op", "array_op", "guard_attribute", "tracing"]
+__all__ = ["host_op", "array_op", "guard_attribute", "tracing", "watching_data"]
 
 
 class _Slot:
@@ -57,6 +60,7 @@ class _Trace:
         self.box_index = {}
         self.reads = {}    # (id(obj), attr) -> (obj, attr, value) of guard_attribute calls
         self.kept = {}     # id(object) -> (op, attribute name, object) a box's forward kept on itself
+        self.user_reads = {}   # id(array) -> (array, where): arrays code outside descend read out of Tensors
         self._leaf = None
         for i, a in enumerate(arg_arrays):
             self._new_slot(a, "arg", i)
@@ -143,6 +147,8 @@ class _Trace:
             return fn(*args)
         spec = tuple(_Slot(self._input_slot(a, None)) if isinstance(a, (np.ndarray, np.generic)) else a
                      for a in args)   # (a 0-d box output may be a NumPy scalar)
+        for a in args:   # an array read out of a Tensor and handed to array_op: replayed with it
+            self.user_reads.pop(id(a), None)
         self.host_depth += 1
         try:
             out = fn(*args)
@@ -168,6 +174,28 @@ class _Trace:
             return
         self.reads.setdefault((id(obj), attr), (obj, attr, value))
 
+    def user_read(self, a, frame):
+        """Array ``a`` was read out of a Tensor (``.data``, ``.numpy()``, ``np.asarray``) by ``frame``.
+        Read by code outside descend and outside host operations, it is a value of this trace that
+        Python may use (a branch, a scale, an in-place change) where a replay cannot see it, unless
+        the array is handed to :func:`array_op`: :meth:`finish` fails the trace for the others."""
+        if self.host_depth or self.failure is not None:
+            return
+        if frame.f_globals.get("__name__", "").split(".")[0] == "descend":
+            return
+        where = f"{frame.f_code.co_name}() at {os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+        self.user_reads.setdefault(id(a), (a, where))
+
+    def finish(self):
+        """Called when the traced call returns: fail for arrays that code outside descend read out of
+        Tensors and never handed to :func:`array_op`."""
+        if self.failure is None and self.user_reads:
+            where = next(iter(self.user_reads.values()))[1]
+            self.failure = (f"{where} reads a tensor's array into Python (.data, .numpy() or np.asarray), where a "
+                            "replay would reuse this call's values; use Tensor operations, or hand the array to "
+                            "extend.array_op, or do the work in an extend.host_op")
+        self.user_reads = {}
+
     def _made_here(self, a):
         """Whether array ``a`` was made by a recorded operation of this trace."""
         s = self.slot_of.get(id(a))
@@ -179,6 +207,50 @@ class _Trace:
                 if isinstance(x, Tensor) and self._made_here(x.data):
                     self.escape(f"{_host_name(fn, args)} is given a value computed in the step")
         self.ops.append(("host", fn, args, kwargs))
+
+
+_DATA = Tensor.__dict__["data"]   # the slot descriptor of a Tensor's array
+
+
+class _WatchedData:
+    """``Tensor.data`` while some thread traces a step: as the slot, and a read by the tracing
+    thread is reported to its trace (:meth:`_Trace.user_read`), which keeps only reads by code
+    outside descend."""
+
+    def __get__(self, t, owner=None):
+        if t is None:
+            return self
+        a = _DATA.__get__(t, owner)
+        if state.special:
+            tracer = state.tracer
+            if tracer is not None:
+                tracer.user_read(a, sys._getframe(1))
+        return a
+
+    def __set__(self, t, value):
+        _DATA.__set__(t, value)
+
+
+_WATCHED = _WatchedData()
+_WATCHING = [0]   # traces running (in any thread)
+_WATCH_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def watching_data():
+    """Within the block, reads of ``Tensor.data`` go through :class:`_WatchedData` (outside traces
+    ``Tensor.data`` is the plain slot, so untraced code pays nothing)."""
+    with _WATCH_LOCK:
+        if not _WATCHING[0]:
+            Tensor.data = _WATCHED
+        _WATCHING[0] += 1
+    try:
+        yield
+    finally:
+        with _WATCH_LOCK:
+            _WATCHING[0] -= 1
+            if not _WATCHING[0]:
+                Tensor.data = _DATA
 
 
 def _name(fn):
