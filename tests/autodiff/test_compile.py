@@ -368,6 +368,30 @@ def test_arrays_read_for_array_op_or_inside_a_host_op_still_compile():
     assert fn.replays == 3
 
 
+@pytest.mark.parametrize("change", ["freeze", "unfreeze"])
+def test_freezing_a_layer_between_calls_is_seen(change):
+    """Whether a parameter gets a gradient (requires_grad) is part of the key: a layer frozen (or
+    unfrozen) between calls is traced anew, as eager sees it (a replay used to write its gradient
+    and update it anyway)."""
+    batches = _batches(12)
+    params = []
+    for compiled in (False, True):
+        model = _model()
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+        first = model[0]
+        if change == "unfreeze":
+            first.requires_grad_(False)
+        fn = dc.compile(_step_of(model, opt), strict=True) if compiled else _step_of(model, opt)
+        for i, (x, t) in enumerate(batches):
+            if i == 6:
+                first.requires_grad_(change == "unfreeze")
+            fn(x, t)
+        params.append([p.data.copy() for p in model.parameters()])
+    assert (fn.traces, fn.replays) == (4, 8)
+    for a, b in zip(*params):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_closure_optimizer_falls_back_and_matches_eager():
     batches = _batches(4)
 

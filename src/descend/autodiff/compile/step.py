@@ -100,7 +100,7 @@ class CompiledStep:
         trace.finish()
         self.traces += 1
         if trace.failure is None:
-            self._add_guards(key, entry, trace)
+            key = self._add_guards(key, entry, trace.reads)
             try:
                 ret = _ret_spec(out, trace)
             except _Unsupported as e:
@@ -119,17 +119,19 @@ class CompiledStep:
                 self._give_up(why)
                 return out
             entry.program = prog
+            # whether each parameter gets a gradient (p.requires_grad, e.g. a layer frozen between calls)
+            self._add_guards(key, entry, {(id(t), "requires_grad"): (t, "requires_grad", t.requires_grad)
+                                          for _, t in prog.tensor_slots if t._ctx is None}, keep_pending=True)
             entry.varied = entry.varied or not _unchanged(prev.arg_copies, trace.args)
             if entry.varied:   # never traced again: keep no recorded arrays
                 entry.last = None
         return out
 
     def _key(self, args, kwargs):
-        """(cache key, argument arrays): the call's signature and the values of the guarded attributes."""
+        """(cache key, argument arrays): the key is (the call's signature, the values of the guarded
+        attributes)."""
         key, arrays = _signature(args, kwargs)
-        if self.guards:
-            key = (key, tuple(getattr(o, a) for o, a in self.guards))
-        return key, arrays
+        return (key, tuple(getattr(o, a) for o, a in self.guards)), arrays
 
     def profile(self, *args, **kwargs):
         """Call the step with these arguments once, replayed, timing each recorded operation: returns
@@ -151,19 +153,26 @@ class CompiledStep:
         self.replays += 1
         return [(n, t) for n, t in times]
 
-    def _add_guards(self, key, entry, trace):
-        """Make the attributes this trace read part of the cache key; the entry moves to the key
-        with the values the trace saw (an attribute new to the key drops the other entries, made
-        without it)."""
+    def _add_guards(self, key, entry, reads, keep_pending=False):
+        """Make the attributes in ``reads`` ({(id(obj), attr): (obj, attr, value)}: what a trace read,
+        or the parameters' ``requires_grad``) part of the cache key; returns the entry's key, under
+        which it moves with the values read. An attribute new to the key drops the other entries,
+        made without it; with ``keep_pending`` those still being traced (no recording yet) stay,
+        keyed with the attributes' current values (a second trace that differs from their first
+        is caught by the comparison of the two)."""
         known = {(id(o), a) for o, a in self.guards}
-        new = [(o, a) for (i, a), (o, _, _) in trace.reads.items() if (i, a) not in known]
+        new = [(o, a) for (i, a), (o, _, _) in reads.items() if (i, a) not in known]
         if not new:
-            return
-        base = key[0] if self.guards else key
+            return key
         self.guards += new
-        values = tuple(trace.reads[(id(o), a)][2] if (id(o), a) in trace.reads else getattr(o, a)
-                       for o, a in self.guards)
-        self.cache = {(base, values): entry}
+        values = tuple(reads[(id(o), a)][2] if (id(o), a) in reads else getattr(o, a) for o, a in self.guards)
+        others, key = self.cache, (key[0], values)
+        self.cache = {key: entry}
+        if keep_pending:
+            now = tuple(getattr(o, a) for o, a in new)
+            self.cache.update({(k[0], k[1] + now): e for k, e in others.items()
+                               if e is not entry and e.program is None})
+        return key
 
 
 def _unchanged(copies, arrays):
