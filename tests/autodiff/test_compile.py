@@ -392,6 +392,82 @@ def test_freezing_a_layer_between_calls_is_seen(change):
         np.testing.assert_array_equal(a, b)
 
 
+class _Net(nn.Module):
+    """A network whose forward reads a plain attribute (a slope) as well as its layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.drop, self.b, self.slope = nn.Linear(N_IN, 16), nn.Dropout(0.0), nn.Linear(16, N_OUT), 0.1
+
+    def forward(self, x):
+        return self.b(self.drop(F.leaky_relu(self.a(x), self.slope)))
+
+
+def _new_weight(net, opt):
+    net.a.weight = nn.Parameter(dc.zeros(16, N_IN))
+    opt.param_groups[0]["params"][0] = net.a.weight
+
+
+def _new_layer(net, opt):
+    net.b = nn.Linear(16, N_OUT)
+    opt.add_param_group({"params": list(net.b.parameters())})
+
+
+CHANGES = {"dropout p": lambda net, opt: setattr(net.drop, "p", 0.5),
+           "attribute": lambda net, opt: setattr(net, "slope", 0.3),
+           "parameter replaced": _new_weight,
+           "layer replaced": _new_layer}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_module_changed_between_calls_is_traced_anew(change):
+    """A module's attributes, parameters and sub-modules set between calls (a new Dropout.p, a plain
+    attribute its forward reads, a replaced Parameter or layer) change its version, which is part
+    of the key: the step is traced anew as eager sees it (a replay used to run the old values)."""
+    batches = _batches(10)
+    params = []
+    for compiled in (False, True):
+        dc.manual_seed(0)
+        net = _Net()
+        opt = optim.SGD(net.parameters(), lr=0.1)
+        fn = dc.compile(_step_of(net, opt), strict=True) if compiled else _step_of(net, opt)
+        for i, (x, t) in enumerate(batches):
+            if i == 4:
+                CHANGES[change](net, opt)
+            fn(x, t)
+        params.append([p.data.copy() for p in net.parameters()])
+    assert (fn.traces, fn.replays) == (4, 6)
+    for a, b in zip(*params):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_hook_registered_after_recording_runs_and_the_step_runs_eagerly():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    fn = dc.compile(_step_of(model, opt))
+    calls = []
+    for i, (x, t) in enumerate(_batches(6)):
+        if i == 3:
+            model[0].register_forward_hook(lambda m, args, out: calls.append(i))
+        if i < 3:
+            fn(x, t)
+        else:
+            with pytest.warns(RuntimeWarning, match="hooks") if i == 3 else warnings.catch_warnings():
+                fn(x, t)
+    assert (fn.replays, calls) == (1, [3, 4, 5])
+
+
+def test_recordings_beyond_the_limit_drop_the_oldest():
+    from descend.autodiff.compile.step import CACHE_LIMIT
+    model = _model()
+    fn = dc.compile(lambda x: model(x).sum(), strict=True)
+    rng = np.random.default_rng(0)
+    for batch in range(1, CACHE_LIMIT + 3):
+        for _ in range(3):
+            fn(dc.from_numpy(rng.standard_normal((batch, N_IN)).astype(np.float32)))
+    assert len(fn.cache) == CACHE_LIMIT and (fn.traces, fn.replays) == (2 * (CACHE_LIMIT + 2), CACHE_LIMIT + 2)
+
+
 def test_closure_optimizer_falls_back_and_matches_eager():
     batches = _batches(4)
 

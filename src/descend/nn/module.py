@@ -14,7 +14,7 @@ import numpy as np
 
 from descend.autodiff import Function, Tensor, is_grad_enabled
 from descend.autodiff.dtype import as_dtype
-from descend.autodiff.extend import guard_attribute, inplace, not_replayable, wrap
+from descend.autodiff.extend import guard_attribute, inplace, not_replayable, tracing, wrap
 
 from .parameter import Parameter
 
@@ -28,10 +28,12 @@ class _Handle:
         self.store = store
         self.id = _Handle._next_id
         _Handle._next_id += 1
+        Module._hooks_registered += 1
 
     def remove(self):
         """Unregister the hook."""
-        self.store.pop(self.id, None)
+        if self.store.pop(self.id, None) is not None:
+            Module._hooks_registered -= 1
 
     def __enter__(self):
         return self
@@ -45,10 +47,20 @@ class Module:
 
     ``module(x)`` runs the forward pre-hooks, ``forward(x)``, the forward hooks, and arranges for
     the backward hooks to receive ∂L/∂output (and ∂L/∂input) when ``backward`` runs.
+
+    ``_version`` counts the changes of the module's attributes, parameters, buffers and sub-modules
+    made outside a ``dc.compile`` trace (``training`` has its own guard); a compiled step keys its
+    recordings on it, so that e.g. a new ``Dropout.p`` or a replaced layer is traced anew instead of
+    replaying what the old one did. ``_hooks_registered`` (all modules' hooks) is in the key too:
+    a hook registered after a step was recorded makes it trace again (and run eagerly).
     """
+
+    #: hooks registered on all modules and not removed (a compiled step's key: see above)
+    _hooks_registered = 0
 
     def __init__(self):
         d = self.__dict__
+        d["_version"] = 0
         d["training"] = True
         d["_parameters"] = OrderedDict()
         d["_buffers"] = OrderedDict()
@@ -91,11 +103,21 @@ class Module:
                 raise TypeError(f"cannot assign {type(value).__name__} to buffer {name!r}: expected a Tensor or None")
             d["_buffers"][name] = value
         object.__setattr__(self, name, value)
+        if name != "training":
+            self._changed()
 
     def __delattr__(self, name):
         for store in ("_parameters", "_buffers", "_modules"):
             self.__dict__[store].pop(name, None)
         object.__delattr__(self, name)
+        self._changed()
+
+    def _changed(self):
+        """Count a change of this module (see ``_version``); changes made while a step is traced are
+        part of what the trace records."""
+        d = self.__dict__
+        if "_version" in d and not tracing():
+            d["_version"] += 1
 
     def register_parameter(self, name, param):
         """Register ``param`` (an nn.Parameter or None) under ``name``."""
@@ -104,6 +126,7 @@ class Module:
         self._check_init(name)
         self.__dict__["_parameters"][name] = param
         object.__setattr__(self, name, param)
+        self._changed()
 
     def register_buffer(self, name, tensor, persistent=True):
         """Register a non-trained Tensor (e.g. running statistics) saved in ``state_dict`` if ``persistent``."""
@@ -118,6 +141,7 @@ class Module:
         else:
             self.__dict__["_non_persistent"].add(name)
         object.__setattr__(self, name, tensor)
+        self._changed()
 
     def add_module(self, name, module):
         """Register ``module`` as a child under ``name``."""
@@ -126,6 +150,7 @@ class Module:
         self._check_init(name)
         self.__dict__["_modules"][name] = module
         object.__setattr__(self, name, module)
+        self._changed()
 
     register_module = add_module
 
@@ -389,6 +414,8 @@ class Module:
                 f"{type(self).__name__}.__init__"
             ) from None
         guard_attribute(self, "training")  # a compiled step keeps one recording per mode
+        guard_attribute(self, "_version")  # and a new one when the module was changed,
+        guard_attribute(Module, "_hooks_registered")  # or a hook registered anywhere
         if not hooked:
             return self.forward(*args, **kwargs)
         not_replayable(f"{type(self).__name__} has hooks (Python that a replay would not run)")

@@ -41,13 +41,15 @@ change between calls (batch normalization with ``momentum=None``), random draws 
 ``array_op`` (``nn.init`` in the step), gradient and module hooks, ``create_graph``/``dc.grad``
 inside the step, forward mode, arguments that are not Tensors, arrays or hashable values.
 
-Attributes read through :func:`guard_attribute` (every module's ``training`` flag) and the
-``requires_grad`` of every parameter the recording reads (a layer frozen between calls) are part
-of the key: after ``model.eval()`` the step is traced again, and back in training mode the first
-recording is replayed. Other Python values that the traced forward code reads are frozen into
-the replay: a new ``Dropout.p`` between calls is not seen (compile the step again, or pass the
-value as an argument: a new argument value is a new signature). The host operations read theirs
-at each call, so learning rates set by hand or by a scheduler take effect.
+Attributes read through :func:`guard_attribute` (every module's ``training`` flag and its
+version, which counts what was set on it between calls; whether any module has hooks) and the
+``requires_grad`` of every parameter the recording reads are part of the key: after a new
+``Dropout.p``, a replaced layer or a frozen one the step is traced again, and after
+``model.eval()`` too, while back in training mode the first recording is replayed
+(``CACHE_LIMIT`` recordings are kept).
+Other Python values that the traced code reads (a global, a closure's variable) are frozen into
+the replay: pass them as arguments (a new argument value is a new signature). The host
+operations read theirs at each call, so learning rates set by hand or by a scheduler take effect.
 """
 
 from .step import CompiledStep, CompileError, compile

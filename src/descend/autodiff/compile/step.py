@@ -14,6 +14,11 @@ from .trace import _Trace, watching_data
 __all__ = ["compile", "CompileError", "CompiledStep"]
 
 
+#: recordings a compiled step keeps (one per signature and guarded values: batch shapes, modes, a
+#: module changed between calls); a new one beyond it drops the oldest
+CACHE_LIMIT = 8
+
+
 class CompileError(RuntimeError):
     """A step cannot be compiled (raised by ``dc.compile(..., strict=True)``)."""
 
@@ -80,6 +85,8 @@ class CompiledStep:
             return self.fn(*args, **kwargs)
         entry = self.cache.get(key)
         if entry is None:
+            if len(self.cache) >= CACHE_LIMIT:   # the oldest recording goes (traced again if needed)
+                del self.cache[next(iter(self.cache))]
             entry = self.cache[key] = _Entry()
         prog = entry.program
         if prog is not None and (entry.varied or _unchanged(entry.last.arg_copies, arrays)):
