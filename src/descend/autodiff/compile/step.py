@@ -63,6 +63,7 @@ class CompiledStep:
         self.cache = {}
         self.eager_reason = None  # set once the step fell back to eager execution
         self.guards = []          # (obj, attr) read through guard_attribute in any trace: part of the key
+        self._guard_columns = ((), ())   # the guards' objects and names, for one map(getattr, ...) per call
         self.traces = 0
         self.replays = 0
 
@@ -138,7 +139,7 @@ class CompiledStep:
         """(cache key, argument arrays): the key is (the call's signature, the values of the guarded
         attributes)."""
         key, arrays = _signature(args, kwargs)
-        return (key, tuple(getattr(o, a) for o, a in self.guards)), arrays
+        return (key, tuple(map(getattr, *self._guard_columns))), arrays
 
     def profile(self, *args, **kwargs):
         """Call the step with these arguments once, replayed, timing each recorded operation: returns
@@ -172,6 +173,7 @@ class CompiledStep:
         if not new:
             return key
         self.guards += new
+        self._guard_columns = tuple(zip(*self.guards))
         values = tuple(reads[(id(o), a)][2] if (id(o), a) in reads else getattr(o, a) for o, a in self.guards)
         others, key = self.cache, (key[0], values)
         self.cache = {key: entry}
