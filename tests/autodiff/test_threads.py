@@ -41,3 +41,38 @@ def test_blas_threads_limits_inside_the_block_and_restores_after_it():
         with blas_threads(1):
             raise KeyError("restored on an error too")
     assert _blas() == before
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "channels-last"])
+def test_elementwise_in_parts_gives_the_whole_call_s_values_and_layout(layout, monkeypatch):
+    """Inside blas_threads(1), a large elementwise kernel runs in parts among threads (each value
+    computed alike, so bit for bit the same array); outside, or for small or mixed layouts, it is
+    the plain call."""
+    monkeypatch.setattr(threads, "NUM_THREADS", 2)
+    rng = np.random.default_rng(0)
+    shape = (4, 8, 96, 96)   # 294,912 values ≥ ELEMENTWISE_MIN
+
+    def make():
+        a = rng.standard_normal((4, 96, 96, 8)).astype(np.float32)
+        a[a > 1.5] = -0.0
+        if layout == "channels-last":
+            return a.transpose(0, 3, 1, 2)
+        return np.asarray(a.reshape(shape), order=layout)
+
+    g, y = make(), make()
+    kernel = lambda g, y, out=None: np.multiply(g, y > 0, out=out, dtype=g.dtype)  # noqa: E731
+    want = kernel(g, y)
+    before = threads.split_count()
+    with blas_threads(1):
+        got = threads.elementwise(kernel, g, y)
+        assert threads.split_count() == before + 1
+        small = threads.elementwise(kernel, g[:1, :1], y[:1, :1])
+        mixed = threads.elementwise(kernel, g, np.ascontiguousarray(y) if layout != "C" else np.asfortranarray(y))
+    assert threads.split_count() == before + 1   # neither the small nor the mixed call split
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(np.signbit(got), np.signbit(want)) and got.strides == g.strides
+    np.testing.assert_array_equal(small, want[:1, :1])
+    np.testing.assert_array_equal(mixed, want)
+    outside = threads.elementwise(kernel, g, y)
+    assert threads.split_count() == before + 1
+    np.testing.assert_array_equal(outside, want)

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["NUM_THREADS", "in_parts", "scratch", "blas_threads", "split_count"]
+__all__ = ["NUM_THREADS", "in_parts", "scratch", "blas_threads", "split_count", "elementwise"]
 
 
 def _default_threads():
@@ -91,12 +91,42 @@ def blas_threads(n):
     for lib, m in zip(libs, before):
         if m != n:
             lib.set_num_threads(n)
+    _OWNED[0] += n == 1
     try:
         yield
     finally:
+        _OWNED[0] -= n == 1
         for lib, m in zip(libs, before):
             if m != n:
                 lib.set_num_threads(m)
+
+
+_OWNED = [0]   # blas_threads(1) blocks running: BLAS on one thread, the other cores are this pool's
+
+#: an elementwise kernel over at least this many values is split among the threads (while they
+#: own the cores: see :func:`elementwise`)
+ELEMENTWISE_MIN = 1 << 18
+
+
+def elementwise(kernel, *arrays, dtype=None):
+    """``kernel(*arrays)``, an elementwise NumPy computation taking ``out=``, on consecutive parts
+    of the arrays' memory, one part per thread, when that pays and is safe: inside a
+    ``blas_threads(1)`` block (BLAS's spinning threads would otherwise take the cores, see above),
+    for at least :data:`ELEMENTWISE_MIN` values, and when the arrays have one shape and one layout
+    that is a single block of memory (C, Fortran, or channels-last seen as NCHW). The result has
+    that layout and ``dtype`` (default the first array's) and the values ``kernel(*arrays)``
+    gives, entry by entry; otherwise that call is made as it is."""
+    first = arrays[0]
+    if _OWNED[0] and first.size >= ELEMENTWISE_MIN and NUM_THREADS > 1 and \
+            all(a.shape == first.shape and a.strides == first.strides for a in arrays[1:]):
+        out = np.empty_like(first, dtype=dtype)
+        flats = [a.ravel(order="K") for a in arrays + (out,)]
+        if all(np.may_share_memory(f, a) for f, a in zip(flats, arrays + (out,))):   # views, no copies
+            *ins, flat_out = flats
+            in_parts(first.size, 1, lambda a, z: kernel(*[f[a:z] for f in ins], out=flat_out[a:z]),
+                     ELEMENTWISE_MIN // 2)
+            return out
+    return kernel(*arrays)
 
 
 _LOCAL = threading.local()

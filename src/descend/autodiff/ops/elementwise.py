@@ -14,6 +14,7 @@ from ..compile import array_op, tracing
 from ..dtype import as_dtype
 from ..function import Function
 from ..tensor import Tensor
+from ..threads import elementwise
 from .convert import constant, floating, pair
 
 
@@ -459,6 +460,17 @@ class Sigmoid(Function):
         return tx * self._dydx()
 
 
+def _relu(x, out=None):
+    """max(x, 0) (against zeros of x's layout where it has one: NumPy's vectorised loop)."""
+    zeros = zeros_in_layout(x)
+    return np.maximum(x, 0 if zeros is None else zeros, out=out)
+
+
+def _relu_grad(g, y, out=None):
+    """g ⊙ [y > 0] in g's dtype."""
+    return np.multiply(g, y > 0, out=out, dtype=g.dtype)
+
+
 class Relu(Function):
     """y = max(0, x);  dy/dx = 1 if x > 0 else 0 (so relu'(0) = 0), i.e. x̄ = ȳ ⊙ [y > 0] (:class:`ReluGrad`)."""
 
@@ -466,8 +478,7 @@ class Relu(Function):
     saved_inputs = ()
 
     def forward(self, x):
-        zeros = zeros_in_layout(x)
-        return np.maximum(x, 0 if zeros is None else zeros)
+        return elementwise(_relu, x)
 
     def backward(self, gy):
         return (ReluGrad.apply(gy, self.output()),)
@@ -482,7 +493,7 @@ class ReluGrad(Function):
     saved_inputs = (1,)
 
     def forward(self, g, y):
-        return np.multiply(g, y > 0, dtype=g.dtype)
+        return elementwise(_relu_grad, g, y)
 
     def backward(self, u):
         return ReluGrad.apply(u, self.inputs[1]), None
