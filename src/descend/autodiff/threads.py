@@ -54,6 +54,10 @@ def in_parts(N, per_item, part, min_values, threads=None):
     if k <= 1:
         return [part(0, N)]
     _SPLITS[0] += 1
+    return _run_parts(N, k, part)
+
+
+def _run_parts(N, k, part):
     bounds = [N * i // k for i in range(k + 1)]
     pool = _pool()
     others = [pool.submit(part, bounds[i], bounds[i + 1]) for i in range(k - 1)]
@@ -66,7 +70,8 @@ _SPLITS = [0]
 
 def split_count():
     """How many :func:`in_parts` calls in this process have split their work among threads so far
-    (two readings differ when the code between them split work)."""
+    (two readings differ when the code between them split work; :func:`elementwise`'s splits,
+    made only when the cores are already the pool's, do not count)."""
     return _SPLITS[0]
 
 
@@ -117,14 +122,14 @@ def elementwise(kernel, *arrays, dtype=None):
     that layout and ``dtype`` (default the first array's) and the values ``kernel(*arrays)``
     gives, entry by entry; otherwise that call is made as it is."""
     first = arrays[0]
-    if _OWNED[0] and first.size >= ELEMENTWISE_MIN and NUM_THREADS > 1 and \
+    k = min(NUM_THREADS, first.size // (ELEMENTWISE_MIN // 2))
+    if _OWNED[0] and first.size >= ELEMENTWISE_MIN and k > 1 and \
             all(a.shape == first.shape and a.strides == first.strides for a in arrays[1:]):
         out = np.empty_like(first, dtype=dtype)
         flats = [a.ravel(order="K") for a in arrays + (out,)]
         if all(np.may_share_memory(f, a) for f, a in zip(flats, arrays + (out,))):   # views, no copies
             *ins, flat_out = flats
-            in_parts(first.size, 1, lambda a, z: kernel(*[f[a:z] for f in ins], out=flat_out[a:z]),
-                     ELEMENTWISE_MIN // 2)
+            _run_parts(first.size, k, lambda a, z: kernel(*[f[a:z] for f in ins], out=flat_out[a:z]))
             return out
     return kernel(*arrays)
 
