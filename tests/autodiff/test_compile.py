@@ -864,3 +864,29 @@ def test_a_step_whose_layers_split_their_work_replays_with_one_blas_thread():
         else:
             assert seen[-2:] == [before] * 2
         assert _blas_counts() == before
+
+
+def test_an_ema_updated_in_the_step_is_replayed():
+    """AveragedModel.update_parameters is a host operation: an EMA updated every step compiles, and
+    the averages equal eager's."""
+    from descend.optim import swa_utils
+    batches = _batches(12)
+    out = []
+    for compiled in (False, True):
+        model = _model()
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        ema = swa_utils.AveragedModel(model, multi_avg_fn=swa_utils.get_ema_multi_avg_fn(0.9))
+        train = _step_of(model, opt)
+
+        def step(x, t):
+            loss = train(x, t)
+            ema.update_parameters(model)
+            return loss
+
+        fn = dc.compile(step, strict=True) if compiled else step
+        for x, t in batches:
+            fn(x, t)
+        out.append([p.data.copy() for p in list(model.parameters()) + list(ema.parameters())])
+    assert fn.replays == 10
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)

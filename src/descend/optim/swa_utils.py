@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ..autodiff.extend import inplace
+from ..autodiff.extend import host_op, inplace
 from ..autodiff.mode import no_grad
 from ..autodiff.tensor import Tensor
 from .lr_scheduler import LRScheduler, _format_param
@@ -116,8 +116,12 @@ class AveragedModel:
                 raise ValueError(f"parameter shape {b.shape} does not match the averaged one {a.shape}")
         return mine, theirs
 
+    @host_op
     def update_parameters(self, model):
-        """Fold ``model``'s current parameters into the average (the first call copies them)."""
+        """Fold ``model``'s current parameters into the average (the first call copies them).
+
+        A host operation: inside a ``dc.compile`` step it is called again at each replay (an EMA
+        updated every step compiles with the step)."""
         mine, theirs = self._pairs(model)
         current = [b.data for b in theirs]
         with inplace(*mine) as averaged:
