@@ -25,11 +25,20 @@ def _transposed(rows, out):
     return rows < 768 and out > 16
 
 
-def _times_w(g, w):
-    """g W for g (..., out) and W (out, in). For matrices whose forward product was stored
-    column-major (:func:`_transposed`) it is computed as (Wᵀ gᵀ)ᵀ, stored alike, so that the
-    activations' backward multiplies arrays of one memory layout."""
-    return np.matmul(w.T, g.T).T if g.ndim == 2 and _transposed(*g.shape) else np.matmul(g, w)
+def _times_w(g, w, column_major=None):
+    """g W for g (..., out) and W (out, in), computed as (Wᵀ gᵀ)ᵀ and so stored column-major when
+    ``column_major`` (Linear's backward passes whether its input x was: the gradient then has x's
+    layout, and the activation's backward before it multiplies arrays of one layout, 10x faster
+    than across layouts: 161 against 16 µs for ReLU's gradient at 128×256); by default, when
+    :func:`_transposed` says the forward product of g's shape is stored that way."""
+    if column_major is None:
+        column_major = g.ndim == 2 and _transposed(*g.shape)
+    return np.matmul(w.T, g.T).T if column_major else np.matmul(g, w)
+
+
+def _column_major(a):
+    """Whether matrix ``a`` is stored column-major (and not also row-major: one row or column)."""
+    return a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous
 
 
 def _add(a, b):
@@ -53,7 +62,7 @@ class LinearFn(Function):
 
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]
-        gx = LinearGradInput.apply(gy, w) if x.requires_grad else None
+        gx = LinearGradInput.apply(gy, w, column_major=_column_major(x.data)) if x.requires_grad else None
         gw = LinearGradWeight.apply(gy, x, value=not only_tangent_wanted(w)) if w.requires_grad else None
         if len(self.inputs) == 2:
             return gx, gw
@@ -72,8 +81,8 @@ class LinearGradInput(Function):
 
     saved_inputs = (0, 1)
 
-    def forward(self, g, w):
-        return _times_w(g, w)
+    def forward(self, g, w, column_major=None):
+        return _times_w(g, w, column_major)
 
     def backward(self, u):
         g, w = self.inputs
