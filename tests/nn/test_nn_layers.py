@@ -45,13 +45,18 @@ def test_linear_input_gradient_has_the_input_s_layout(order):
     """x̄ is stored as x is (column-major for the column-major activations of wide layers), so that
     the activation's backward before it multiplies arrays of one layout; the values are x̄ = ȳ W."""
     rng = np.random.default_rng(0)
-    x = dc.from_numpy(np.asarray(rng.standard_normal((32, 20)).astype(np.float32), order=order))
-    x.requires_grad_(True)
+    x0 = dc.from_numpy(np.asarray(rng.standard_normal((32, 20)).astype(np.float32), order=order))
+    x0.requires_grad_(True)
+    x = F.relu(x0)   # an activation: keeps the layout
+    seen = []
+    x.register_hook(seen.append)
     w = dc.from_numpy(rng.standard_normal((3, 20)).astype(np.float32))
     g = rng.standard_normal((32, 3)).astype(np.float32)
     (F.linear(x, w) * dc.from_numpy(g)).sum().backward()
-    assert x.grad.data.flags.f_contiguous == (order == "F") and x.grad.data.flags.c_contiguous == (order == "C")
-    np.testing.assert_allclose(x.grad.data, g @ w.data, rtol=1e-5, atol=1e-6)
+    gx = seen[0].data
+    assert x.data.flags.f_contiguous == (order == "F")
+    assert gx.flags.f_contiguous == (order == "F") and gx.flags.c_contiguous == (order == "C")
+    np.testing.assert_allclose(gx, g @ w.data, rtol=1e-5, atol=1e-6)
 
 
 def test_linear_gradcheck_and_second_order():
