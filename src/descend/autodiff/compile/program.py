@@ -51,7 +51,7 @@ class _Program:
                 dyn = [(k, _replay_value(v)) for k, v in opts.items() if _varies(v)]
                 ops.append((0, fn.forward, ins, opts, dyn, out))
             elif op[0] == "leaf":
-                ops.append((1, op[1], op[2], op[3]))
+                ops.append((1, op[1], op[2], _leaf_mode(t1.ops[i][3], op[3])))
             elif op[0] == "call":
                 _, fn, spec, out, _ = op
                 dyn = [(j, v.index) for j, v in enumerate(spec) if isinstance(v, _Slot)]
@@ -164,10 +164,19 @@ def _replay_value(v):
     return lambda vals: tuple(vals[x.index] if isinstance(x, _Slot) else x for x in v)
 
 
+def _leaf_mode(mode1, mode2):
+    """How a replay stores a leaf's gradient when ``.grad`` is empty, from the two traces' modes
+    ("set": the array itself; "copy": a copy; "add": it was not empty then): a copy if either
+    trace copied, the array if one stored it, else a copy."""
+    modes = {mode1, mode2}
+    return "copy" if "copy" in modes else "set" if "set" in modes else "copy"
+
+
 def _write_grad(t, mode, g):
-    """Leaf ``t``'s gradient g as the eager engine writes it: added to, stored as, or copied into
-    ``t.grad`` (``mode`` "add", "set", "copy")."""
-    if mode == "add" and t.grad is not None:
+    """Leaf ``t``'s gradient g as the eager engine writes it: added to ``t.grad`` when it holds one
+    (whatever the traces saw: gradients accumulated over calls), else stored as it is (``mode``
+    "set") or copied ("copy")."""
+    if t.grad is not None:
         t.grad = Tensor._make(t.grad.data + g)
     else:
         t.grad = Tensor._make(g if mode == "set" else g.copy())
