@@ -79,3 +79,25 @@ def test_elementwise_in_parts_gives_the_whole_call_s_values_and_layout(layout, m
     outside = threads.elementwise(kernel, g, y)
     assert parts == [2]
     np.testing.assert_array_equal(outside, want)
+
+
+def test_blas_threads_blocks_nest_and_one_in_another_thread_changes_nothing():
+    import threading
+    before = _blas()
+    with blas_threads(2):
+        with blas_threads(1):
+            assert set(_blas()) <= {1}
+        assert set(_blas()) <= {2}
+    assert _blas() == before
+    seen = []
+
+    def other():   # this thread controls OpenBLAS's count (threadpoolctl): another's block is a no-op
+        with blas_threads(1):
+            seen.append(_blas())
+
+    with blas_threads(3):
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        assert seen == [[3] * len(before)] and _blas() == [3] * len(before)
+    assert _blas() == before

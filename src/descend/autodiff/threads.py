@@ -89,24 +89,26 @@ def _blas_libraries():
 def blas_threads(n):
     """Limit the BLAS libraries under NumPy (OpenBLAS, MKL, BLIS) to ``n`` threads inside the block
     and restore their counts after it; ``n = 0`` leaves them as they are. Costs about 2 µs (the
-    libraries are found once, with threadpoolctl). The count is the process's: BLAS calls of other
-    Python threads in the block run with it too."""
+    libraries are found once, with threadpoolctl). The count is the process's; threadpoolctl lets
+    one Python thread set OpenBLAS's (the first that does, while it lives), so in another thread
+    the block changes nothing, and blocks there cannot undo each other's counts."""
     libs = _blas_libraries() if n else ()
     before = [lib.get_num_threads() for lib in libs]
     for lib, m in zip(libs, before):
         if m != n:
             lib.set_num_threads(n)
-    _OWNED[0] += n == 1
+    owned = n == 1 and all(lib.get_num_threads() == 1 for lib in libs)
+    _OWNED[0] += owned
     try:
         yield
     finally:
-        _OWNED[0] -= n == 1
+        _OWNED[0] -= owned
         for lib, m in zip(libs, before):
             if m != n:
                 lib.set_num_threads(m)
 
 
-_OWNED = [0]   # blas_threads(1) blocks running: BLAS on one thread, the other cores are this pool's
+_OWNED = [0]   # blas_threads(1) blocks that took effect, open now: BLAS on one thread, the cores are this pool's
 
 #: an elementwise kernel over at least this many values is split among the threads (while they
 #: own the cores: see :func:`elementwise`)
