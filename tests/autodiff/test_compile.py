@@ -460,7 +460,7 @@ def test_a_hook_registered_after_recording_runs_and_the_step_runs_eagerly():
 def test_recordings_beyond_the_limit_drop_the_oldest():
     from descend.autodiff.compile.step import CACHE_LIMIT
     model = _model()
-    fn = dc.compile(lambda x: model(x).sum(), strict=True)
+    fn = dc.compile(lambda x: model(x).sum().detach(), strict=True)
     rng = np.random.default_rng(0)
     for batch in range(1, CACHE_LIMIT + 3):
         for _ in range(3):
@@ -851,6 +851,7 @@ def test_a_step_whose_layers_split_their_work_replays_with_one_blas_thread():
         def step(x, t):
             h = model(x)
             loss = F.cross_entropy(_SplitCopy.apply(h) if box else h, t)
+            loss.backward()
             look(host)
             return loss
 
@@ -921,3 +922,29 @@ def test_gradients_accumulated_over_calls_are_replayed(every):
     assert len(out[0]) == len(out[1])
     for a, b in zip(*out):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_function_whose_output_is_differentiated_after_the_call_runs_eagerly():
+    """A compiled forward whose result the caller differentiates: a replay would return it without
+    a graph (and the second traced call's graph used to be cleared: backward raised IndexError).
+    It runs eagerly, saying why; under no_grad the same function is recorded and replayed."""
+    model = _model()
+    fn = dc.compile(lambda x: model(x).sum())
+    grads = []
+    with pytest.warns(RuntimeWarning, match="no backward"):
+        for x, _ in _batches(4):
+            model.zero_grad()
+            fn(x).backward()
+            grads.append(model[0].weight.grad.data.copy())
+    for (x, _), g in zip(_batches(4), grads):
+        model.zero_grad()
+        model(x).sum().backward()
+        np.testing.assert_array_equal(model[0].weight.grad.data, g)
+    assert fn.replays == 0
+
+    predict = dc.compile(lambda x: model(x).sum(), warn=False)
+    with dc.no_grad():
+        values = [predict(x).item() for x, _ in _batches(4)]
+    assert predict.replays == 2 and values == [model(x).sum().item() for x, _ in _batches(4)]
+    out = predict(_batches(1)[0][0])   # with gradients on: the grad mode is in the key, traced anew
+    assert out.requires_grad and predict.traces == 3 and "no backward" in predict.eager_reason

@@ -190,6 +190,10 @@ def _ret_spec(value, trace):
         s = trace.slot_of.get(id(value.data))
         if s is None or trace.arrays[s] is not value.data:
             raise _Unsupported("the step returns a tensor that no recorded operation made")
+        if value._ctx is not None and not value._ctx._freed:
+            raise _Unsupported("the step returns a tensor whose graph no backward() has used, and a replay returns "
+                               "it without one; call backward() inside the step, or return .detach(), or call the "
+                               "step under dc.no_grad()")
         return _Slot(s)
     if isinstance(value, (list, tuple)):
         return type(value)(_ret_spec(v, trace) for v in value)

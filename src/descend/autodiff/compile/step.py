@@ -24,8 +24,9 @@ class CompileError(RuntimeError):
 
 
 def _signature(args, kwargs):
-    """(key, arrays): the cache key of a call and the argument arrays, in order."""
-    key, arrays = [], []
+    """(key, arrays): the cache key of a call (with the grad mode: a step recorded with gradients
+    does not replay under no_grad) and the argument arrays, in order."""
+    key, arrays = [state.grad_enabled], []
     for name, a in [(None, a) for a in args] + sorted(kwargs.items()):
         if isinstance(a, Tensor):
             key.append((name, "T", a.data.shape, a.data.dtype.str, a.requires_grad))
