@@ -270,8 +270,8 @@ _EMPTY = {}
 
 
 def _calls(table, dt):
-    """[(rows, width)]: the rows ``lo:hi`` of ``table`` (as a view, or the table itself) per compiled
-    call, with the tuple width each call passes."""
+    """[(lo, hi, rows, pad)] per compiled call over ``table``: its rows ``lo:hi`` (``rows``, a view, or
+    the table itself), and the empty arrays that pad the call's tuple of gradients to its width."""
     n = len(table)
     out = []
     for lo in range(0, n, MAX_WIDTH):
@@ -350,9 +350,9 @@ def plan(optimizer, group, grads, names):
         del plans[key]    # (a plan keeps its arrays alive: drop the stale ones)
     states, arrays = [], []
     for p, _ in grads:
-        st = state.get(p)
-        a = (p.data,) if not names else None if st is None else (p.data, *map(st.get, names))
-        if a is None or any(x is None for x in a) or not takes(*a):
+        st = state.get(p)   # (None for SGD without momentum before its first NumPy step: not needed)
+        a = (p.data, *map(st.get, names)) if st is not None else (p.data,) + (None,) * len(names)
+        if any(x is None for x in a) or not takes(*a):
             return None
         states.append(st)
         arrays.append(a)
@@ -361,7 +361,7 @@ def plan(optimizer, group, grads, names):
 
 
 def _run_many(kernel, plan, grads, floats, only=None):
-    """``kernel(table, gradients, *floats)`` over every tensor of ``plan`` (or those at the
+    """``kernel(table, gradients, floats)`` over every tensor of ``plan`` (or those at the
     positions in the set ``only``), in one thread: per dtype, one call per ``MAX_WIDTH`` tensors
     (a multi-tensor update: a few dispatches for the whole group, not one per tensor).
 
