@@ -205,6 +205,22 @@ def test_groups_of_any_size_take_calls_of_at_most_max_width(n, monkeypatch):
     assert all(w % fused.CHUNK == 0 and w <= fused.MAX_WIDTH for w in widths)
 
 
+def test_kernel_refuses_a_gradient_of_another_size():
+    """The kernels write θ and the state through addresses, as many values as the gradient has:
+    each row of the table carries θ's size, and a gradient of another size raises before any
+    write (Optimizer._grads refuses it first; this guards callers that skip it)."""
+    p = dc.tensor(np.ones(5, np.float32), requires_grad=True)
+    opt = optim.Adam([p], lr=1e-2)
+    p.grad = dc.tensor(np.ones(5, np.float32))
+    opt.step()
+    opt.step()
+    plan = opt._plans[id(opt.param_groups[0])]
+    before = p.data.copy()
+    with pytest.raises(ValueError, match="size"):
+        fused.adam_many(plan, [(p, np.ones(6, np.float32))], 0.9, 0.999, 1e-8, 1e-3)
+    np.testing.assert_array_equal(p.data, before)
+
+
 # ---------------------------------------------------------------- SGD, RMSprop, Adagrad
 
 SGD_OPTIONS = [{}, {"weight_decay": 0.1}, {"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.3},

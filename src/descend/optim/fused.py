@@ -105,7 +105,8 @@ def _compiled(name, build, flags=()):
 
 # ---------------------------------------------------------------- the kernels
 # Each takes a table of addresses, one row per tensor: θ then its state arrays (the columns its
-# optimizer names, see :class:`Plan`), a tuple of flat gradients (at least one per row; the rest,
+# optimizer names, see :class:`Plan`), then θ's size (checked against the gradient's, so that no
+# caller can make a kernel write past an array), a tuple of flat gradients (at least one per row; the rest,
 # padding, is not read), and an array of the floats in the arrays' dtype (one argument for Numba to
 # unbox, not one per float, and np.array rounds them three times faster than a scalar each). Per
 # element it writes what its module's NumPy update
@@ -119,7 +120,9 @@ def _adam(decay):
         # r = r ρ₂ + g²(1 − ρ₂); θ −= s / (√r + δ√bc₂) · (ε√bc₂ / bc₁). Columns θ, s, r.
         for j in range(table.shape[0]):
             g = gs[j]
-            n = g.size
+            n = table[j, -1]
+            if g.size != n:
+                raise ValueError("a gradient's size is not its parameter's")
             p, m, v = _view(table[j, 0], g, n), _view(table[j, 1], g, n), _view(table[j, 2], g, n)
             for i in range(n):
                 gi = g[i]
@@ -140,7 +143,9 @@ def _sgd(decay, momentum, nesterov):
         # is d·1 = d exactly, NumPy's b += d. Columns θ, b (momentum).
         for j in range(table.shape[0]):
             g = gs[j]
-            n = g.size
+            n = table[j, -1]
+            if g.size != n:
+                raise ValueError("a gradient's size is not its parameter's")
             p = _view(table[j, 0], g, n)
             b = _view(table[j, 1 if momentum else 0], g, n)
             for i in range(n):
@@ -169,7 +174,9 @@ def _rmsprop(decay, centered, momentum, nesterov):
         # a (centered); b and a are not read when their option is off.
         for j in range(table.shape[0]):
             g = gs[j]
-            n = g.size
+            n = table[j, -1]
+            if g.size != n:
+                raise ValueError("a gradient's size is not its parameter's")
             p, r = _view(table[j, 0], g, n), _view(table[j, 1], g, n)
             b = _view(table[j, 2 if momentum else 1], g, n)
             a = _view(table[j, (3 if momentum else 2) if centered else 1], g, n)
@@ -205,7 +212,9 @@ def _adagrad(decay):
         # Columns θ, r.
         for j in range(table.shape[0]):
             g = gs[j]
-            n = g.size
+            n = table[j, -1]
+            if g.size != n:
+                raise ValueError("a gradient's size is not its parameter's")
             p, s = _view(table[j, 0], g, n), _view(table[j, 1], g, n)
             for i in range(n):
                 d = g[i]
@@ -307,7 +316,7 @@ class Plan:
             rows.setdefault(a[0].dtype, []).append(k)
         self.runs = []   # (dtype, positions of its tensors or None for all, table, calls)
         for dt, ks in rows.items():
-            table = np.array([[x.ctypes.data for x in arrays[k]] for k in ks], np.int64).reshape(len(ks), -1)
+            table = np.array([[x.ctypes.data for x in arrays[k]] + [arrays[k][0].size] for k in ks], np.int64)
             self.runs.append((dt, None if len(ks) == len(arrays) else ks, table, _calls(table, dt)))
 
     def holds(self, state, grads):
@@ -392,8 +401,9 @@ def _run_one(name, build, flags, param, grad, state, floats):
     dt = param.dtype
     if not available() or not numbers(*floats) or not _takes(dt, param, grad, *state):
         return False
-    row = np.empty((1, 1 + len(state)), np.int64)
+    row = np.empty((1, 2 + len(state)), np.int64)
     _compiled("addresses", _addresses)((param.reshape(-1), *[a.reshape(-1) for a in state]), row[0])
+    row[0, -1] = param.size
     _compiled(name, build, flags)(row, (grad.reshape(-1),), np.array(floats, dt))
     return True
 
