@@ -142,6 +142,32 @@ def test_kept_plan_follows_every_replacement_between_fused_steps(make, monkeypat
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("name, before, after", [("SGD", {}, {"momentum": 0.9}),
+                                                 ("SGD", {"momentum": 0.9}, {"momentum": 0.0}),
+                                                 ("RMSprop", {}, {"centered": True}),
+                                                 ("RMSprop", {}, {"momentum": 0.5}),
+                                                 ("RMSprop", {"momentum": 0.5}, {"centered": True})])
+def test_an_option_changed_between_fused_steps_changes_the_plan(name, before, after, monkeypatch):
+    """A hyperparameter that adds or drops a state buffer (SGD's momentum, RMSprop's momentum or
+    centered) changed between steps: the next fused step uses a plan with that buffer's column, and
+    the numbers are the NumPy path's."""
+    rng = np.random.default_rng(4)
+    shapes = [(4, 3), (3,), (5,)]
+    start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(6)]
+
+    def change_then_set_grads(k, ps, opt, gs):
+        if k == 3:
+            opt.param_groups[0].update(after)
+        for p, g in zip(ps, gs):
+            p.grad = dc.tensor(g)
+
+    results = _steps_both_ways(monkeypatch, start, grads, lambda ps: getattr(optim, name)(ps, lr=1e-2, **before),
+                               change_then_set_grads)
+    for a, b in zip(results[0][0] + results[0][1], results[1][0] + results[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_plan_is_kept_while_the_arrays_stay_and_made_anew_when_one_changes():
     ps = [dc.tensor(np.ones((2, 3), np.float32), requires_grad=True), dc.tensor(np.ones(3, np.float32),
                                                                                  requires_grad=True)]

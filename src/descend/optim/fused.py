@@ -118,6 +118,8 @@ def _adam(decay):
         dw, c1, b2, c2, e, k = f[0], f[1], f[2], f[3], f[4], f[5]
         # as adam.adam_update: θ ← θ (1 − ελ) first (decay, AdamW's); t = (g − s)(1 − ρ₁); s += t;
         # r = r ρ₂ + g²(1 − ρ₂); θ −= s / (√r + δ√bc₂) · (ε√bc₂ / bc₁). Columns θ, s, r.
+        if table.shape[1] != 4 or len(gs) < table.shape[0]:   # (θ, state, size; a g per row)
+            raise ValueError("the table or the gradients are not this kernel's")
         for j in range(table.shape[0]):
             g = gs[j]
             n = table[j, -1]
@@ -141,6 +143,8 @@ def _sgd(decay, momentum, nesterov):
         # as sgd.sgd_update: d = θλ + g (decay); b = bα + d(1 − τ) (momentum; b is not read
         # otherwise); θ −= (bα + d)ε (nesterov), bε (momentum), dε (neither). d·(1 − τ) with τ = 0
         # is d·1 = d exactly, NumPy's b += d. Columns θ, b (momentum).
+        if table.shape[1] != (3 if momentum else 2) or len(gs) < table.shape[0]:   # (θ, state, size; a g per row)
+            raise ValueError("the table or the gradients are not this kernel's")
         for j in range(table.shape[0]):
             g = gs[j]
             n = table[j, -1]
@@ -172,6 +176,8 @@ def _rmsprop(decay, centered, momentum, nesterov):
         # and q = d / (√(r − a²) + δ) (centered), else q = d / (√r + δ); b = bα + q and
         # θ −= (q + bα)ε (nesterov) or bε (momentum), else θ −= qε. Columns θ, r, b (momentum),
         # a (centered); b and a are not read when their option is off.
+        if table.shape[1] != 3 + momentum + centered or len(gs) < table.shape[0]:   # (θ, state, size; a g per row)
+            raise ValueError("the table or the gradients are not this kernel's")
         for j in range(table.shape[0]):
             g = gs[j]
             n = table[j, -1]
@@ -210,6 +216,8 @@ def _adagrad(decay):
         wd, eps, clr = f[0], f[1], f[2]
         # as adagrad.adagrad_update: d = θλ + g (decay); r = r + d²; θ −= (d / (√r + δ)) ε_t.
         # Columns θ, r.
+        if table.shape[1] != 3 or len(gs) < table.shape[0]:   # (θ, state, size; a g per row)
+            raise ValueError("the table or the gradients are not this kernel's")
         for j in range(table.shape[0]):
             g = gs[j]
             n = table[j, -1]
@@ -305,9 +313,10 @@ class Plan:
     (θ, state[name] for name in ``names``), all taken by the kernels (:func:`takes`).
     """
 
-    __slots__ = ("pairs", "checks", "states", "runs")
+    __slots__ = ("names", "pairs", "checks", "states", "runs")
 
     def __init__(self, states, names, arrays):
+        self.names = tuple(names)   # the table's columns after θ (an option turned on adds one)
         self.states = list(states)
         self.pairs = [(a[0], st) for a, st in zip(arrays, states)]   # (θ, state dict) per tensor
         self.checks = [(st, name, x) for a, st in zip(arrays, states) for name, x in zip(names, a[1:])]
@@ -352,7 +361,7 @@ def plan(optimizer, group, grads, names):
     plans = optimizer.__dict__.setdefault("_plans", {})
     kept = plans.get(id(group))
     state = optimizer.state
-    if kept is not None and kept.holds(state, grads):
+    if kept is not None and kept.names == tuple(names) and kept.holds(state, grads):
         return kept
     live = {id(g) for g in optimizer.param_groups}
     for key in [k for k in plans if k not in live or k == id(group)]:
@@ -450,7 +459,7 @@ def sgd(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nes
     maximize, on an existing momentum buffer (None without momentum). Returns False (and changes
     nothing) when the fused kernel cannot take these arrays."""
     return _run_one("sgd", _sgd, _sgd_flags(momentum, weight_decay, nesterov), param, grad,
-                    (param if momentum == 0 else momentum_buffer,), _sgd_floats(lr, momentum, dampening, weight_decay))
+                    () if momentum == 0 else (momentum_buffer,), _sgd_floats(lr, momentum, dampening, weight_decay))
 
 
 def _rmsprop_floats(lr, alpha, eps, weight_decay, momentum):

@@ -95,11 +95,13 @@ class RMSprop(Optimizer):
         by one. The step count is not in the update, so parameters at different steps go together."""
         if grads and not group["maximize"] and fused.available() and \
                 fused.numbers(group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]):
-            for p, _ in grads:
-                self._init_state(group, p)
             mom, centered = group["momentum"], group["centered"]
             names = ("square_avg",) + (("momentum_buffer",) if mom > 0 else ()) + (("grad_avg",) if centered else ())
             plan = fused.plan(self, group, grads, names)
+            if plan is None:   # a state or a buffer not made yet (a first step, an option turned on)
+                for p, _ in grads:
+                    self._init_state(group, p)
+                plan = fused.plan(self, group, grads, names)
             if plan is not None:
                 for st in plan.states:
                     st["step"] += 1
