@@ -26,6 +26,13 @@ NumPy code. The ``*_many`` functions are the multi-tensor updates of a whole par
 one thread, through its :class:`Plan` (:func:`plan`): the table of θ's and the state's addresses is
 made once and kept while those arrays stay the same, so a step passes the kernel only the new
 gradients (up to ``MAX_WIDTH`` tensors per compiled call); the caller checks :func:`numbers` first.
+AdamW's θ ← θ (1 − ελ) is in the Adam kernel (the same product per element, first).
+
+Writing through addresses is safe because the plan keeps the arrays (their memory stays), is used
+only while each ``p.data`` and state array is still the one it holds (compared by identity at
+every step) and for the same state names (an option that adds a buffer makes a new plan), and each
+kernel checks its table's column count and every gradient's size against its row's θ size before
+it writes. ``tests/optim/test_fused.py`` replaces each of these between fused steps.
 """
 
 import operator
@@ -106,8 +113,8 @@ def _compiled(name, build, flags=()):
 # ---------------------------------------------------------------- the kernels
 # Each takes a table of addresses, one row per tensor: θ then its state arrays (the columns its
 # optimizer names, see :class:`Plan`), then θ's size (checked against the gradient's, so that no
-# caller can make a kernel write past an array), a tuple of flat gradients (at least one per row; the rest,
-# padding, is not read), and an array of the floats in the arrays' dtype (one argument for Numba to
+# caller can make a kernel write past an array), a tuple of flat gradients (at least one per row;
+# the rest, padding, is not read), and an array of the floats in the arrays' dtype (one argument for Numba to
 # unbox, not one per float, and np.array rounds them three times faster than a scalar each). Per
 # element it writes what its module's NumPy update
 # computes with one ufunc per line: the comment states the formula, the code the NumPy operation
