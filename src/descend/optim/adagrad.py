@@ -75,14 +75,17 @@ class Adagrad(Optimizer):
             for p, g in grads:
                 self._update_param(group, p, g)
             return
-        at_step = {}   # ε_t depends on t: the tensors at each step together (usually one step)
-        for k, st in enumerate(plan.states):
+        for st in plan.states:
             st["step"] += 1
-            at_step.setdefault(st["step"], set()).add(k)
+        steps = plan.steps()
+        at_step = {steps[0]: None}   # ε_t depends on t: the tensors at each step together (None: all)
+        if steps.count(steps[0]) != len(steps):   # (a tensor skipped steps)
+            at_step = {}
+            for k, step in enumerate(steps):
+                at_step.setdefault(step, set()).add(k)
         lr, lr_decay, eps, wd = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
         for step, at in at_step.items():
-            fused.adagrad_many(plan, grads, decayed_lr(step, lr, lr_decay), eps, wd,
-                               None if len(at_step) == 1 else at)
+            fused.adagrad_many(plan, grads, decayed_lr(step, lr, lr_decay), eps, wd, at)
 
     def _update_param(self, group, p, g):
         st = self.state[p]
