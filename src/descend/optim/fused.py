@@ -113,12 +113,12 @@ def _compiled(name, build, flags=()):
 # ---------------------------------------------------------------- the kernels
 # Each takes a table of addresses, one row per tensor: θ then its state arrays (the columns its
 # optimizer names, see :class:`Plan`), then θ's size (checked against the gradient's, so that no
-# caller can make a kernel write past an array), a tuple of flat gradients (at least one per row;
-# the rest, padding, is not read), and an array of the floats in the arrays' dtype (one argument for Numba to
-# unbox, not one per float, and np.array rounds them three times faster than a scalar each). Per
-# element it writes what its module's NumPy update
-# computes with one ufunc per line: the comment states the formula, the code the NumPy operation
-# order. ``_view(address, g, n)`` is the n values of g's dtype at ``address`` (see _define_view).
+# caller can make a kernel write past an array); a tuple of flat gradients (at least one per row;
+# the rest, padding, is not read); and an array of the floats in the arrays' dtype (one argument
+# for Numba to unbox, not one per float; np.array rounds them three times faster than a scalar
+# each). Per element it writes what its module's NumPy update computes with one ufunc per line: the
+# comment states the formula, the code the NumPy operation order. ``_view(address, g, n)`` is the n
+# values of g's dtype at ``address`` (see _define_view).
 
 def _adam(decay):
     def adam_kernel(table, gs, f):  # pragma: no cover - compiled
