@@ -2,10 +2,12 @@
 
 Cases: one tensor of 1,000,000 and 100 tensors of 10,000, and the 42 tensors (129,930 values) of a
 deep narrow MLP (784, 20 hidden layers of 64, 10: the per-tensor cost of a step shows), for
-SGD+momentum, Adam, AdamW, RMSprop, Adagrad. PyTorch's default implementation is its multi-tensor
-("foreach") one. The steps are timed after warm-up (state already created), so they measure the update
-itself. Each framework runs in its own fresh process (PyTorch twice: with its default thread count,
-and on one thread, the context of a loaded machine), alternating over rounds, timed by
+SGD+momentum, Adam, AdamW, RMSprop, Adagrad. PyTorch's default on CPU tensors is its
+one-tensor-at-a-time loop (its multi-tensor "foreach" one is the default on CUDA only; with
+``foreach=True`` its Adam on the deep MLP took 0.70 ms where the default took 1.14 ms, one thread).
+The steps are timed after warm-up (state already created), so they measure the update itself. Each
+framework runs in its own fresh process (PyTorch twice: with its default thread count, and on one
+thread, the context of a loaded machine), alternating over rounds, timed by
 :func:`timing.compare`, best round kept. Run: python bench/optim.py [--rounds N].
 Prints ``case: descend X ms, torch Y ms, ratio X/Y = R``.
 """
