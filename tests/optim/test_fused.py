@@ -95,6 +95,158 @@ def test_multi_tensor_step_follows_arrays_replaced_between_steps(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+_REPLACING_MAKES = [pytest.param(lambda ps: optim.Adam(ps, lr=1e-2), id="Adam"),
+                    pytest.param(lambda ps: optim.AdamW(ps, lr=1e-2), id="AdamW"),
+                    pytest.param(lambda ps: optim.SGD(ps, lr=1e-2, momentum=0.9), id="SGD"),
+                    pytest.param(lambda ps: optim.RMSprop(ps, lr=1e-2, momentum=0.5, centered=True), id="RMSprop"),
+                    pytest.param(lambda ps: optim.Adagrad(ps, lr=1e-2, lr_decay=0.1), id="Adagrad")]
+
+
+@pytest.mark.parametrize("make", _REPLACING_MAKES)
+def test_kept_plan_follows_every_replacement_between_fused_steps(make, monkeypatch):
+    """The fused step keeps the group's plan (θ and state addresses) between steps; whatever is
+    replaced in between (``p.data = ...``, ``load_state_dict``, a state dict or one state array
+    assigned by hand, a tensor without a gradient for a step) is what the next step updates: θ and
+    the state match the NumPy path bit for bit after each of 12 steps."""
+    rng = np.random.default_rng(2)
+    shapes = [(4, 3), (3,), (2, 5), (1,)]
+    start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(12)]
+    seen = [[], []]
+
+    def replace_then_set_grads(k, ps, opt, gs):
+        if k > 0:   # the numbers after step k - 1
+            seen[fused._STATE["numba"] is not None].append(
+                [p.data.copy() for p in ps] + [a.copy() for st in opt.state.values() for a in st.values()
+                                               if isinstance(a, np.ndarray)])
+        if k == 3:
+            ps[0].data = ps[0].data * 2
+        if k == 5:
+            opt.load_state_dict(opt.state_dict())   # new state dicts and arrays, the same values
+        if k == 7:
+            st = opt.state[ps[1]]
+            name = next(n for n, v in st.items() if isinstance(v, np.ndarray))
+            st[name] = st[name] * 0.5                # one state array replaced by hand
+        if k == 8:
+            opt.state[ps[2]] = dict(opt.state[ps[2]])   # a new dict holding the same arrays
+        if k == 9:
+            ps[3].data = ps[3].data.astype(np.float32)  # a new array, the same values
+        for i, (p, g) in enumerate(zip(ps, gs)):
+            p.grad = None if (i == 2 and k == 10) else dc.tensor(g)
+
+    results = _steps_both_ways(monkeypatch, start, grads, make, replace_then_set_grads)
+    for numpy_run, fused_run in zip(*seen, strict=True):
+        for a, b in zip(numpy_run, fused_run, strict=True):
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(results[0][0], results[1][0], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name, before, after", [("SGD", {}, {"momentum": 0.9}),
+                                                 ("SGD", {"momentum": 0.9}, {"momentum": 0.0}),
+                                                 ("RMSprop", {}, {"centered": True}),
+                                                 ("RMSprop", {}, {"momentum": 0.5}),
+                                                 ("RMSprop", {"momentum": 0.5}, {"centered": True})])
+def test_an_option_changed_between_fused_steps_changes_the_plan(name, before, after, monkeypatch):
+    """A hyperparameter that adds or drops a state buffer (SGD's momentum, RMSprop's momentum or
+    centered) changed between steps: the next fused step uses a plan with that buffer's column, and
+    the numbers are the NumPy path's."""
+    rng = np.random.default_rng(4)
+    shapes = [(4, 3), (3,), (5,)]
+    start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(6)]
+
+    def change_then_set_grads(k, ps, opt, gs):
+        if k == 3:
+            opt.param_groups[0].update(after)
+        for p, g in zip(ps, gs):
+            p.grad = dc.tensor(g)
+
+    results = _steps_both_ways(monkeypatch, start, grads, lambda ps: getattr(optim, name)(ps, lr=1e-2, **before),
+                               change_then_set_grads)
+    for a, b in zip(results[0][0] + results[0][1], results[1][0] + results[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_plan_is_kept_while_the_arrays_stay_and_made_anew_when_one_changes():
+    ps = [dc.tensor(np.ones((2, 3), np.float32), requires_grad=True), dc.tensor(np.ones(3, np.float32),
+                                                                                 requires_grad=True)]
+    opt = optim.Adam(ps, lr=1e-2)
+    for p in ps:
+        p.grad = dc.tensor(np.full(p.shape, 0.5, np.float32))
+    opt.step()
+    opt.step()
+    plan = opt._plans[id(opt.param_groups[0])]
+    opt.step()
+    assert opt._plans[id(opt.param_groups[0])] is plan
+    ps[1].data = ps[1].data.copy()
+    opt.step()
+    assert opt._plans[id(opt.param_groups[0])] is not plan
+    opt.load_state_dict(opt.state_dict())
+    opt.step()
+    assert list(opt._plans) == [id(opt.param_groups[0])]   # the old group's plan is dropped
+
+
+def test_read_only_and_strided_gradients_are_read_through_copies(monkeypatch):
+    """A gradient array that is read-only (a broadcast, a user's array) or not contiguous: the
+    multi-tensor step reads a contiguous copy (Numba types a read-only array apart from the
+    others), and the numbers are the NumPy path's."""
+    rng = np.random.default_rng(3)
+    shapes = [(4, 3), (3,), (5,)]
+    start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(4)]
+
+    def odd_grads(k, ps, opt, gs):
+        g0 = np.asfortranarray(gs[0])                      # not C-contiguous
+        g1 = gs[1].copy()
+        g1.flags.writeable = False                         # read-only
+        g2 = np.broadcast_to(gs[2][:1], gs[2].shape)       # read-only, stride 0
+        for p, g in zip(ps, (g0, g1, g2)):
+            p.grad = dc.from_numpy(g)
+        assert not ps[1].grad.data.flags.writeable
+
+    results = _steps_both_ways(monkeypatch, start, grads, lambda ps: optim.Adam(ps, lr=1e-2), odd_grads)
+    for a, b in zip(results[0][0] + results[0][1], results[1][0] + results[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n", [7, 8, 9, 64, 65, 131])
+def test_groups_of_any_size_take_calls_of_at_most_max_width(n, monkeypatch):
+    """The multi-tensor calls take a multiple of CHUNK tensors up to MAX_WIDTH; a longer group takes
+    several calls; the numbers are the NumPy path's."""
+    rng = np.random.default_rng(n)
+    start = [rng.standard_normal(1 + k % 5).astype(np.float32) for k in range(n)]
+    grads = [[rng.standard_normal(a.shape).astype(np.float32) for a in start] for _ in range(3)]
+
+    def set_grads(k, ps, opt, gs):
+        for p, g in zip(ps, gs):
+            p.grad = dc.tensor(g)
+
+    results = _steps_both_ways(monkeypatch, start, grads, lambda ps: optim.Adam(ps, lr=1e-2), set_grads)
+    for a, b in zip(results[0][0] + results[0][1], results[1][0] + results[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    plan = fused.Plan([{}] * n, ("exp_avg", "exp_avg_sq"), [(a, a, a) for a in start])
+    widths = [len(pad) + hi - lo for lo, hi, _, pad in plan.runs[0][3]]
+    assert sum(hi - lo for lo, hi, _, _ in plan.runs[0][3]) == n
+    assert all(w % fused.CHUNK == 0 and w <= fused.MAX_WIDTH for w in widths)
+
+
+def test_kernel_refuses_a_gradient_of_another_size():
+    """The kernels write θ and the state through addresses, as many values as the gradient has:
+    each row of the table carries θ's size, and a gradient of another size raises before any
+    write (Optimizer._grads refuses it first; this guards callers that skip it)."""
+    p = dc.tensor(np.ones(5, np.float32), requires_grad=True)
+    opt = optim.Adam([p], lr=1e-2)
+    p.grad = dc.tensor(np.ones(5, np.float32))
+    opt.step()
+    opt.step()
+    plan = opt._plans[id(opt.param_groups[0])]
+    before = p.data.copy()
+    with pytest.raises(ValueError, match="size"):
+        fused.adam_many(plan, [(p, np.ones(6, np.float32))], 0.9, 0.999, 1e-8, 1e-3)
+    np.testing.assert_array_equal(p.data, before)
+
+
 # ---------------------------------------------------------------- SGD, RMSprop, Adagrad
 
 SGD_OPTIONS = [{}, {"weight_decay": 0.1}, {"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.3},

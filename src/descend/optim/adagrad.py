@@ -67,22 +67,25 @@ class Adagrad(Optimizer):
         multi-tensor kernel in one thread (the same numbers as one update per tensor; see
         :meth:`Adam._fused_many <descend.optim.adam.Adam._fused_many>` for why one thread); else one
         by one."""
-        arrays = None
+        plan = None
         if grads and not group["maximize"] and fused.available() and \
                 fused.numbers(group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]):
-            arrays = fused.flat_state(self, grads, ("sum",))
-        if arrays is None:
+            plan = fused.plan(self, group, grads, ("sum",))
+        if plan is None:
             for p, g in grads:
                 self._update_param(group, p, g)
             return
-        at_step = {}   # ε_t depends on t: the tensors at each step together (usually one step)
-        for (p, _), flat in zip(grads, arrays):
-            st = self.state[p]
+        for st in plan.states:
             st["step"] += 1
-            at_step.setdefault(st["step"], []).append(flat)
-        for step, flats in at_step.items():
-            fused.adagrad_many(tuple(zip(*flats)), decayed_lr(step, group["lr"], group["lr_decay"]), group["eps"],
-                               group["weight_decay"])
+        steps = plan.steps()
+        at_step = {steps[0]: None}   # ε_t depends on t: the tensors at each step together (None: all)
+        if steps.count(steps[0]) != len(steps):   # (a tensor skipped steps)
+            at_step = {}
+            for k, step in enumerate(steps):
+                at_step.setdefault(step, set()).add(k)
+        lr, lr_decay, eps, wd = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
+        for step, at in at_step.items():
+            fused.adagrad_many(plan, grads, decayed_lr(step, lr, lr_decay), eps, wd, at)
 
     def _update_param(self, group, p, g):
         st = self.state[p]

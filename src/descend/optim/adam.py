@@ -104,29 +104,34 @@ class Adam(Optimizer):
 
         One thread: the kernel is compute-bound (a division and a square root per value), and
         splitting it between the two cores of the machine it was measured on took 200 µs for 535k
-        values where one core took 160 µs. The flat views of θ, s and r are made once and kept
-        while those arrays stay the same (:func:`~descend.optim.fused.flat_state`), so a step costs
-        a few µs of Python per tensor."""
-        states = [self.state[p] for p, _ in grads]
-        step = states[0]["step"] if states[0] else 0
-        if any((st["step"] if st else 0) != step for st in states):
+        values where one core took 160 µs. The group's :class:`~descend.optim.fused.Plan` (θ, s and
+        r and their addresses) is made once and kept while those arrays stay the same, so a step
+        costs the kernel call and a few identity checks per tensor."""
+        names = ("exp_avg", "exp_avg_sq")
+        plan = fused.plan(self, group, grads, names)
+        if plan is None:   # a parameter without state yet, or arrays the kernel does not take
+            states = [self.state[p] for p, _ in grads]
+            step = states[0]["step"] if states[0] else 0
+            if any((st["step"] if st else 0) != step for st in states):
+                return False  # parameters at different steps: one at a time
+            for (p, _), st in zip(grads, states):
+                if not st:  # the state as _update_param makes it (keys in that order)
+                    st["step"] = 0
+                    st["exp_avg"] = np.zeros_like(p.data)
+                    st["exp_avg_sq"] = np.zeros_like(p.data)
+            plan = fused.plan(self, group, grads, names)
+            if plan is None:
+                return False
+        steps = plan.steps()
+        step = steps[0]
+        if steps.count(step) != len(steps):
             return False  # parameters at different steps: one at a time
-        for (p, _), st in zip(grads, states):
-            if not st:  # the state as _update_param makes it (keys in that order)
-                st["step"] = 0
-                st["exp_avg"] = np.zeros_like(p.data)
-                st["exp_avg_sq"] = np.zeros_like(p.data)
-        found = fused.flat_state(self, grads, ("exp_avg", "exp_avg_sq"))   # flat (θ, g, s, r) per tensor
-        if found is None:
-            return False
-        for st in states:
+        for st in plan.states:
             st["step"] = step + 1
         beta1, beta2 = group["betas"]
         lr, wd = group["lr"], group["weight_decay"]
-        if wd != 0:  # AdamW: θ ← θ (1 − ελ) first, as adam_update does
-            for param, *_ in found:
-                param *= 1.0 - lr * wd
-        fused.adam_many(tuple(zip(*found)), beta1, beta2, *step_terms(step + 1, lr, beta1, beta2, group["eps"]))
+        fused.adam_many(plan, grads, beta1, beta2, *step_terms(step + 1, lr, beta1, beta2, group["eps"]),
+                        decay=lr * wd)   # wd ≠ 0 only with decoupled_weight_decay: AdamW's θ ← θ (1 − ελ)
         return True
 
     def _update_param(self, group, p, g):

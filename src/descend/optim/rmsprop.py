@@ -95,20 +95,18 @@ class RMSprop(Optimizer):
         by one. The step count is not in the update, so parameters at different steps go together."""
         if grads and not group["maximize"] and fused.available() and \
                 fused.numbers(group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]):
-            for p, _ in grads:
-                self._init_state(group, p)
             mom, centered = group["momentum"], group["centered"]
             names = ("square_avg",) + (("momentum_buffer",) if mom > 0 else ()) + (("grad_avg",) if centered else ())
-            arrays = fused.flat_state(self, grads, names)
-            if arrays is not None:
+            plan = fused.plan(self, group, grads, names)
+            if plan is None:   # a state or a buffer not made yet (a first step, an option turned on)
                 for p, _ in grads:
-                    self.state[p]["step"] += 1
-                cols = list(zip(*arrays))
-                ps, gs, rs = cols[:3]
-                bs = cols[3] if mom > 0 else None
-                as_ = cols[-1] if centered else None
-                fused.rmsprop_many((ps, gs, rs, bs, as_), group["lr"], group["alpha"], group["eps"],
-                                   group["weight_decay"], mom, centered, group["nesterov"])
+                    self._init_state(group, p)
+                plan = fused.plan(self, group, grads, names)
+            if plan is not None:
+                for st in plan.states:
+                    st["step"] += 1
+                fused.rmsprop_many(plan, grads, group["lr"], group["alpha"], group["eps"], group["weight_decay"], mom,
+                                   centered, group["nesterov"])
                 return
         for p, g in grads:
             self._update_param(group, p, g)

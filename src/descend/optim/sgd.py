@@ -97,9 +97,9 @@ class SGD(Optimizer):
         mom = group["momentum"]
         if grads and not group["maximize"] and fused.available() and \
                 fused.numbers(group["lr"], mom, group["dampening"], group["weight_decay"]):
-            arrays = fused.flat_state(self, grads, ("momentum_buffer",) if mom != 0 else ())
-            if arrays is not None:
-                fused.sgd_many(tuple(zip(*arrays)), group["lr"], mom, group["dampening"], group["weight_decay"],
+            plan = fused.plan(self, group, grads, ("momentum_buffer",) if mom != 0 else ())
+            if plan is not None:
+                fused.sgd_many(plan, grads, group["lr"], mom, group["dampening"], group["weight_decay"],
                                group["nesterov"])
                 return
         for p, g in grads:
