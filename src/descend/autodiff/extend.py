@@ -41,7 +41,7 @@ these names (and the public ``descend.autodiff`` API), never through a name that
 """
 
 from .compile import array_op, guard_attribute, host_op, tracing
-from .hold import holder, lift, restore
+from .hold import holder, holding, lift, restore
 from .mode import not_replayable, state
 from .tensor import Tensor, check_array
 from .threads import NUM_THREADS, blas_threads, in_parts, scratch
@@ -83,7 +83,7 @@ class inplace:
 
     def __enter__(self):
         not_replayable("the step writes into tensors' arrays in place (extend.inplace)")
-        self.lifted = [lift(t.data) for t in self.tensors]
+        self.lifted = [lift(t.data) for t in self.tensors] if holding() else ()
         return tuple(t.data for t in self.tensors)
 
     def __exit__(self, *exc):

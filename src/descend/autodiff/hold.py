@@ -128,6 +128,11 @@ def holder(array):
     return None
 
 
+def holding():
+    """Whether a live graph holds any array now (when none does, there is nothing to :func:`lift`)."""
+    return bool(_held)
+
+
 def lift(array):
     """Make a held ``array`` writable for one write by descend; returns what :func:`restore` needs.
 
