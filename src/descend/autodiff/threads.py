@@ -115,19 +115,19 @@ _OWNED = [0]   # blas_threads(1) blocks that took effect, open now: BLAS on one 
 ELEMENTWISE_MIN = 1 << 18
 
 
-def elementwise(kernel, *arrays, dtype=None):
+def elementwise(kernel, *arrays):
     """``kernel(*arrays)``, an elementwise NumPy computation taking ``out=``, on consecutive parts
     of the arrays' memory, one part per thread, when that pays and is safe: inside a
     ``blas_threads(1)`` block (BLAS's spinning threads would otherwise take the cores, see above),
     for at least :data:`ELEMENTWISE_MIN` values, and when the arrays have one shape and one layout
     that is a single block of memory (C, Fortran, or channels-last seen as NCHW). The result has
-    that layout and ``dtype`` (default the first array's) and the values ``kernel(*arrays)``
-    gives, entry by entry; otherwise that call is made as it is."""
+    that layout, the first array's dtype and the values ``kernel(*arrays)`` gives, entry by
+    entry; otherwise that call is made as it is."""
     first = arrays[0]
     k = min(NUM_THREADS, first.size // (ELEMENTWISE_MIN // 2))
     if _OWNED[0] and first.size >= ELEMENTWISE_MIN and k > 1 and \
             all(a.shape == first.shape and a.strides == first.strides for a in arrays[1:]):
-        out = np.empty_like(first, dtype=dtype)
+        out = np.empty_like(first)
         flats = [a.ravel(order="K") for a in arrays + (out,)]
         if all(np.may_share_memory(f, a) for f, a in zip(flats, arrays + (out,))):   # views, no copies
             *ins, flat_out = flats
