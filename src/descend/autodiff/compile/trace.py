@@ -17,7 +17,7 @@ import numpy as np
 from ..mode import state
 from ..tensor import Tensor
 
-__all__ = ["host_op", "array_op", "guard_attribute", "tracing", "watching_data"]
+__all__ = ["host_op", "array_op", "guard_attribute", "tracing"]
 
 
 class _Slot:
