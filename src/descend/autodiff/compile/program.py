@@ -122,8 +122,8 @@ class _Program:
     def _ops_function(self):
         """The operations as one Python function of the slots' list (made once per ops list): each
         operation a line such as ``v[12] = f3(v[4], v[7])``, so a replay pays no interpreting loop
-        (unpacking each entry, testing its kind, building argument lists): 50 -> 20 µs for the
-        deep net's 170 operations."""
+        (unpacking each entry, testing its kind, building argument lists). For the deep net's 170
+        operations the walk itself went from about 50 to 20 µs, the step from 1,204 to 1,132 µs."""
         made = self.__dict__.get("_made")
         if made is None or made[0] is not self.ops:
             made = self._made = (self.ops, _function_of(self.ops))
