@@ -413,9 +413,10 @@ class Module:
                 f"{type(self).__name__} was not initialised: call super().__init__() first in "
                 f"{type(self).__name__}.__init__"
             ) from None
-        guard_attribute(self, "training")  # a compiled step keeps one recording per mode
-        guard_attribute(self, "_version")  # and a new one when the module was changed,
-        guard_attribute(Module, "_hooks_registered")  # or a hook registered anywhere
+        guard_attribute(self, "training")  # a compiled step keeps one recording per mode,
+        if tracing():   # and a new one when the module was changed or a hook registered anywhere
+            guard_attribute(self, "_version")
+            guard_attribute(Module, "_hooks_registered")
         if not hooked:
             return self.forward(*args, **kwargs)
         not_replayable(f"{type(self).__name__} has hooks (Python that a replay would not run)")
