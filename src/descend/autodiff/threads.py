@@ -124,9 +124,10 @@ def elementwise(kernel, *arrays):
     that layout, the first array's dtype and the values ``kernel(*arrays)`` gives, entry by
     entry; otherwise that call is made as it is."""
     first = arrays[0]
+    if not _OWNED[0] or first.size < ELEMENTWISE_MIN:   # (the usual case: one test)
+        return kernel(*arrays)
     k = min(NUM_THREADS, first.size // (ELEMENTWISE_MIN // 2))
-    if _OWNED[0] and first.size >= ELEMENTWISE_MIN and k > 1 and \
-            all(a.shape == first.shape and a.strides == first.strides for a in arrays[1:]):
+    if k > 1 and all(a.shape == first.shape and a.strides == first.strides for a in arrays[1:]):
         out = np.empty_like(first)
         flats = [a.ravel(order="K") for a in arrays + (out,)]
         if all(np.may_share_memory(f, a) for f, a in zip(flats, arrays + (out,))):   # views, no copies
