@@ -14,6 +14,7 @@ from descend import nn, optim
 from descend.nn import functional as F
 from descend.optim import clip_grad_norm_
 from descend.autodiff.extend import array_op, host_op, in_parts, inplace
+from descend.autodiff.compile.step import CACHE_LIMIT
 from descend.autodiff.tensor import Tensor
 from descend.autodiff.function import Function
 from descend.optim.lr_scheduler import StepLR
@@ -458,14 +459,25 @@ def test_a_hook_registered_after_recording_runs_and_the_step_runs_eagerly():
 
 
 def test_recordings_beyond_the_limit_drop_the_oldest():
-    from descend.autodiff.compile.step import CACHE_LIMIT
     model = _model()
     fn = dc.compile(lambda x: model(x).sum().detach(), strict=True)
     rng = np.random.default_rng(0)
-    for batch in range(1, CACHE_LIMIT + 3):
-        for _ in range(3):
-            fn(dc.from_numpy(rng.standard_normal((batch, N_IN)).astype(np.float32)))
+    with pytest.warns(RuntimeWarning, match="recordings"):
+        for batch in range(1, CACHE_LIMIT + 3):
+            for _ in range(3):
+                fn(dc.from_numpy(rng.standard_normal((batch, N_IN)).astype(np.float32)))
     assert len(fn.cache) == CACHE_LIMIT and (fn.traces, fn.replays) == (2 * (CACHE_LIMIT + 2), CACHE_LIMIT + 2)
+    assert fn.evictions == 2
+
+
+def test_a_value_that_changes_at_every_call_warns_once_that_recordings_are_dropped():
+    model = _model()
+    fn = dc.compile(lambda x, i: (model(x) * i).sum().detach())
+    x = _batches(1)[0][0]
+    with pytest.warns(RuntimeWarning, match="step counter") as caught:
+        for i in range(CACHE_LIMIT + 5):
+            fn(x, i)
+    assert len([w for w in caught if "recordings" in str(w.message)]) == 1 and fn.replays == 0
 
 
 def test_closure_optimizer_falls_back_and_matches_eager():

@@ -67,6 +67,17 @@ class CompiledStep:
         self._guard_columns = ((), ())   # the guards' objects and names, for one map(getattr, ...) per call
         self.traces = 0
         self.replays = 0
+        self.evictions = 0        # recordings dropped for CACHE_LIMIT
+
+    def _evicted(self):
+        """Warn once that recordings are being dropped: the step keeps being traced (at eager speed)."""
+        self.evictions += 1
+        if self.evictions == 1 and self.warn:
+            name = getattr(self.fn, "__name__", "step")
+            warnings.warn(f"dc.compile({name}): more than {CACHE_LIMIT} recordings (one per signature: the shapes and "
+                          "dtypes of the array arguments, the values of the others, the modules' modes and "
+                          "changes); the oldest is dropped and traced again when needed. A value that changes at "
+                          "every call (a step counter) belongs in an array argument", RuntimeWarning, stacklevel=3)
 
     def _give_up(self, why):
         self.eager_reason = why
@@ -89,6 +100,7 @@ class CompiledStep:
         if entry is None:
             if len(self.cache) >= CACHE_LIMIT:   # the oldest recording goes (traced again if needed)
                 del self.cache[next(iter(self.cache))]
+                self._evicted()
             entry = self.cache[key] = _Entry()
         prog = entry.program
         if prog is not None and (entry.varied or _unchanged(entry.last.arg_copies, arrays)):
