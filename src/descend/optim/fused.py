@@ -44,7 +44,7 @@ __all__ = ["available", "takes", "numbers", "Plan", "plan", "CHUNK", "MAX_WIDTH"
            "sgd_many", "rmsprop", "rmsprop_many", "adagrad", "adagrad_many"]
 
 _KERNELS = {}
-_view = None   # the kernels' array at an address, made with Numba (_define_view)
+_view = _checked = _gradient = None   # the kernels' helpers, made with Numba (_define_helpers)
 _STATE = {"tried": False, "numba": None}
 
 
@@ -57,13 +57,15 @@ def _numba():
             except ImportError:
                 numba = None
             else:
-                _define_view(numba)
+                _define_helpers(numba)
             _STATE["numba"] = numba
     return _STATE["numba"]
 
 
-def _define_view(numba):
-    """Make the kernels' ``_view(address, like, n)``: in compiled code, the ``n`` values of ``like``'s
+def _define_helpers(numba):
+    """Make the kernels' helpers: ``_checked(table, gs, columns)`` and ``_gradient(table, gs, j)``
+    (the checks before a kernel writes through a table's addresses, one place for all kernels) and
+    ``_view(address, like, n)``: in compiled code, the ``n`` values of ``like``'s
     dtype that start at the integer ``address``, as a 1-D C array (``numba.carray`` over the pointer
     that an intrinsic makes of the integer; Numba has no public cast from an integer to a pointer).
 
@@ -85,8 +87,22 @@ def _define_view(numba):
     def view(address, like, n):  # pragma: no cover - compiled
         return carray(pointer(address, like), n)
 
-    global _view
-    _view = view
+    @numba.njit(inline="always")
+    def checked(table, gs, columns):  # pragma: no cover - compiled
+        # the table has this kernel's columns (θ, its state, θ's size) and there is a gradient per row
+        if table.shape[1] != columns or len(gs) < table.shape[0]:
+            raise ValueError("the table or the gradients are not this kernel's")
+
+    @numba.njit(inline="always")
+    def gradient(table, gs, j):  # pragma: no cover - compiled
+        # row j's gradient and θ's size n, checked equal before any write through the row's addresses
+        g, n = gs[j], table[j, -1]
+        if g.size != n:
+            raise ValueError("a gradient's size is not its parameter's")
+        return g, n
+
+    global _view, _checked, _gradient
+    _view, _checked, _gradient = view, checked, gradient
 
 
 def available():
@@ -118,20 +134,17 @@ def _compiled(name, build, flags=()):
 # for Numba to unbox, not one per float; np.array rounds them three times faster than a scalar
 # each). Per element it writes what its module's NumPy update computes with one ufunc per line: the
 # comment states the formula, the code the NumPy operation order. ``_view(address, g, n)`` is the n
-# values of g's dtype at ``address`` (see _define_view).
+# values of g's dtype at ``address``; ``_checked`` and ``_gradient`` check the table and each row's
+# gradient (see _define_helpers).
 
 def _adam(decay):
     def adam_kernel(table, gs, f):  # pragma: no cover - compiled
         dw, c1, b2, c2, e, k = f[0], f[1], f[2], f[3], f[4], f[5]
         # as adam.adam_update: θ ← θ (1 − ελ) first (decay, AdamW's); t = (g − s)(1 − ρ₁); s += t;
         # r = r ρ₂ + g²(1 − ρ₂); θ −= s / (√r + δ√bc₂) · (ε√bc₂ / bc₁). Columns θ, s, r.
-        if table.shape[1] != 4 or len(gs) < table.shape[0]:   # (θ, state, size; a g per row)
-            raise ValueError("the table or the gradients are not this kernel's")
+        _checked(table, gs, 4)
         for j in range(table.shape[0]):
-            g = gs[j]
-            n = table[j, -1]
-            if g.size != n:
-                raise ValueError("a gradient's size is not its parameter's")
+            g, n = _gradient(table, gs, j)
             p, m, v = _view(table[j, 0], g, n), _view(table[j, 1], g, n), _view(table[j, 2], g, n)
             for i in range(n):
                 gi = g[i]
@@ -150,13 +163,9 @@ def _sgd(decay, momentum, nesterov):
         # as sgd.sgd_update: d = θλ + g (decay); b = bα + d(1 − τ) (momentum; b is not read
         # otherwise); θ −= (bα + d)ε (nesterov), bε (momentum), dε (neither). d·(1 − τ) with τ = 0
         # is d·1 = d exactly, NumPy's b += d. Columns θ, b (momentum).
-        if table.shape[1] != (3 if momentum else 2) or len(gs) < table.shape[0]:   # (θ, state, size; a g per row)
-            raise ValueError("the table or the gradients are not this kernel's")
+        _checked(table, gs, (3 if momentum else 2))
         for j in range(table.shape[0]):
-            g = gs[j]
-            n = table[j, -1]
-            if g.size != n:
-                raise ValueError("a gradient's size is not its parameter's")
+            g, n = _gradient(table, gs, j)
             p = _view(table[j, 0], g, n)
             b = _view(table[j, 1 if momentum else 0], g, n)
             for i in range(n):
@@ -183,13 +192,9 @@ def _rmsprop(decay, centered, momentum, nesterov):
         # and q = d / (√(r − a²) + δ) (centered), else q = d / (√r + δ); b = bα + q and
         # θ −= (q + bα)ε (nesterov) or bε (momentum), else θ −= qε. Columns θ, r, b (momentum),
         # a (centered); b and a are not read when their option is off.
-        if table.shape[1] != 3 + momentum + centered or len(gs) < table.shape[0]:   # (θ, state, size; a g per row)
-            raise ValueError("the table or the gradients are not this kernel's")
+        _checked(table, gs, 3 + momentum + centered)
         for j in range(table.shape[0]):
-            g = gs[j]
-            n = table[j, -1]
-            if g.size != n:
-                raise ValueError("a gradient's size is not its parameter's")
+            g, n = _gradient(table, gs, j)
             p, r = _view(table[j, 0], g, n), _view(table[j, 1], g, n)
             b = _view(table[j, 2 if momentum else 1], g, n)
             a = _view(table[j, (3 if momentum else 2) if centered else 1], g, n)
@@ -223,13 +228,9 @@ def _adagrad(decay):
         wd, eps, clr = f[0], f[1], f[2]
         # as adagrad.adagrad_update: d = θλ + g (decay); r = r + d²; θ −= (d / (√r + δ)) ε_t.
         # Columns θ, r.
-        if table.shape[1] != 3 or len(gs) < table.shape[0]:   # (θ, state, size; a g per row)
-            raise ValueError("the table or the gradients are not this kernel's")
+        _checked(table, gs, 3)
         for j in range(table.shape[0]):
-            g = gs[j]
-            n = table[j, -1]
-            if g.size != n:
-                raise ValueError("a gradient's size is not its parameter's")
+            g, n = _gradient(table, gs, j)
             p, s = _view(table[j, 0], g, n), _view(table[j, 1], g, n)
             for i in range(n):
                 d = g[i]
